@@ -1,0 +1,267 @@
+"""The reference device: a legacy virtio-mmio register block in front of the
+generic ring walker, with the device personality in a :class:`Backend`.
+
+Deterministic and free of timing: every register write is handled to the end
+before the call returns, so the same writes, memory and backend input always
+give the same used rings, data and interrupt decisions. The RTL is judged
+against it.
+"""
+
+import logging
+
+from .. import constants as C
+from ..constants import Cause
+from ..errors import DeviceModelError
+from ..memory import GuestMemory
+from ..ring import is_pow2, vring_need_event
+from .backend import Backend, BackendError
+from .virtqueue import Broken, Chain, DeviceQueue, DmaWindow
+
+log = logging.getLogger(__name__)
+
+DEFAULT_VENDOR_ID = 0x4B4F4956  # "VIOK"
+TRANSPORT_FEATURES = (
+    1 << C.VIRTIO_F_NOTIFY_ON_EMPTY
+    | 1 << C.VIRTIO_F_ANY_LAYOUT
+    | 1 << C.VIRTIO_RING_F_INDIRECT_DESC
+    | 1 << C.VIRTIO_RING_F_EVENT_IDX
+)
+
+
+class ReferenceDevice:
+    """A legacy (Version 1) virtio-mmio device over ``mem``, served by ``backend``.
+
+    ``dma_window`` (base, size) bounds every address the device touches; it
+    defaults to the whole of ``mem``. ``ring_index_base`` starts avail/used
+    indices somewhere other than 0 (a test hook: it lets u16 wrap-around be
+    reached without 65536 transfers; the driver model has the same hook).
+    """
+
+    def __init__(
+        self,
+        backend: Backend,
+        mem: GuestMemory,
+        *,
+        vendor_id: int = DEFAULT_VENDOR_ID,
+        queue_num_max: int = 256,
+        transport_features: int = TRANSPORT_FEATURES,
+        dma_window: tuple[int, int] | None = None,
+        indirect_max: int | None = None,
+        ring_index_base: int = 0,
+    ):
+        if not is_pow2(queue_num_max) or queue_num_max > 32768:
+            raise DeviceModelError(f"queue_num_max must be a power of two <= 32768, got {queue_num_max}")
+        self.backend = backend
+        self.mem = mem
+        self.vendor_id = vendor_id
+        self.host_features = backend.device_features | transport_features
+        base, size = dma_window if dma_window is not None else (mem.base, mem.size)
+        self.window = DmaWindow(base, size)
+        self.indirect_max = indirect_max if indirect_max is not None else queue_num_max
+        self.ring_index_base = ring_index_base
+        self.queues = [DeviceQueue(i, queue_num_max) for i in range(backend.num_queues)]
+        self.interrupts_raised = 0  # count of 0 -> 1 edges of the IRQ line
+        backend.attach(self._wake, self._config_changed)
+        self._reset()
+
+    # ------------------------------------------------------------------ state
+    def _reset(self) -> None:
+        self.status = 0
+        self.isr = 0
+        self.host_features_sel = 0
+        self.guest_features_sel = 0
+        self.guest_features = [0, 0]
+        self.page_size = 4096
+        self.queue_sel = 0
+        self.error = 0  # DEVICE_ERROR register: {info, queue, cause}
+        for q in self.queues:
+            q.reset()
+
+    @property
+    def broken(self) -> bool:
+        return self.error != 0
+
+    @property
+    def cause(self) -> Cause:
+        return Cause(self.error & 0xFF)
+
+    @property
+    def features(self) -> int:
+        """What the driver accepted of what the device offers."""
+        return (self.guest_features[0] | self.guest_features[1] << 32) & self.host_features
+
+    def _has(self, bit: int) -> bool:
+        return bool(self.features >> bit & 1)
+
+    @property
+    def irq(self) -> bool:
+        return self.isr != 0
+
+    def _raise(self, bits: int) -> None:
+        if not self.isr:
+            self.interrupts_raised += 1
+        self.isr |= bits
+
+    def _break(self, err: Broken) -> None:
+        log.warning("device broken: %s", err)
+        self.error = err.info << 16 | (err.queue & 0xFF) << 8 | int(err.cause)
+        for q in self.queues:
+            q.in_flight.clear()
+        self._raise(C.VIRTIO_MMIO_INT_CONFIG)
+
+    # -------------------------------------------------------------- registers
+    def read(self, offset: int, size: int = 4) -> int:
+        """A register read; wrong widths and unmapped offsets read 0 (case 23)."""
+        if offset >= C.VIRTIO_MMIO_CONFIG:
+            cfg = self.backend.config()
+            off = offset - C.VIRTIO_MMIO_CONFIG
+            raw = cfg[off : off + size] if size in (1, 2, 4) and off % size == 0 else b""
+            return int.from_bytes(raw.ljust(size, b"\0"), "little") if raw else 0
+        if size != 4 or offset % 4:
+            return 0
+        q = self._selected()
+        regs = {
+            C.VIRTIO_MMIO_MAGIC_VALUE: C.MAGIC_VALUE,
+            C.VIRTIO_MMIO_VERSION: C.LEGACY_VERSION,
+            C.VIRTIO_MMIO_DEVICE_ID: self.backend.device_id,
+            C.VIRTIO_MMIO_VENDOR_ID: self.vendor_id,
+            C.VIRTIO_MMIO_DEVICE_FEATURES: self._feature_word(self.host_features, self.host_features_sel),
+            C.VIRTIO_MMIO_QUEUE_NUM_MAX: q.num_max if q else 0,
+            C.VIRTIO_MMIO_QUEUE_PFN: q.pfn if q else 0,
+            C.VIRTIO_MMIO_INTERRUPT_STATUS: self.isr,
+            C.VIRTIO_MMIO_STATUS: self.status | (C.VIRTIO_CONFIG_S_NEEDS_RESET if self.broken else 0),
+            C.VIO_MMIO_DEVICE_ERROR: self.error,
+        }
+        return regs.get(offset, 0)
+
+    @staticmethod
+    def _feature_word(features: int, sel: int) -> int:
+        return features >> (32 * sel) & 0xFFFFFFFF if sel < 2 else 0
+
+    def _selected(self) -> DeviceQueue | None:
+        return self.queues[self.queue_sel] if self.queue_sel < len(self.queues) else None
+
+    def write(self, offset: int, value: int, size: int = 4) -> None:
+        """A register write; wrong widths, read-only and unmapped offsets are ignored."""
+        if offset >= C.VIRTIO_MMIO_CONFIG:
+            if size in (1, 2, 4) and offset % size == 0:
+                self.backend.config_write(offset - C.VIRTIO_MMIO_CONFIG, value.to_bytes(size, "little"))
+            return
+        if size != 4 or offset % 4:
+            return
+        value &= 0xFFFFFFFF
+        q = self._selected()
+        any_live = any(x.live for x in self.queues)
+        if offset == C.VIRTIO_MMIO_STATUS:
+            if value == 0:
+                self._reset()
+                self.backend.reset()
+            else:
+                self.status = value & ~C.VIRTIO_CONFIG_S_NEEDS_RESET & 0xFF
+        elif offset == C.VIRTIO_MMIO_DEVICE_FEATURES_SEL:
+            self.host_features_sel = value
+        elif offset == C.VIRTIO_MMIO_DRIVER_FEATURES_SEL:
+            self.guest_features_sel = value
+        elif offset == C.VIRTIO_MMIO_DRIVER_FEATURES:
+            # frozen once DRIVER_OK is set: the walker's rules must not change under it
+            if self.guest_features_sel < 2 and not self.status & C.VIRTIO_CONFIG_S_DRIVER_OK:
+                self.guest_features[self.guest_features_sel] = value
+        elif offset == C.VIRTIO_MMIO_GUEST_PAGE_SIZE:
+            if is_pow2(value) and not any_live:  # case 17
+                self.page_size = value
+        elif offset == C.VIRTIO_MMIO_QUEUE_SEL:
+            self.queue_sel = value
+        elif offset == C.VIRTIO_MMIO_QUEUE_NUM:
+            if q and not q.live and is_pow2(value) and value <= q.num_max:  # cases 15, 17
+                q.num = value
+        elif offset == C.VIRTIO_MMIO_QUEUE_ALIGN:
+            if q and not q.live and is_pow2(value):
+                q.align = value
+        elif offset == C.VIRTIO_MMIO_QUEUE_PFN:
+            self._write_pfn(q, value)
+        elif offset == C.VIRTIO_MMIO_QUEUE_NOTIFY:
+            if value < len(self.queues):
+                self._service(self.queues[value])
+        elif offset == C.VIRTIO_MMIO_INTERRUPT_ACK:
+            self.isr &= ~value
+
+    def _write_pfn(self, q: DeviceQueue | None, pfn: int) -> None:
+        if q is None or self.broken:
+            return
+        if pfn == 0:
+            q.stop()  # case 18
+        elif not q.live:
+            try:
+                q.activate(pfn, self.page_size, self.window, self.ring_index_base)
+            except Broken as err:
+                self._break(err)
+
+    # ------------------------------------------------------------ the walker
+    def _wake(self, queue: int) -> None:
+        """The backend has more to say about ``queue``: finish what it answers
+        and pop chains it is now ready for."""
+        if 0 <= queue < len(self.queues):
+            self._service(self.queues[queue])
+
+    def _config_changed(self) -> None:
+        if not self.broken:
+            self._raise(C.VIRTIO_MMIO_INT_CONFIG)
+
+    def _service(self, q: DeviceQueue) -> None:
+        """Run queue ``q`` as far as it goes: deliver deferred answers, then pop
+        and answer chains while the backend is ready (notify ignored while
+        broken or on an inactive queue: case 16, 20)."""
+        if self.broken or not q.live:
+            return
+        try:
+            self._deliver(q)
+            indirect_ok = self._has(C.VIRTIO_RING_F_INDIRECT_DESC)
+            while not self.broken and self.backend.ready(q.index):
+                # avail.idx is fetched only when the last value read is used up
+                if q.avail_empty() and not q.read_avail_idx(self.mem):
+                    break
+                chain = q.pop(self.mem, self.window, indirect_ok, self.indirect_max)
+                if self._has(C.VIRTIO_RING_F_EVENT_IDX):
+                    self.mem.write16(q.layout.avail_event, q.last_avail)
+                readable = b"".join(self.mem.read(a, n) for a, n in chain.readable)
+                chain.answer = self.backend.request(q.index, readable, chain.writable_len)
+                self._deliver(q)
+        except Broken as err:
+            self._break(err)
+
+    def _deliver(self, q: DeviceQueue) -> None:
+        """Complete in-flight chains of ``q`` in pop order, as answers arrive."""
+        while q.in_flight:
+            chain = q.in_flight[0]
+            if chain.answer is None:
+                chain.answer = self.backend.take(q.index)
+                if chain.answer is None:
+                    return
+            q.in_flight.popleft()
+            self._complete(q, chain)
+
+    def _complete(self, q: DeviceQueue, chain: Chain) -> None:
+        answer = chain.answer or b""
+        if len(answer) > chain.writable_len:
+            raise BackendError(
+                f"backend answered {len(answer)} bytes for a chain of {chain.writable_len} writable bytes (queue {q.index}, head {chain.head})"
+            )
+        pos = 0
+        for addr, length in chain.writable:
+            if pos >= len(answer):
+                break
+            part = answer[pos : pos + length]
+            self.mem.write(addr, part)
+            pos += len(part)
+        old, new = q.publish(self.mem, chain, len(answer))
+        if self._should_interrupt(q, old, new):
+            self._raise(C.VIRTIO_MMIO_INT_VRING)
+
+    def _should_interrupt(self, q: DeviceQueue, old: int, new: int) -> bool:
+        """Spec 2.7.7 / 2.7.10 for one new used entry; NOTIFY_ON_EMPTY as QEMU."""
+        assert q.layout is not None
+        if self._has(C.VIRTIO_F_NOTIFY_ON_EMPTY) and not q.in_flight and q.avail_empty():
+            return True
+        if self._has(C.VIRTIO_RING_F_EVENT_IDX):
+            return vring_need_event(self.mem.read16(q.layout.used_event), new, old)
+        return not self.mem.read16(q.layout.avail_flags) & C.VRING_AVAIL_F_NO_INTERRUPT

@@ -1,0 +1,1 @@
+"""Class drivers on top of the VirtIO layer: console (multiport), block, entropy."""
