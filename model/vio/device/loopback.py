@@ -10,9 +10,15 @@ from .backend import Backend
 LOOPBACK_DEVICE_ID = 0xFFF0  # outside the assigned virtio ids
 
 
+_RAMP = bytes(range(256))
+
+
 def loopback_answer(queue: int, readable: bytes, writable_len: int) -> bytes:
-    pattern = bytes((queue * 16 + i) & 0xFF for i in range(max(0, writable_len - len(readable))))
-    return (readable + pattern)[:writable_len]
+    """readable, then bytes (queue * 16 + i) & 0xFF, cut to writable_len."""
+    fill = max(0, writable_len - len(readable))
+    start = queue * 16 & 0xFF
+    ramp = _RAMP[start:] + _RAMP[:start]
+    return (readable + ramp * (fill // 256 + 1))[:writable_len]
 
 
 class LoopbackBackend(Backend):
