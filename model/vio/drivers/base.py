@@ -1,6 +1,7 @@
 """What every class driver does with its VioDriver: own the interrupt, wait
 for transfers with a bound, and turn device trouble into clear errors."""
 
+from .. import constants as C
 from ..driver import VioDriver, VioTransfer
 from ..errors import VioQueueBroken, VioTimeout
 
@@ -37,7 +38,7 @@ class ClassDriver:
             self.spurious_interrupts += 1
             return 0
         self.interrupts += 1
-        if isr & 2:
+        if isr & C.VIRTIO_MMIO_INT_CONFIG:
             await self.config_changed()
         return await self.vio.poll()
 
