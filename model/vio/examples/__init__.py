@@ -1,0 +1,1 @@
+"""Runnable examples of the driver model against the reference device."""
