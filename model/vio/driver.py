@@ -281,6 +281,10 @@ class VioDriver:
         q.avail_idx = q.last_used = u16(self.ring_index_base)
         mem.write16(q.layout.avail_idx, q.avail_idx)
         mem.write16(q.layout.used_idx, q.last_used)  # the device owns it; start it consistent
+        # the event indices too: left at 0 they lie 65536 - base entries away, so
+        # with EVENT_IDX and ring_index_base != 0 no notify or interrupt would fire
+        mem.write16(q.layout.used_event, q.last_used)
+        mem.write16(q.layout.avail_event, q.avail_idx)
         if not q.interrupts:
             self._disable_interrupts(q)
         await self.write_reg(C.VIRTIO_MMIO_QUEUE_NUM, num)

@@ -145,7 +145,7 @@ class ReferenceDevice:
         """A register write; wrong widths, read-only and unmapped offsets are ignored."""
         if offset >= C.VIRTIO_MMIO_CONFIG:
             if size in (1, 2, 4) and offset % size == 0:
-                self.backend.config_write(offset - C.VIRTIO_MMIO_CONFIG, value.to_bytes(size, "little"))
+                self.backend.config_write(offset - C.VIRTIO_MMIO_CONFIG, (value & ((1 << 8 * size) - 1)).to_bytes(size, "little"))
             return
         if size != 4 or offset % 4:
             return
