@@ -32,22 +32,6 @@ INDIRECT = 1 << C.VIRTIO_RING_F_INDIRECT_DESC
 EVENT_IDX = 1 << C.VIRTIO_RING_F_EVENT_IDX
 
 
-class GatedLoopback(LoopbackBackend):
-    """Loopback that pops nothing while ``gate`` is closed (a slow device)."""
-
-    def __init__(self, num_queues: int = 2, device_features: int = 0):
-        super().__init__(num_queues, device_features)
-        self.gate = False
-
-    def ready(self, queue: int) -> bool:
-        return not self.gate
-
-    def open(self) -> None:
-        self.gate = False
-        for q in range(self.num_queues):
-            self._wake(q)
-
-
 class PatchedDevice(ReferenceDevice):
     """A reference device whose chosen registers read other values."""
 
@@ -559,7 +543,7 @@ def test_indirect_tables_are_freed_after_completion():
 
 @pytest.mark.parametrize("event_idx", [False, True])
 def test_event_idx_suppresses_notifies_the_device_does_not_need(event_idx):
-    backend = GatedLoopback(2)
+    backend = LoopbackBackend(2)
     rig = make_rig(backend=backend, drv_features=EVENT_IDX if event_idx else 0)
     notifies = count_notifies(rig)
     m = rig.mem
@@ -570,7 +554,7 @@ def test_event_idx_suppresses_notifies_the_device_does_not_need(event_idx):
         run(rig.drv.submit(t))
     # EVENT_IDX: avail_event still says 0, so only the first submit notifies
     assert notifies == ([0] if event_idx else [0, 0, 0])
-    backend.open()
+    backend.open_gate()
     assert len(backend.received) == 3
     if event_idx:
         assert m.read16(q.layout.avail_event) == 3
@@ -583,7 +567,7 @@ def test_event_idx_suppresses_notifies_the_device_does_not_need(event_idx):
 
 
 def test_event_idx_notify_decision_follows_avail_event():
-    rig = make_rig(backend=GatedLoopback(2), drv_features=EVENT_IDX)
+    rig = make_rig(backend=LoopbackBackend(2), drv_features=EVENT_IDX)
     rig.backend.gate = True
     notifies = count_notifies(rig)
     q = rig.drv.queue[0]
@@ -594,7 +578,7 @@ def test_event_idx_notify_decision_follows_avail_event():
         run(rig.drv.submit(t))
     # notified at 0->1 and 3->4 only
     assert notifies == [0, 0]
-    rig.backend.open()
+    rig.backend.open_gate()
     assert run(rig.drv.poll()) == 6
 
 

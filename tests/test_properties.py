@@ -28,23 +28,6 @@ PROPERTY_SETTINGS = settings(
 )
 
 
-class Loopback(LoopbackBackend):
-    """Loopback that can also refuse to pop (``gate``): a device that has not
-    yet got round to the ring, so notifies pile up (and EVENT_IDX skips them)."""
-
-    def __init__(self, num_queues: int):
-        super().__init__(num_queues)
-        self.gate = False
-
-    def ready(self, queue: int) -> bool:
-        return not self.gate
-
-    def open(self) -> None:
-        self.gate = False
-        for q in range(self.num_queues):
-            self._wake(q)
-
-
 @dataclass
 class Plan:
     queue: int
@@ -164,7 +147,7 @@ class Item:
 
 
 def run_config(cfg: Config) -> None:
-    backend = Loopback(2)
+    backend = LoopbackBackend(2)
     queues = [VioQueue(f"q{i}", n, interrupts=cfg.interrupts, indirect=cfg.queue_indirect) for i, n in enumerate(cfg.ring_sizes)]
     rig = make_rig(backend=backend, queues=queues, drv_features=cfg.features, queue_num_max=256, ring_index_base=cfg.index_base)
     drv, mem, dev = rig.drv, rig.mem, rig.dev
@@ -216,7 +199,7 @@ def run_config(cfg: Config) -> None:
                 # nothing is answered while the device holds or has not looked
                 assert run(drv.poll()) == 0
                 assert not any(i.tfr.done for i in submitted)
-                backend.open()  # the device gets round to the ring...
+                backend.open_gate()  # the device gets round to the ring...
                 backend.release()  # ...and delivers the answers it held
             completed += poll_all()
             assert all(i.tfr.done for i in submitted)

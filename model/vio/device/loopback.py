@@ -1,7 +1,8 @@
 """A loopback personality: every chain is answered with its own readable bytes,
 then a counting pattern, up to the chain's writable size. Generic enough for
 property tests of the ring machinery (any iov layout, any queue), and able to
-defer its answers (``hold``) to keep chains in flight."""
+defer its answers (``hold``) to keep chains in flight, or to pop nothing at
+all (``gate``), as a device that has not got round to the ring yet."""
 
 from collections import deque
 
@@ -29,8 +30,18 @@ class LoopbackBackend(Backend):
         self.num_queues = num_queues
         self.device_features = device_features
         self.hold = False  # True: defer every answer until release()
+        self.gate = False  # True: pop nothing until open_gate()
         self.received: list[tuple[int, bytes, int]] = []
         self._held: list[deque[bytes]] = [deque() for _ in range(num_queues)]
+
+    def ready(self, queue: int) -> bool:
+        return not self.gate
+
+    def open_gate(self) -> None:
+        """Let the device pop again, and wake every queue."""
+        self.gate = False
+        for queue in range(self.num_queues):
+            self._wake(queue)
 
     def request(self, queue: int, readable: bytes, writable_len: int) -> bytes | None:
         self.received.append((queue, readable, writable_len))
