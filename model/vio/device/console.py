@@ -7,42 +7,19 @@ the control queues, both ways, in order.
 """
 
 import logging
-import struct
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
 
 from .. import constants as C
+from ..console_proto import CONFIG, CONTROL, CONTROL_RXQ, CONTROL_TXQ, ControlMsg, rx_queue
 from ..errors import DeviceModelError
 from .backend import Backend
 
 log = logging.getLogger(__name__)
 
-CONTROL = struct.Struct("<IHH")  # struct virtio_console_control {id, event, value}
-CONFIG = struct.Struct("<HHII")  # struct virtio_console_config {cols, rows, max_nr_ports, emerg_wr}
-CONTROL_RX, CONTROL_TX = 2, 3
 EMERG_WR = 8  # offset of emerg_wr in config space
 CONSOLE_PORT_ID = 0  # QEMU reserves port 0 for the console (virtconsole)
-
-
-def port_rx_queue(port: int) -> int:
-    """Receive queue of a port: 0 for port 0, then 4, 6, ... (2 and 3 are control)."""
-    return 0 if port == 0 else 2 * (port + 1)
-
-
-class ControlMsg(NamedTuple):
-    """A logged control message. ``sender`` is "device" or "driver"; ``data`` is
-    what follows the header (the name of a PORT_NAME)."""
-
-    sender: str
-    id: int
-    event: int
-    value: int
-    data: bytes = b""
-
-    def pack(self) -> bytes:
-        return CONTROL.pack(self.id, self.event, self.value) + self.data
 
 
 @dataclass
@@ -126,7 +103,7 @@ class ConsoleBackend(Backend):
     def host_write(self, port: int, data: bytes) -> None:
         """Bytes towards the driver; delivered as receive buffers allow."""
         self._port(port).to_guest += data
-        self._wake(port_rx_queue(port))
+        self._wake(rx_queue(port))
 
     def host_read(self, port: int) -> bytes:
         """Everything the driver wrote to the port since the last call."""
@@ -147,14 +124,14 @@ class ConsoleBackend(Backend):
     # ---------------------------------------------------------- device side
     def _role(self, queue: int) -> tuple[int | None, bool]:
         """(port, is_receive) of a queue; port None for the control queues."""
-        if self.multiport and queue in (CONTROL_RX, CONTROL_TX):
-            return None, queue == CONTROL_RX
+        if self.multiport and queue in (CONTROL_RXQ, CONTROL_TXQ):
+            return None, queue == CONTROL_RXQ
         return (0 if queue < 2 else queue // 2 - 1), queue % 2 == 0
 
     def _send(self, port: int, event: int, value: int, data: bytes = b"") -> None:
         if self.multiport:
             self.pending.append(ControlMsg("device", port, event, value, data))
-            self._wake(CONTROL_RX)
+            self._wake(CONTROL_RXQ)
 
     def ready(self, queue: int) -> bool:
         port, rx = self._role(queue)
@@ -220,7 +197,7 @@ class ConsoleBackend(Backend):
         elif event == C.VIRTIO_CONSOLE_PORT_OPEN:
             self.ports[pid].guest_open = bool(value)
             if value:
-                self._wake(port_rx_queue(pid))
+                self._wake(rx_queue(pid))
         return b""
 
     def config(self) -> bytes:

@@ -9,13 +9,12 @@ are acted on outside ``poll``, because answering one needs a transfer of its own
 """
 
 import logging
-import struct
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import NamedTuple
 
 from .. import constants as C
+from ..console_proto import CONTROL, CONTROL_RXQ, CONTROL_TXQ, ControlMsg, tx_queue
 from ..driver import VIO_IOV_FLAGS_WRITE, VioDriver, VioIov, VioQueue, VioTransfer
 from ..errors import VioConfigError, VioNotSupported, VioTimeout
 from ..hal import VioHal
@@ -23,26 +22,10 @@ from .base import DEFAULT_TIMEOUT_NS, POLL_INTERVAL_NS, ClassDriver
 
 log = logging.getLogger(__name__)
 
-CONTROL = struct.Struct("<IHH")  # struct virtio_console_control {id, event, value}
 BAD_ID = 0xFFFFFFFF  # the id of DEVICE_READY, which is about no port (Linux)
-CONTROL_RXQ, CONTROL_TXQ = 2, 3
 CONSOLE_QUEUE_SIZE = 128
 CONSOLE_FEATURES = 1 << C.VIRTIO_F_NOTIFY_ON_EMPTY | 1 << C.VIRTIO_F_ANY_LAYOUT | 1 << C.VIRTIO_CONSOLE_F_MULTIPORT
 TX_CHUNK = 4096  # bytes per transmit buffer, a page as in Linux
-EVENT_NAMES = {
-    v: k.removeprefix("VIRTIO_CONSOLE_")
-    for k, v in vars(C).items()
-    if k.startswith("VIRTIO_CONSOLE_") and not k.startswith("VIRTIO_CONSOLE_F_")
-}
-
-
-def rx_queue(port: int) -> int:
-    """Receive queue of a port: 0, then 4, 6, ... (2 and 3 are the control queues)."""
-    return 0 if port == 0 else 2 * (port + 1)
-
-
-def tx_queue(port: int) -> int:
-    return rx_queue(port) + 1
 
 
 def console_queues(nr_ports: int = 2, size: int = CONSOLE_QUEUE_SIZE, multiport: bool = True) -> list[VioQueue]:
@@ -53,21 +36,6 @@ def console_queues(nr_ports: int = 2, size: int = CONSOLE_QUEUE_SIZE, multiport:
         for p in range(1, nr_ports):
             names += [f"virtual_console_rxq{p}", f"virtual_console_txq{p}"]
     return [VioQueue(name, size) for name in names]
-
-
-class ControlMsg(NamedTuple):
-    """A control message as the driver saw it; ``sender`` is "device" or "driver"."""
-
-    sender: str
-    id: int
-    event: int
-    value: int
-    data: bytes = b""
-
-    def __str__(self) -> str:
-        name = EVENT_NAMES.get(self.event, f"event {self.event}")
-        extra = f" {self.data.decode(errors='replace')!r}" if self.data else ""
-        return f"{name}(id={self.id:#x}, value={self.value}){extra}"
 
 
 @dataclass
