@@ -251,6 +251,8 @@ class VioDriver:
         except Exception:
             await self._set_status(C.VIRTIO_CONFIG_S_FAILED)
             raise
+        # a ring the device refused (outside its DMA window...) breaks it here
+        await self.check_status()
         await self._set_status(C.VIRTIO_CONFIG_S_DRIVER_OK)
         self.driver_ok = True
 
@@ -499,7 +501,8 @@ class VioDriver:
         status = await self.read_reg(C.VIRTIO_MMIO_STATUS)
         if status & C.VIRTIO_CONFIG_S_NEEDS_RESET:
             error = await self.read_reg(C.VIO_MMIO_DEVICE_ERROR)
-            cause = C.Cause(error & 0xFF) if error & 0xFF in C.Cause._value2member_map_ else error & 0xFF
-            detail = f"cause {cause!s}, queue {error >> 8 & 0xFF}, info {error >> 16}"
+            # by name: str() of an IntEnum member is its number on Python >= 3.11
+            cause = C.Cause(error & 0xFF).name if error & 0xFF in C.Cause._value2member_map_ else error & 0xFF
+            detail = f"cause {cause}, queue {error >> 8 & 0xFF}, info {error >> 16}"
             await self.reset()
             raise VioDeviceBroken(f"device at {self.base:#x} needs a reset ({detail}); it has been reset")

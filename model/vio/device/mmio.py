@@ -228,9 +228,15 @@ class ReferenceDevice:
                 self._deliver(q)
         except Broken as err:
             self._break(err)
+        except IndexError as err:  # memory did not answer: the model's SLVERR/DECERR
+            self._break(Broken(Cause.BUS_ERROR, q.index, 0, str(err)))
 
     def _deliver(self, q: DeviceQueue) -> None:
         """Complete in-flight chains of ``q`` in pop order, as answers arrive."""
+        while q.owed:  # answers to chains dropped by QueuePFN=0 come first (case 18)
+            if self.backend.take(q.index) is None:
+                return
+            q.owed -= 1
         while q.in_flight:
             chain = q.in_flight[0]
             if chain.answer is None:

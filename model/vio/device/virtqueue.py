@@ -71,6 +71,7 @@ class DeviceQueue:
         self.shadow_avail = 0  # avail.idx as last read
         self.used_idx = 0  # the device's own copy (hostile-input case 14)
         self.in_flight: deque[Chain] = deque()
+        self.owed = 0  # deferred answers the backend still owes to chains stop() dropped
 
     @property
     def live(self) -> bool:
@@ -85,9 +86,12 @@ class DeviceQueue:
 
     def stop(self) -> None:
         """QueuePFN=0 on a live queue: forget it; chains in flight are dropped
-        (no used entry is written for them), as after a reset."""
+        (no used entry is written for them), as after a reset. The backend does
+        not know: each dropped chain it deferred still gets its answer through
+        take(), which must be swallowed, not given to the queue's next chain."""
         self.pfn = 0
         self.layout = None
+        self.owed += sum(1 for c in self.in_flight if c.answer is None)
         self.in_flight.clear()
 
     # --- avail side ---
