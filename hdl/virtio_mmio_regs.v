@@ -272,9 +272,8 @@ wire [63:0] lay_desc_bytes = {44'd0, sel_num, 4'd0};
 wire [63:0] lay_avail_bytes = {47'd0, sel_num, 1'b0} + 64'd6;
 wire [63:0] lay_avail = lay_base + lay_desc_bytes;
 wire [63:0] lay_used = (lay_avail + lay_avail_bytes + lay_align_mask) & ~lay_align_mask;
-wire [63:0] lay_size = ((lay_desc_bytes + lay_avail_bytes + lay_align_mask) & ~lay_align_mask)
-    + 64'd6 + {45'd0, sel_num, 3'd0};
-wire [65:0] lay_end = {2'b00, lay_base} + {2'b00, lay_size};
+// the true end of the used ring as placed (aligned absolutely), not base + vring_size
+wire [65:0] lay_end = {2'b00, lay_used} + {47'd0, sel_num, 3'd0} + 66'd6;
 // (base >= DMA_BASE written as a borrow, which stays meaningful when DMA_BASE is 0)
 wire [66:0] lay_below = {3'b000, lay_base} - {1'b0, DMA_BASE_X};
 wire lay_ok = !lay_below[66] && lay_end <= DMA_END_X;

@@ -698,6 +698,26 @@ def test_case11_ring_outside_dma_window_at_queue_pfn(ring_base):
     recover(r)
 
 
+def test_case11_used_ring_placed_past_the_window_by_absolute_alignment():
+    """base 0xfef20 (GuestPageSize 16) is not QueueAlign-aligned: base + vring_size
+    ends inside the window, but the used ring, aligned absolutely, starts at
+    0x100000, the window's end. The check must use the used ring as placed."""
+    r = make_rig(dma_window=WINDOW)
+    layout = VringLayout(0xFEF20, NUM, 4096)
+    assert layout.base + layout.size <= WIN_END < layout.end
+    with AccessLog(r.mem) as log:
+        reg_write(r, STATUS, 0)
+        reg_write(r, STATUS, C.VIRTIO_CONFIG_S_ACKNOWLEDGE | C.VIRTIO_CONFIG_S_DRIVER)
+        reg_write(r, C.VIRTIO_MMIO_GUEST_PAGE_SIZE, 16)
+        select(r, 0)
+        reg_write(r, C.VIRTIO_MMIO_QUEUE_NUM, NUM)
+        reg_write(r, C.VIRTIO_MMIO_QUEUE_ALIGN, 4096)
+        reg_write(r, C.VIRTIO_MMIO_QUEUE_PFN, 0xFEF20 // 16)
+    expect_broken(r, Cause.DMA_WINDOW, 0, 0)
+    assert pfn_of(r, 0) == 0 and log.entries == []
+    recover(r)
+
+
 def test_case11_ring_inside_dma_window_is_accepted():
     r = make_rig(dma_window=WINDOW)
     ring_base = WIN_END - 0x2000  # 0x2000 >= vring_size(16, 4096) = 4230

@@ -93,7 +93,9 @@ class VringLayout:
 
     @property
     def end(self) -> int:
-        return self.base + self.size
+        """One past the used ring's last byte (avail_event). Not base + size when
+        base is not aligned to ``align``: the used ring is aligned absolutely."""
+        return self.avail_event + 2
 
     def desc_addr(self, index: int) -> int:
         return self.base + DESC_SIZE * index

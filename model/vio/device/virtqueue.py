@@ -79,7 +79,7 @@ class DeviceQueue:
 
     def activate(self, pfn: int, page_size: int, window: DmaWindow, index_base: int) -> None:
         layout = VringLayout(pfn * page_size, self.num, self.align)
-        window.check(layout.base, layout.size, self.index, 0, "ring")
+        window.check(layout.base, layout.end - layout.base, self.index, 0, "ring")
         self.pfn = pfn
         self.layout = layout
         self.last_avail = self.shadow_avail = self.used_idx = u16(index_base)
