@@ -9,7 +9,7 @@ SIM    ?= model
 # tools the co-simulation needs that PyPI does not ship: command:debian-package
 SYSTEM_TOOLS := iverilog:iverilog g++:g++ perl:perl make:make
 
-.PHONY: sim test lint bench-model setup clean
+.PHONY: sim test lint bench bench-model setup clean
 
 setup: $(STAMP) $(SYSTAMP)
 
@@ -59,6 +59,10 @@ lint: setup
 	$(call ensure_tools,yosys:yosys)
 	@mkdir -p build && yosys -q -p "read_verilog $(HDL); synth -flatten -top virtio_mmio; tee -q -o build/synth_stat.txt stat"
 	@echo "yosys synth -flatten -top virtio_mmio (default parameters):$$(grep -m1 -i 'cells' build/synth_stat.txt | tr -s ' ')"
+
+# the RTL against the bus limit (several minutes: four builds, seven runs)
+bench: setup
+	$(PY) -m tb.bench
 
 bench-model: setup
 	$(PY) -m vio.bench
