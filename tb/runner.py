@@ -108,9 +108,7 @@ def parse_results(path: Path) -> list[tuple[str, str | None]]:
         raise SimulationError(f"the simulation wrote no {path}: it crashed before the tests ran (see the log above)")
     out = []
     for case in ET.parse(path).getroot().iter("testcase"):
-        bad = case.find("failure")
-        if bad is None:
-            bad = case.find("error")
-        text = None if bad is None else (bad.get("message") or "") + "\n" + (bad.text or "")
+        bad = next((node for tag in ("failure", "error", "skipped") if (node := case.find(tag)) is not None), None)
+        text = None if bad is None else f"{bad.tag}: {bad.get('message') or ''}\n{bad.text or ''}"
         out.append((case.get("name", "?"), text))
     return out

@@ -1,0 +1,518 @@
+"""cocotb tests of tb/scoreboards.py on the RTL (run by tests/test_scoreboards.py).
+
+One clean run of random loopback traffic with the four scoreboards live, then
+one fault per scoreboard (two for completions and interrupts), each asserting
+that the scoreboard's check() raises with the message that names the fault.
+
+The bench here is deliberately minimal and local (clock, reset, AXI4-Lite
+master, AxiRam sharing one bytearray with the driver's GuestMemory, a loopback
+backend behind the two AXI4-Streams, a config-port stub, a quiescence wait);
+the shared environment (tb/env.py, tb/backend_stream.py) is to replace it.
+"""
+
+import itertools
+import json
+import logging
+import os
+import random
+from collections import defaultdict
+from dataclasses import dataclass
+
+import cocotb
+from cocotb.clock import Clock
+from cocotb.triggers import ClockCycles, RisingEdge
+from cocotbext.axi import (
+    AxiBus,
+    AxiLiteBus,
+    AxiLiteMaster,
+    AxiRam,
+    AxiStreamBus,
+    AxiStreamFrame,
+    AxiStreamSink,
+    AxiStreamSource,
+)
+
+from tb.hal import CocotbHal
+from tb.scoreboards import (
+    CycleClock,
+    MirroredMemory,
+    ObservedUse,
+    PredictedHal,
+    Predictor,
+    Scoreboards,
+)
+from vio import VIO_IOV_FLAGS_WRITE, VioDriver, VioIov, VioQueue, VioTransfer
+from vio import constants as C
+from vio.device.loopback import LoopbackBackend
+from vio.device.mmio import TRANSPORT_FEATURES
+
+PARAMS = json.loads(os.environ.get("VIO_PARAMS", "{}"))  # set by tb/runner.py
+PERIOD_NS = 10
+MEM_SIZE = 1 << 20
+QUEUE_NUM_MAX = PARAMS.get("QUEUE_NUM_MAX", 16)
+AXI_ADDR_WIDTH = PARAMS.get("AXI_ADDR_WIDTH", 32)
+QUIET_CYCLES = 48  # no bus or stream activity for this long: the DUT is quiescent
+SETTLE_LIMIT = 200_000
+GUARD = 16  # bytes left unused (and unallowed) on both sides of every buffer
+
+NOE = 1 << C.VIRTIO_F_NOTIFY_ON_EMPTY
+ANY = 1 << C.VIRTIO_F_ANY_LAYOUT
+INDIRECT = 1 << C.VIRTIO_RING_F_INDIRECT_DESC
+EVENT_IDX = 1 << C.VIRTIO_RING_F_EVENT_IDX
+
+SIZES = [1, 2, 3, 7, 16, 17, 64, 100, 255, 300, 1000]
+
+
+class Bench:
+    """The DUT with its bus models and a loopback backend on the streams."""
+
+    def __init__(self, dut):
+        self.dut = dut
+        self.nq = len(dut.backend_ready)
+        self.clock = CycleClock(PERIOD_NS)
+        self.buf = bytearray(MEM_SIZE)
+        self.axil = AxiLiteMaster(AxiLiteBus.from_prefix(dut, "s_axil"), dut.clk, dut.rst)
+        self.ram = AxiRam(AxiBus.from_prefix(dut, "m_axi"), dut.clk, dut.rst, mem=self.buf)
+        self.sink = AxiStreamSink(AxiStreamBus.from_prefix(dut, "m_axis"), dut.clk, dut.rst)
+        self.src = AxiStreamSource(AxiStreamBus.from_prefix(dut, "s_axis"), dut.clk, dut.rst)
+        for bus in ("s_axil", "m_axi", "m_axis", "s_axis"):  # the bus models log every transfer at INFO
+            logging.getLogger(f"cocotb.{dut._name}.{bus}").setLevel(logging.WARNING)
+        self.backend = LoopbackBackend(self.nq)
+        self.drop: set[tuple[int, int]] = set()  # fault: (queue, request #) left unanswered
+        self.requests: dict[int, int] = defaultdict(int)
+        self.aborted = 0
+        self._valids = [
+            getattr(dut, s)
+            for s in ("m_axi_arvalid", "m_axi_rvalid", "m_axi_awvalid", "m_axi_wvalid", "m_axi_bvalid", "m_axis_tvalid", "s_axis_tvalid")
+        ]
+
+    @classmethod
+    async def create(cls, dut) -> "Bench":
+        Clock(dut.clk, PERIOD_NS, unit="ns").start()
+        dut.rst.value = 1
+        dut.backend_ready.value = (1 << len(dut.backend_ready)) - 1
+        dut.config_changed.value = 0
+        dut.cfg_req_ready.value = 1
+        dut.cfg_rsp_valid.value = 0
+        dut.cfg_rsp_rdata.value = 0
+        bench = cls(dut)
+        await ClockCycles(dut.clk, 5)
+        dut.rst.value = 0
+        await ClockCycles(dut.clk, 5)
+        cocotb.start_soon(bench._serve())
+        cocotb.start_soon(bench._backend_reset())
+        cocotb.start_soon(bench._config_port())
+        return bench
+
+    def new_backend(self) -> LoopbackBackend:
+        self.backend = LoopbackBackend(self.nq)
+        self.backend.attach(self._wake, lambda: None)
+        self.requests.clear()
+        return self.backend
+
+    def pauses(self, seed: int) -> None:
+        """Random backpressure on every DMA and stream channel."""
+        rnd = random.Random(seed)
+        for ch in (
+            self.ram.write_if.aw_channel,
+            self.ram.write_if.w_channel,
+            self.ram.write_if.b_channel,
+            self.ram.read_if.ar_channel,
+            self.ram.read_if.r_channel,
+            self.sink,
+            self.src,
+        ):
+            pattern = [rnd.random() < 0.3 for _ in range(97)]
+            ch.set_pause_generator(itertools.cycle(pattern))
+
+    # --- the backend behind the streams ---
+    async def _serve(self) -> None:
+        while True:
+            frame = await self.sink.recv(compact=False)
+            tuser, q = frame.tuser[-1], frame.tdest[-1]
+            frame.compact()
+            if tuser >> 32:
+                self.aborted += 1
+                continue
+            k = self.requests[q]
+            self.requests[q] += 1
+            answer = self.backend.request(q, bytes(frame.tdata), tuser & 0xFFFFFFFF)
+            if (q, k) in self.drop:
+                continue
+            if answer is not None:
+                self._send(q, answer)
+
+    def _wake(self, q: int) -> None:
+        while (answer := self.backend.take(q)) is not None:
+            self._send(q, answer)
+
+    def _send(self, q: int, answer: bytes) -> None:
+        if answer:
+            self.src.send_nowait(AxiStreamFrame(answer, tdest=q))
+        else:
+            self.src.send_nowait(AxiStreamFrame(b"\0", tkeep=[0], tdest=q))
+
+    async def _backend_reset(self) -> None:
+        while True:
+            await RisingEdge(self.dut.backend_reset)
+            self.backend.reset()
+
+    async def _config_port(self) -> None:
+        """The loopback has no config space: every request answers 0."""
+        dut = self.dut
+        while True:
+            await RisingEdge(dut.cfg_req_valid)
+            await RisingEdge(dut.clk)
+            dut.cfg_rsp_rdata.value = 0
+            dut.cfg_rsp_valid.value = 1
+            await RisingEdge(dut.clk)
+            dut.cfg_rsp_valid.value = 0
+
+    async def settle(self) -> None:
+        """Until no DMA or stream activity for QUIET_CYCLES cycles."""
+        quiet = 0
+        for _ in range(SETTLE_LIMIT):
+            await RisingEdge(self.dut.clk)
+            busy = any(v.value for v in self._valids) or not self.src.idle() or not self.sink.empty()
+            quiet = 0 if busy else quiet + 1
+            if quiet >= QUIET_CYCLES:
+                return
+        raise AssertionError(f"the DUT did not settle within {SETTLE_LIMIT} cycles")
+
+    def poke_dut_only(self, addr: int, data: bytes) -> None:
+        """Fault injection: change the DUT's memory behind the driver's and the predictor's back."""
+        self.ram.write(addr, data)
+
+    async def pulse_config_changed(self) -> None:
+        self.dut.config_changed.value = 1
+        await RisingEdge(self.dut.clk)
+        self.dut.config_changed.value = 0
+
+
+@dataclass
+class Session:
+    bench: Bench
+    predictor: Predictor
+    mem: MirroredMemory
+    hal: PredictedHal
+    drv: VioDriver
+    sb: Scoreboards
+    pending: list
+
+
+async def open_session(bench: Bench, features: int, seed: int, **bounds) -> Session:
+    """A fresh predictor, scoreboards and driver (init included) on the same DUT."""
+    await bench.settle()
+    bench.buf[:] = bytes(MEM_SIZE)
+    bench.new_backend()
+    bench.drop = set()
+    bench.pauses(seed)
+    predictor = Predictor(
+        LoopbackBackend(bench.nq),
+        MEM_SIZE,
+        queue_num_max=QUEUE_NUM_MAX,
+        transport_features=TRANSPORT_FEATURES,
+        dma_window=(0, 1 << AXI_ADDR_WIDTH),
+    )
+    mem = MirroredMemory(MEM_SIZE, store=bench.buf, mirror=predictor.mem)
+    hal = PredictedHal(CocotbHal(bench.axil, bench.dut.irq, mem), predictor, clock=bench.clock, settle=bench.settle)
+    sb = Scoreboards(bench.dut, predictor, clock=bench.clock, **bounds)
+    sb.start()
+    queues = [
+        VioQueue("q0", QUEUE_NUM_MAX),
+        VioQueue("q1 polled", QUEUE_NUM_MAX, interrupts=False, indirect=False),
+        VioQueue("q2 indirect", QUEUE_NUM_MAX, indirect=True),
+    ][: bench.nq]
+    drv = VioDriver(0, drv_features=features, queue=queues, hal=hal)
+    sb.attach(hal, drv, bench.backend.received)
+    await drv.init()
+    return Session(bench, predictor, mem, hal, drv, sb, [])
+
+
+def make_transfer(s: Session, rnd: random.Random, q: int, layout: list[tuple[int, bool]] | None = None) -> VioTransfer | None:
+    """A transfer on queue q with buffers from guest memory (GUARD bytes apart);
+    ``layout`` = [(size, writable)...] or random. None when the queue is full."""
+    if layout is None:
+        nr = rnd.randrange(0, 3)
+        nw = rnd.randrange(0 if nr else 1, 3)
+        layout = [(4100 if rnd.random() < 0.04 else rnd.choice(SIZES), i >= nr) for i in range(nr + nw)]
+    needed = 1 if s.drv._use_indirect(s.drv.queue[q], len(layout)) else len(layout)
+    if s.drv.avail(q) < needed:
+        return None
+    blocks, iov = [], []
+    for size, writable in layout:
+        block = s.mem.alloc(size + 2 * GUARD, 16)
+        blocks.append(block)
+        s.mem.fill(block, size + 2 * GUARD, 0xEE)
+        addr = block + GUARD
+        s.mem.write(addr, bytes([0x5A]) * size if writable else rnd.randbytes(size))
+        iov.append(VioIov(addr, size, VIO_IOV_FLAGS_WRITE if writable else 0))
+
+    def done(t: VioTransfer) -> None:
+        for b in blocks:
+            s.mem.free(b)
+
+    return VioTransfer(q, iov, callback=done)
+
+
+def hold_answers(s: Session) -> None:
+    """Backend input, given to both backends: defer every answer (chains stay in flight)."""
+    s.predictor.backend.hold = True
+    s.bench.backend.hold = True
+
+
+async def release_answers(s: Session) -> None:
+    """Backend input, given to both backends (the predictor first, so that it has
+    completed the chains before the DUT writes them): deliver the held answers."""
+    s.predictor.backend.release()
+    s.bench.backend.release()
+    await s.bench.settle()
+
+
+async def traffic(s: Session, rnd: random.Random, batches: int, *, queues=None, per_queue=3, ack=0.75, hold=0.0, before_flush=None, before_poll=None) -> None:
+    """Batches of random transfers: post (notifies held), one notify per queue,
+    settle, maybe read and acknowledge InterruptStatus, poll. With probability
+    ``hold`` a batch's answers are held until every chain is popped, then released."""
+    for b in range(batches):
+        if queues is None:  # some batches on the polled queue alone: suppressed entries with nothing pending
+            chosen = [1] if rnd.random() < 0.3 else rnd.sample(range(s.bench.nq), rnd.randrange(1, s.bench.nq + 1))
+        else:
+            chosen = list(queues)
+        held = rnd.random() < hold
+        if held:
+            hold_answers(s)
+        async with s.hal.batch():
+            for q in chosen:
+                for _ in range(rnd.randrange(1, per_queue + 1)):
+                    tfr = make_transfer(s, rnd, q)
+                    if tfr is None:
+                        break
+                    await s.drv.submit(tfr)
+                    s.pending.append(tfr)
+            if before_flush is not None:
+                before_flush(s, b)
+        if held:
+            if rnd.random() < ack:
+                await s.drv.interrupt_status()
+            await release_answers(s)
+        if before_poll is not None:
+            before_poll(s, b)
+        if rnd.random() < ack:
+            await s.drv.interrupt_status()
+        await s.drv.poll()
+    await drain(s)
+
+
+async def drain(s: Session, rounds: int = 3) -> None:
+    """Collect what is still outstanding (bounded: a dropped answer never comes)."""
+    for _ in range(rounds):
+        if all(t.done for t in s.pending):
+            break
+        await s.bench.settle()
+        await s.drv.interrupt_status()
+        await s.drv.poll()
+    await s.drv.interrupt_status()
+    await s.drv.poll()
+
+
+def expect_failure(board, *phrases: str) -> str:
+    """board.check() must raise, and its message must contain every phrase."""
+    try:
+        board.check()
+    except AssertionError as err:
+        msg = str(err)
+        missing = [p for p in phrases if p not in msg]
+        assert not missing, f"the {board.name} scoreboard failed without naming {missing}:\n{msg}"
+        cocotb.log.info("%s scoreboard caught the fault as expected:\n%s", board.name, msg)
+        return msg
+    raise AssertionError(f"the {board.name} scoreboard did not catch the injected fault")
+
+
+def writable_iov_of(s: Session, q: int, seq: int) -> list[tuple[int, int]]:
+    chain = s.sb.completion.posted[q][seq]
+    return [(a, n) for a, n, f in chain.iov if f & VIO_IOV_FLAGS_WRITE]
+
+
+# ================================================================== tests
+
+
+@cocotb.test(timeout_time=500, timeout_unit="ms")
+async def test_clean_random_traffic(dut):
+    """Random loopback traffic on three queues (q1 polled with NO_INTERRUPT or a
+    far used_event, q2 always indirect when negotiated), direct and indirect
+    chains, under random backpressure on every DMA and stream channel, with
+    EVENT_IDX off and on and NOTIFY_ON_EMPTY, some batches with the answers held
+    until every chain is in flight: every scoreboard passes."""
+    bench = await Bench.create(dut)
+    configs = [
+        ("no ring features", ANY),
+        ("INDIRECT", ANY | INDIRECT),
+        ("INDIRECT + EVENT_IDX", ANY | INDIRECT | EVENT_IDX),
+        ("NOTIFY_ON_EMPTY + EVENT_IDX", ANY | NOE | EVENT_IDX),
+        ("NOTIFY_ON_EMPTY + INDIRECT + EVENT_IDX", ANY | NOE | INDIRECT | EVENT_IDX),
+    ]
+    rise: list[int] = []
+    drop: list[int] = []
+    for k, (name, features) in enumerate(configs):
+        s = await open_session(bench, features, seed=100 + k)
+        await traffic(s, random.Random(k), 14, hold=0.3)
+        assert all(t.done for t in s.pending), "clean traffic left transfers outstanding"
+        assert s.predictor.use_count == len(s.pending) > 0
+        cocotb.log.info("%s: %s", name, s.sb.summary())
+        s.sb.check()
+        s.sb.stop()
+        rise += s.sb.interrupts.rise_latencies
+        drop += s.sb.interrupts.drop_latencies
+    assert rise and drop, "the clean run measured no interrupt latency"
+    cocotb.log.info(
+        "interrupt latencies over the run: irq rise after the used.idx write: max %d, mean %.1f cycles over %d (bound %d); "
+        "irq drop after the InterruptACK response: max %d cycles over %d (bound %d)",
+        max(rise), sum(rise) / len(rise), len(rise), s.sb.interrupts.rise_bound, max(drop), len(drop), s.sb.interrupts.drop_bound,
+    )
+
+
+@cocotb.test(timeout_time=50, timeout_unit="ms")
+async def test_completion_scoreboard_catches_dropped_answer(dut):
+    """Fault: the RTL's backend never answers queue 0's second request (the
+    predictor's backend does). The DUT then completes chain #1 with chain #2's
+    answer and chain #2 never appears in the used ring."""
+    bench = await Bench.create(dut)
+    s = await open_session(bench, ANY | INDIRECT, seed=7)
+    bench.drop = {(0, 1)}
+    await traffic(s, random.Random(3), 2, queues=[0], per_queue=3)
+    expect_failure(s.sb.completion, "never appeared in the used ring", "was never completed to the driver")
+    s.sb.memory.check()  # chain #1's buffers got chain #2's answer (the data board sees that), all within bounds
+
+
+@cocotb.test(timeout_time=50, timeout_unit="ms")
+async def test_completion_scoreboard_catches_corrupted_used_len(dut):
+    """Fault: after the DUT wrote queue 0's first used element, and before the
+    driver reads it, its len is decremented in memory (not a bus write): the
+    bus-level used ring is right, the driver reaps a wrong used.len."""
+    bench = await Bench.create(dut)
+    s = await open_session(bench, ANY | INDIRECT, seed=8)
+
+    def corrupt(s: Session, b: int) -> None:
+        if b == 0:
+            layout = s.drv.queue[0].layout
+            addr = layout.used_ring(0) + 4
+            length = s.mem.read32(addr)
+            bench.poke_dut_only(addr, (length - 1).to_bytes(4, "little"))
+
+    layouts = [[(40, False), (64, True)], [(64, True)], [(8, False), (32, True)]]
+    rnd = random.Random(4)
+    async with s.hal.batch():
+        for lay in layouts:
+            tfr = make_transfer(s, rnd, 0, lay)
+            await s.drv.submit(tfr)
+            s.pending.append(tfr)
+    corrupt(s, 0)
+    await s.drv.poll()
+    await drain(s)
+    msg = expect_failure(s.sb.completion, "the driver reaped used.len 63 for posted chain #0")
+    assert "DUT wrote" not in msg, "the bus-level used ring was right; only the driver's view is corrupted"
+    s.sb.data.check()
+    s.sb.memory.check()
+    s.sb.interrupts.check()
+
+
+@cocotb.test(timeout_time=50, timeout_unit="ms")
+async def test_data_scoreboard_catches_flipped_bytes(dut):
+    """Faults, one per direction, both behind the driver's and the predictor's back:
+    (a) a readable byte flipped in the DUT's memory before the notify: the RTL's
+    backend receives it (and echoes it); (b) a byte the DUT wrote into a writable
+    buffer flipped after the write, before the driver reads it."""
+    bench = await Bench.create(dut)
+    s = await open_session(bench, ANY | INDIRECT, seed=9)
+    rnd = random.Random(5)
+    async with s.hal.batch():
+        ta = make_transfer(s, rnd, 0, [(32, False), (64, True)])
+        tb = make_transfer(s, rnd, 2, [(100, True)])
+        for t in (ta, tb):
+            await s.drv.submit(t)
+            s.pending.append(t)
+        readable = ta.iov[0].buffer + 5
+        bench.poke_dut_only(readable, bytes([s.mem.read(readable, 1)[0] ^ 0xFF]))
+    target = tb.iov[0].buffer + 10
+    bench.poke_dut_only(target, bytes([s.mem.read(target, 1)[0] ^ 0x01]))
+    await drain(s)
+    expect_failure(
+        s.sb.data,
+        "queue 0 request #0: the backend received 32 readable byte(s), predicted 32; first difference at byte 5",
+        f"queue 2 chain #0 (head {s.sb.completion.posted[2][0].head}) writable buffer 0 at {tb.iov[0].buffer:#x}: 1 byte(s) differ, first at +10",
+        "queue 0 chain #0",
+    )
+    s.sb.completion.check()
+    s.sb.memory.check()
+    s.sb.interrupts.check()
+
+
+@cocotb.test(timeout_time=50, timeout_unit="ms")
+async def test_memory_scoreboard_catches_write_past_buffer(dut):
+    """Fault: the length of a writable descriptor is raised by 3 in the DUT's
+    memory only (the driver and the predictor keep the posted length). The DUT
+    really writes 3 bytes past the driver's buffer, into the guard: a DMA write
+    outside every allowed region, seen by the AXI write monitor."""
+    bench = await Bench.create(dut)
+    s = await open_session(bench, ANY | INDIRECT, seed=10)
+    rnd = random.Random(6)
+    async with s.hal.batch():
+        t = make_transfer(s, rnd, 1, [(20, False), (40, True)])  # queue 1: direct descriptors
+        await s.drv.submit(t)
+        s.pending.append(t)
+        posted = s.drv.queue[1].posted[t.head]
+        desc = s.drv.queue[1].layout.desc_addr(posted.descs[1])
+        bench.poke_dut_only(desc + 8, (40 + 3).to_bytes(4, "little"))
+    await drain(s)
+    end = t.iov[1].buffer + 40
+    head = s.sb.completion.posted[1][0].head
+    expect_failure(
+        s.sb.memory,
+        "3 byte(s) written outside the used rings and accepted writable buffers",
+        f"{end:#x}: written (1 byte(s) after writable buffer 0 of head {head}, queue 1",
+    )
+    # the same divergence, seen by the other boards: used.len and the request's writable length
+    expect_failure(s.sb.completion, f"DUT wrote id {head} len 43, predicted id {head} len 40")
+    expect_failure(s.sb.data, "queue 1 request #0: the backend received writable length 43, predicted 40")
+
+
+@cocotb.test(timeout_time=50, timeout_unit="ms")
+async def test_interrupt_scoreboard_catches_spurious_irq(dut):
+    """Fault: completions only on the polled queue (NO_INTERRUPT, no EVENT_IDX,
+    no NOTIFY_ON_EMPTY), and the RTL alone gets a config_changed pulse as it
+    writes the first used.idx: irq rises where the reference device predicts
+    nothing pending, and the InterruptStatus read disagrees."""
+    bench = await Bench.create(dut)
+    s = await open_session(bench, ANY | INDIRECT, seed=11)
+
+    def on_use(use: ObservedUse) -> None:
+        if use.queue == 1 and use.seq == 0:
+            cocotb.start_soon(bench.pulse_config_changed())
+
+    s.sb.used.listeners.append(on_use)
+    await traffic(s, random.Random(7), 1, queues=[1], per_queue=2, ack=0.0)
+    # traffic's drain reads InterruptStatus (the config bit is there) and acknowledges it
+    expect_failure(
+        s.sb.interrupts,
+        "irq high at cycle",
+        "queue 1 used entry #0",
+        "does not interrupt for (avail.flags NO_INTERRUPT set), with nothing pending",
+        "the DUT returned 0x2, the reference device predicts 0x0",
+    )
+    s.sb.completion.check()
+    s.sb.data.check()
+    s.sb.memory.check()
+
+
+@cocotb.test(timeout_time=50, timeout_unit="ms")
+async def test_interrupt_scoreboard_catches_late_irq(dut):
+    """Fault in the expectation: a rise bound of 1 cycle, shorter than the DUT's
+    decision (B of used.idx, read of avail.flags, two register stages): the
+    scoreboard reports the late rise and its measured latency."""
+    bench = await Bench.create(dut)
+    s = await open_session(bench, ANY | INDIRECT, seed=12, rise_bound=1)
+    await traffic(s, random.Random(8), 1, queues=[0], per_queue=1)
+    expect_failure(s.sb.interrupts, "irq still low at cycle", "which interrupts (avail.flags NO_INTERRUPT clear); bound 1 cycle(s), it rose")
+    s.sb.completion.check()
+    s.sb.data.check()
+    s.sb.memory.check()
