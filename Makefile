@@ -5,7 +5,8 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 SYSTAMP := $(VENV)/.sysdeps
-SIM    ?= model
+SIM    ?= verilator
+WAVES  ?= 0
 # tools the co-simulation needs that PyPI does not ship: command:debian-package
 SYSTEM_TOOLS := iverilog:iverilog g++:g++ perl:perl make:make
 
@@ -32,6 +33,16 @@ define ensure_tools
 	fi
 endef
 
+# the same for files (headers) that no command reveals: path:debian-package
+define ensure_files
+	@for t in $(1); do test -e $${t%%:*} || { \
+	  pkg=$${t#*:}; echo "installing system package: $$pkg"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; elif sudo -n true 2>/dev/null; then SUDO="sudo -n"; \
+	  else echo "error: please install the Debian package $$pkg" >&2; exit 1; fi; \
+	  $$SUDO apt-get update -qq; DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$pkg \
+	    || { echo "error: apt-get could not install $$pkg" >&2; exit 1; }; }; done
+endef
+
 $(SYSTAMP): | $(STAMP)
 	$(call ensure_tools,$(SYSTEM_TOOLS))
 	@touch $@
@@ -40,11 +51,16 @@ $(SYSTAMP): | $(STAMP)
 VERILATOR_ROOT = $(shell $(PY) -c "import os, verilator; print(os.path.dirname(verilator.__file__))" 2>/dev/null)
 HDL := $(sort $(wildcard hdl/*.v))
 
+# the seed's console example: on the RTL (SIM=verilator, the default, or
+# icarus; WAVES=1 writes an FST) or on the reference device (SIM=model)
 sim: setup
 ifeq ($(SIM),model)
 	$(PY) -m vio.examples.console
 else
-	@echo "error: SIM=$(SIM): only SIM=model exists until the RTL lands" >&2; exit 2
+ifeq ($(WAVES),1)
+	$(call ensure_files,/usr/include/lz4.h:liblz4-dev)
+endif
+	$(PY) -m tb.sim_console --sim $(SIM) $(if $(filter 1,$(WAVES)),--waves)
 endif
 
 test: setup

@@ -17,7 +17,7 @@ TOP = "virtio_mmio"
 PARAMS_ENV = "VIO_PARAMS"
 # parameters wider than 32 bits, given as sized literals: a plain -G number is
 # 32 bits wide to Verilator (WIDTHEXPAND)
-WIDE_PARAMETERS = {"HOST_FEATURES": 64, "DMA_BASE": 64, "DMA_SIZE": 65}
+WIDE_PARAMETERS = {"HOST_FEATURES": 64, "DMA_BASE": 64, "DMA_SIZE": 65, "RING_INDEX_BASE": 16}
 
 
 # -O1 halves the C++ compile (the cost of a build) and simulates as fast: the

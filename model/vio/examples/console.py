@@ -8,12 +8,17 @@ MULTIPORT handshake adds both ports, the host opens them, the driver writes a
 line on each, the host echoes the bytes back and the driver reads them. Every
 step, completion, control message and interrupt is printed with the virtual
 time. Exit status 0 on success, 1 with a message on failure.
+
+``console_example(hal, host, say)`` runs the same flow on another device:
+``tb/sim_console.py`` passes the RTL's HAL, the ``console_host()`` it put
+behind the RTL's streams, and a printer that stamps clock cycles.
 """
 
 import asyncio
 import sys
+from collections.abc import Callable
 
-from vio import GuestMemory, ModelHal, VioError
+from vio import GuestMemory, ModelHal, VioError, VioHal
 from vio.device import ReferenceDevice
 from vio.device.console import ConsoleBackend
 from vio.drivers.console import ConsoleDriver
@@ -22,15 +27,27 @@ BASE = 0x0A000000  # where QEMU's virt machine puts its first virtio-mmio transp
 MESSAGES = {0: b"hello from the console port\n", 1: b"hello from port 1\n"}
 
 
-async def console_example() -> None:
-    mem = GuestMemory(1 << 20)
-    hal = ModelHal(mem)
+def console_host() -> ConsoleBackend:
+    """The host end of the example: two ports, port 1 named."""
+    return ConsoleBackend(nr_ports=2, names=[None, "org.example.port1"])
 
-    def say(text: str) -> None:
-        print(f"{hal.now_ns():>9} ns  {text}")
 
-    host = ConsoleBackend(nr_ports=2, names=[None, "org.example.port1"])
-    hal.attach(BASE, ReferenceDevice(host, mem))
+async def console_example(
+    hal: VioHal | None = None, host: ConsoleBackend | None = None, say: Callable[[str], None] | None = None
+) -> None:
+    """The example on ``hal`` (a device at BASE whose backend is ``host``);
+    by default on a reference device, printing the virtual time."""
+    if host is None:
+        host = console_host()
+    if hal is None:
+        mem = GuestMemory(1 << 20)
+        hal = ModelHal(mem)
+        hal.attach(BASE, ReferenceDevice(host, mem))
+    if say is None:
+
+        def say(text: str) -> None:
+            print(f"{hal.now_ns():>9} ns  {text}")
+
     console = ConsoleDriver(hal, BASE, nr_ports=2, trace=say)
 
     say("step 1: cyg_vio_driver_init and the control handshake")

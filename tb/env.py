@@ -1,0 +1,335 @@
+"""The co-simulation environment: the driver model, unchanged, in front of the RTL.
+
+:class:`VirtioEnv` puts together everything a test needs around ``virtio_mmio``:
+a clock and reset, cocotbext-axi's ``AxiLiteMaster`` on ``s_axil`` behind a
+:class:`~tb.hal.CocotbHal`, guest memory served to ``m_axi`` by a
+:class:`GuestRam` (an ``AxiRam`` over the same bytearray as the driver's
+:class:`~vio.memory.GuestMemory`), a model backend on the streams through
+:class:`~tb.backend_stream.BackendStreams`, an interrupt monitor, and
+factories for the driver model objects.
+
+Two knobs stress the RTL's handshakes:
+
+- ``pause``: probability of a gap per clock on every AXI channel (both
+  directions of AXI4-Lite and AXI4) and both streams: valid gaps where the
+  testbench drives, ready gaps where it receives. Seeded by ``seed``.
+- ``mem_latency``: cycles of memory latency. A read burst's first data beat
+  comes no earlier than ``mem_latency`` cycles after its AR handshake, and a
+  write burst's B no earlier than ``mem_latency`` cycles after its last W
+  beat. Bursts in flight overlap their latency (a pipelined memory), so the
+  RTL's outstanding bursts matter. Gaps from ``pause`` come on top.
+
+Parameters of the build reach the test module in the environment variable
+``VIO_PARAMS`` (JSON, set by the runner); :func:`rtl_parameters` reads them and
+fills in the defaults of hdl/README.md. Building and running is tb/runner.py.
+"""
+
+import json
+import logging
+import os
+import random
+from collections.abc import Iterator
+
+import cocotb
+from cocotb.clock import Clock
+from cocotb.handle import SimHandleBase
+from cocotb.queue import Queue
+from cocotb.triggers import ClockCycles, RisingEdge
+from cocotb.utils import get_sim_time
+from cocotbext.axi import AxiBus, AxiLiteBus, AxiLiteMaster
+from cocotbext.axi.axi_ram import AxiRamRead, AxiRamWrite
+from cocotbext.axi.memory import Memory
+
+from vio import constants as C
+from vio.device.backend import Backend
+from vio.device.mmio import TRANSPORT_FEATURES, ReferenceDevice
+from vio.driver import VioDriver, VioQueue
+from vio.memory import GuestMemory
+from vio.model_hal import ModelHal
+
+from .backend_stream import BackendStreams
+from .hal import CocotbHal
+
+CLOCK_PERIOD_NS = 10
+BASE = 0x0A000000  # where QEMU's virt machine puts its first virtio-mmio transport, as the example
+DEFAULT_MEM_SIZE = 1 << 20
+PARAMS_ENV = "VIO_PARAMS"
+
+# hdl/README.md, "Parameters of virtio_mmio" (those a test may need to know)
+RTL_DEFAULTS = {
+    "DEVICE_ID": 0xFFF0,
+    "VENDOR_ID": 0x4B4F4956,
+    "HOST_FEATURES": TRANSPORT_FEATURES,
+    "NUM_QUEUES": 2,
+    "QUEUE_NUM_MAX": 16,
+    "RING_INDEX_BASE": 0,
+    "AXI_DATA_WIDTH": 32,
+    "AXI_ADDR_WIDTH": 32,
+    "DMA_BASE": 0,
+}
+
+
+def rtl_parameters() -> dict[str, int]:
+    """The parameters the DUT was built with: ``VIO_PARAMS`` over the RTL's defaults."""
+    params = dict(RTL_DEFAULTS)
+    params.update(json.loads(os.environ.get(PARAMS_ENV, "{}")))
+    params.setdefault("INDIRECT_MAX", params["QUEUE_NUM_MAX"])
+    params.setdefault("DMA_SIZE", 1 << params["AXI_ADDR_WIDTH"])
+    return params
+
+
+def personality_parameters(backend: Backend) -> dict[str, int]:
+    """The build parameters that make the RTL the device ``backend`` is the
+    personality of: its id, its queues, its features plus the transport's."""
+    return {
+        "DEVICE_ID": backend.device_id,
+        "NUM_QUEUES": backend.num_queues,
+        "HOST_FEATURES": backend.device_features | TRANSPORT_FEATURES,
+    }
+
+
+def gaps(rng: random.Random, probability: float) -> Iterator[bool]:
+    """A pause generator: True (a gap) with ``probability`` at each clock."""
+    while True:
+        yield rng.random() < probability
+
+
+class _GuestRamRead(AxiRamRead):
+    """Reads of guest memory; past its end is a SLVERR (the model's IndexError)."""
+
+    def __init__(self, *args, latency: int = 0, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.latency = latency
+        if latency:
+            ar = self.ar_channel
+            plain_obj, plain_recv = ar._transaction_obj, ar.recv
+
+            def stamped():  # created at the AR handshake
+                obj = plain_obj()
+                obj.accepted_ns = get_sim_time(unit="ns")
+                return obj
+
+            async def recv():
+                obj = await plain_recv()
+                await _until(self.clock, obj.accepted_ns + latency * CLOCK_PERIOD_NS)
+                return obj
+
+            ar._transaction_obj = stamped
+            ar.recv = recv
+
+    async def _read(self, address: int, length: int) -> bytes:
+        if address + length > self.size:
+            raise IndexError(f"read [{address:#x}, +{length}) past guest memory ({self.size:#x} bytes)")
+        return self.read(address, length)
+
+
+class _GuestRamWrite(AxiRamWrite):
+    """Writes of guest memory; past its end is a SLVERR."""
+
+    def __init__(self, *args, latency: int = 0, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.latency = latency
+        self._delayed: Queue | None = None
+        if latency:
+            plain_send = self.b_channel.send
+            delayed = self._delayed = Queue()
+
+            async def send(obj):  # called after the burst's last W beat
+                delayed.put_nowait((get_sim_time(unit="ns") + latency * CLOCK_PERIOD_NS, obj))
+
+            async def forward():
+                while True:
+                    due, obj = await delayed.get()
+                    await _until(self.clock, due)
+                    await plain_send(obj)
+
+            self.b_channel.send = send
+            self._forward = cocotb.start_soon(forward())
+
+    def _handle_reset(self, state: bool) -> None:
+        super()._handle_reset(state)
+        delayed = getattr(self, "_delayed", None)  # None while the base class is being built
+        while state and delayed is not None and not delayed.empty():
+            delayed.get_nowait()  # responses of bursts the reset cancelled
+
+    async def _write(self, address: int, data: bytes) -> None:
+        if address + len(data) > self.size:
+            raise IndexError(f"write [{address:#x}, +{len(data)}) past guest memory ({self.size:#x} bytes)")
+        self.write(address, data)
+
+
+async def _until(clock: SimHandleBase, due_ns: int) -> None:
+    wait = due_ns - get_sim_time(unit="ns")
+    if wait > 0:
+        await ClockCycles(clock, -(-int(wait) // CLOCK_PERIOD_NS))
+
+
+class GuestRam(Memory):
+    """cocotbext-axi's ``AxiRam`` over ``mem`` (a bytearray), with bounds and latency.
+
+    Accesses past the end of ``mem`` answer SLVERR instead of wrapping around;
+    ``latency`` is the ``mem_latency`` knob described in the module docstring.
+    """
+
+    def __init__(self, bus: AxiBus, clock, reset, mem: bytearray, latency: int = 0):
+        super().__init__(len(mem), mem)
+        self.write_if = _GuestRamWrite(bus.write, clock, reset, mem=self.mem, latency=latency)
+        self.read_if = _GuestRamRead(bus.read, clock, reset, mem=self.mem, latency=latency)
+
+    def channels(self) -> list:
+        w, r = self.write_if, self.read_if
+        return [w.aw_channel, w.w_channel, w.b_channel, r.ar_channel, r.r_channel]
+
+
+class VirtioEnv:
+    """The RTL ``dut`` with ``backend`` behind its streams and guest memory in front.
+
+    Construct one per cocotb test (its bus models run until the test ends),
+    then ``await env.start()`` (reset). The
+    driver model reaches the device through ``env.hal`` at ``env.base``;
+    ``env.mem`` is the guest memory (a back door into the same bytes the DUT
+    reads and writes). ``irq_cycles`` lists the cycle of every rising edge of
+    ``irq``; ``on_irq`` (a callable taking the cycle) is told of each.
+    ``verbose`` keeps the bus models' INFO logs (one line per burst).
+    """
+
+    def __init__(
+        self,
+        dut: SimHandleBase,
+        backend: Backend,
+        *,
+        mem_size: int = DEFAULT_MEM_SIZE,
+        pause: float | None = None,
+        mem_latency: int = 0,
+        seed: int = 0,
+        base: int = BASE,
+        verbose: bool = False,
+    ):
+        if mem_latency < 0 or pause is not None and not 0 <= pause < 1:
+            raise ValueError(f"mem_latency {mem_latency} must be >= 0 and pause {pause} in [0, 1)")
+        if not verbose:
+            logging.getLogger(f"cocotb.{dut._name}").setLevel(logging.WARNING)
+        self.dut = dut
+        self.backend = backend
+        self.base = base
+        self.params = rtl_parameters()
+        self.mem_latency = mem_latency
+        self.pause = pause
+        self.seed = seed
+        dut.rst.value = 1
+        self.clock = Clock(dut.clk, CLOCK_PERIOD_NS, unit="ns")
+        self.clock.start()
+        self.store = bytearray(mem_size)
+        self.mem = GuestMemory(mem_size, store=self.store)
+        self.axil = AxiLiteMaster(AxiLiteBus.from_prefix(dut, "s_axil"), dut.clk, dut.rst)
+        self.ram = GuestRam(AxiBus.from_prefix(dut, "m_axi"), dut.clk, dut.rst, self.store, latency=mem_latency)
+        self.hal = CocotbHal(self.axil, dut.irq, self.mem, base=base)
+        self.streams = BackendStreams(dut, backend, dut.clk, dut.rst)
+        self.irq_cycles: list[int] = []
+        self.on_irq = None
+        self._irq_task = cocotb.start_soon(self._watch_irq())
+        self.set_pause(pause, seed)
+
+    async def start(self, reset_cycles: int = 8) -> None:
+        """Synchronous reset of the DUT and the bus models, then two idle cycles."""
+        self.dut.rst.value = 1
+        await ClockCycles(self.dut.clk, reset_cycles)
+        self.dut.rst.value = 0
+        await ClockCycles(self.dut.clk, 2)
+
+    # ------------------------------------------------------------- knobs
+    def channels(self) -> list:
+        """Every channel model that can pause: AXI4-Lite, AXI4, both streams."""
+        w, r = self.axil.write_if, self.axil.read_if
+        lite = [w.aw_channel, w.w_channel, w.b_channel, r.ar_channel, r.r_channel]
+        return lite + self.ram.channels() + [self.streams.sink, self.streams.source]
+
+    def set_pause(self, probability: float | None, seed: int = 0) -> None:
+        """Random gaps with ``probability`` per clock on every channel; None or 0: none."""
+        rng = random.Random(seed)
+        for channel in self.channels():
+            channel.set_pause_generator(gaps(random.Random(rng.random()), probability) if probability else None)
+            if not probability:
+                channel.pause = False  # a stopped generator leaves its last value
+
+    # ------------------------------------------------------------- time
+    @property
+    def cycle(self) -> int:
+        """Clock cycles since the start of the simulation."""
+        return int(get_sim_time(unit="ns")) // CLOCK_PERIOD_NS
+
+    def say(self, text: str) -> None:
+        print(f"cycle {self.cycle:>8}  {text}", flush=True)
+
+    async def cycles(self, n: int) -> None:
+        await ClockCycles(self.dut.clk, n)
+
+    async def _watch_irq(self) -> None:
+        edge = RisingEdge(self.dut.irq)
+        while True:
+            await edge
+            self.irq_cycles.append(self.cycle)
+            if self.on_irq is not None:
+                self.on_irq(self.cycle)
+
+    async def quiesce(self, quiet_cycles: int = 16) -> None:
+        """Wait until no valid signal is high on any bus or stream for
+        ``quiet_cycles`` and the backend owes no answer (hdl/README.md:
+        compare at quiescent points)."""
+        dut = self.dut
+        names = (
+            "m_axi_arvalid", "m_axi_rvalid", "m_axi_awvalid", "m_axi_wvalid", "m_axi_bvalid",
+            "m_axis_tvalid", "s_axis_tvalid", "s_axil_awvalid", "s_axil_arvalid", "s_axil_bvalid", "s_axil_rvalid",
+        )  # fmt: skip
+        signals = [getattr(dut, name) for name in names]
+        quiet = 0
+        while quiet < quiet_cycles:
+            await RisingEdge(dut.clk)
+            busy = any(str(s.value) == "1" for s in signals) or not self.streams.idle()
+            quiet = 0 if busy else quiet + 1
+
+    # ---------------------------------------------------------- factories
+    def vio_driver(self, queues: list[VioQueue], features: int = 0, **kwargs) -> VioDriver:
+        """A bare ``VioDriver`` (the seed's cyg_vio_driver) on this device, with
+        the build's RING_INDEX_BASE unless ``ring_index_base`` is given."""
+        kwargs.setdefault("ring_index_base", self.params["RING_INDEX_BASE"])
+        return VioDriver(self.base, drv_features=features, queue=queues, hal=self.hal, **kwargs)
+
+    def class_driver(self, cls, **kwargs):
+        """A class driver (ConsoleDriver, BlockDriver, EntropyDriver...) on this device."""
+        return cls(self.hal, self.base, **kwargs)
+
+    def reference(self, backend: Backend) -> tuple[ModelHal, ReferenceDevice]:
+        """A reference device with this build's parameters, on its own guest
+        memory of the same size, behind a ModelHal at the same base: the
+        prediction to compare the RTL with."""
+        p = self.params
+        mem = GuestMemory(self.mem.size)
+        hal = ModelHal(mem)
+        dev = ReferenceDevice(
+            backend,
+            mem,
+            vendor_id=p["VENDOR_ID"],
+            queue_num_max=p["QUEUE_NUM_MAX"],
+            transport_features=p["HOST_FEATURES"] & ~backend.device_features,
+            dma_window=(p["DMA_BASE"], p["DMA_SIZE"]),
+            indirect_max=p["INDIRECT_MAX"],
+            ring_index_base=p["RING_INDEX_BASE"],
+        )
+        hal.attach(self.base, dev)
+        return hal, dev
+
+    async def check_identity(self) -> None:
+        """The build is the backend's personality: DeviceID and HostFeatures as
+        ``personality_parameters`` says (a wrong build fails here, clearly)."""
+        hal, b = self.hal, self.backend
+        device_id = await hal.read(self.base + C.VIRTIO_MMIO_DEVICE_ID)
+        features = 0
+        for sel in (0, 1):
+            await hal.write(self.base + C.VIRTIO_MMIO_DEVICE_FEATURES_SEL, sel)
+            features |= await hal.read(self.base + C.VIRTIO_MMIO_DEVICE_FEATURES) << (32 * sel)
+        want = personality_parameters(b)
+        assert device_id == want["DEVICE_ID"], f"DeviceID {device_id:#x}, the backend is {want['DEVICE_ID']:#x}"
+        assert features == want["HOST_FEATURES"], f"HostFeatures {features:#x}, the backend needs {want['HOST_FEATURES']:#x}"
+        assert len(self.dut.backend_ready) >= b.num_queues, f"{len(self.dut.backend_ready)} queues, the backend has {b.num_queues}"
+
