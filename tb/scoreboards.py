@@ -47,6 +47,7 @@ from __future__ import annotations
 import bisect
 import contextlib
 import struct
+from abc import ABC, abstractmethod
 from collections import defaultdict, deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -693,11 +694,12 @@ class Reaped:
     buffers: list[tuple[int, bytes]]  # (addr, bytes) of every writable iov
 
 
-class _Scoreboard:
+class _Scoreboard(ABC):
     name = "scoreboard"
 
+    @abstractmethod
     def errors(self) -> list[str]:
-        raise NotImplementedError
+        """Every discrepancy found so far, one message each."""
 
     def check(self) -> None:
         errs = self.errors()
