@@ -212,7 +212,7 @@ async def open_session(bench: Bench, features: int, seed: int, **bounds) -> Sess
         MEM_SIZE,
         queue_num_max=QUEUE_NUM_MAX,
         transport_features=TRANSPORT_FEATURES,
-        dma_window=(0, 1 << AXI_ADDR_WIDTH),
+        dma_window=(0, PARAMS.get("DMA_SIZE", 1 << AXI_ADDR_WIDTH)),
     )
     mem = MirroredMemory(MEM_SIZE, store=bench.buf, mirror=predictor.mem)
     hal = PredictedHal(CocotbHal(bench.axil, bench.dut.irq, mem), predictor, clock=bench.clock, settle=bench.settle)

@@ -28,10 +28,11 @@ EXPECTED_TESTS = {
     "test_interrupt_scoreboard_catches_late_irq",
 }
 
+MEM_SIZE = 1 << 20  # tb/test_scoreboards.py's guest memory: the DMA window is all of it
 RUNS = {
-    "icarus-dw32": ("icarus", {"AXI_DATA_WIDTH": 32, "NUM_QUEUES": 3}),
-    "verilator-dw32": ("verilator", {"AXI_DATA_WIDTH": 32, "NUM_QUEUES": 3}),
-    "verilator-dw64": ("verilator", {"AXI_DATA_WIDTH": 64, "NUM_QUEUES": 3}),
+    "icarus-dw32": ("icarus", {"AXI_DATA_WIDTH": 32, "NUM_QUEUES": 3, "DMA_SIZE": MEM_SIZE}),
+    "verilator-dw32": ("verilator", {"AXI_DATA_WIDTH": 32, "NUM_QUEUES": 3, "DMA_SIZE": MEM_SIZE}),
+    "verilator-dw64": ("verilator", {"AXI_DATA_WIDTH": 64, "NUM_QUEUES": 3, "DMA_SIZE": MEM_SIZE}),
 }
 
 
