@@ -455,7 +455,30 @@ def _runs(beats: Iterable[tuple[int, int, int]], nbytes: int) -> list[tuple[int,
     return [(a, bytes(b)) for a, b in out]
 
 
-class AxiWriteMonitor:
+class _Monitor(ABC):
+    """A monitor that observes in a background task between start() and stop()."""
+
+    _task = None
+
+    def start(self) -> None:
+        if self._task is None:
+            self._on_start()
+            self._task = cocotb.start_soon(self._run())
+
+    def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None
+
+    def _on_start(self) -> None:
+        """What to note just before observing starts."""
+
+    @abstractmethod
+    async def _run(self) -> None:
+        """Observe until cancelled."""
+
+
+class AxiWriteMonitor(_Monitor):
     """Watches the AW, W and B channels of an AXI4 master (``{prefix}_aw*``...) at
     every rising edge; pairs each AW with its W beats (W may come first) and
     with its B, in order (the DUT uses one ID). Subscribers get each
@@ -476,19 +499,9 @@ class AxiWriteMonitor:
         self._w: deque[tuple[list[tuple[int, int]], int]] = deque()
         self._beats: list[tuple[int, int]] = []
         self._wait_b: deque[AxiWrite] = deque()
-        self._task = None
 
     def subscribe(self, fn: Callable[[AxiWrite], None]) -> None:
         self.subscribers.append(fn)
-
-    def start(self) -> None:
-        if self._task is None:
-            self._task = cocotb.start_soon(self._run())
-
-    def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            self._task = None
 
     async def _run(self) -> None:
         n = self.bytes_per_beat
@@ -524,7 +537,7 @@ class AxiWriteMonitor:
                     self.errors.append(f"B response at cycle {cycle} without a complete write burst before it")
 
 
-class IrqMonitor:
+class IrqMonitor(_Monitor):
     """Every edge of the interrupt line, with its cycle (level from that cycle on)."""
 
     def __init__(self, signal, clock: CycleClock):
@@ -534,18 +547,10 @@ class IrqMonitor:
         self.start_level = 0
         self.cycles: list[int] = []
         self.levels: list[int] = []
-        self._task = None
 
-    def start(self) -> None:
-        if self._task is None:
-            self.start_cycle = self.clock.now()
-            self.start_level = 1 if str(self.signal.value) == "1" else 0
-            self._task = cocotb.start_soon(self._run())
-
-    def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            self._task = None
+    def _on_start(self) -> None:
+        self.start_cycle = self.clock.now()
+        self.start_level = 1 if str(self.signal.value) == "1" else 0
 
     async def _run(self) -> None:
         while True:

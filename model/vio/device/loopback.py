@@ -25,12 +25,13 @@ def loopback_answer(queue: int, readable: bytes, writable_len: int) -> bytes:
 class LoopbackBackend(Backend):
     device_id = LOOPBACK_DEVICE_ID
 
-    def __init__(self, num_queues: int = 2, device_features: int = 0):
+    def __init__(self, num_queues: int = 2, device_features: int = 0, limit: int | None = None):
         super().__init__()
         self.num_queues = num_queues
         self.device_features = device_features
         self.hold = False  # True: defer every answer until release()
         self.gate = False  # True: pop nothing until open_gate()
+        self.limit = limit  # answers cut to this many bytes (None: the whole writable part)
         self.received: list[tuple[int, bytes, int]] = []
         self._held: list[deque[bytes]] = [deque() for _ in range(num_queues)]
 
@@ -45,7 +46,9 @@ class LoopbackBackend(Backend):
 
     def request(self, queue: int, readable: bytes, writable_len: int) -> bytes | None:
         self.received.append((queue, readable, writable_len))
-        answer = loopback_answer(queue, readable, writable_len)
+        # never builds more than limit bytes, so chains of gigabytes are cheap
+        n = writable_len if self.limit is None else min(self.limit, writable_len)
+        answer = loopback_answer(queue, readable, n)
         if self.hold:
             self._held[queue].append(answer)
             return None
