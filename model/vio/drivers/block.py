@@ -96,7 +96,10 @@ class BlockDriver(ClassDriver):
             await self.request(C.VIRTIO_BLK_T_FLUSH)
 
     async def get_id(self) -> bytes:
-        return (await self.request(C.VIRTIO_BLK_T_GET_ID, in_len=C.VIRTIO_BLK_ID_BYTES)).rstrip(b"\0")
+        """The serial: up to its NUL, which ends it when shorter than 20 bytes.
+        QEMU writes only the string and its NUL and leaves the rest of the
+        buffer as it was (the driver's 0xFF fill), so stripping is not enough."""
+        return (await self.request(C.VIRTIO_BLK_T_GET_ID, in_len=C.VIRTIO_BLK_ID_BYTES)).split(b"\0", 1)[0]
 
     async def request(self, kind: int, sector: int = 0, *, out: bytes = b"", in_len: int = 0) -> bytes:
         """One raw request as one transfer: header and ``out`` readable, then
