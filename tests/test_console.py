@@ -63,7 +63,7 @@ def test_handshake_messages_in_order():
         ("driver", 0, READY, 1, b""),
         ("device", 0, CONSOLE, 1, b""),
         ("driver", 1, READY, 1, b""),
-        ("device", 1, NAME, 1, b"org.example.p1"),
+        ("device", 1, NAME, 1, b"org.example.p1\0"),  # the name with its NUL, as QEMU sends it
         ("device", 1, OPEN, 1, b""),
         ("driver", 0, OPEN, 1, b""),
     ]

@@ -191,7 +191,8 @@ class ConsoleBackend(Backend):
             if pid == CONSOLE_PORT_ID:
                 self._send(pid, C.VIRTIO_CONSOLE_CONSOLE_PORT, 1)
             if p.name:
-                self._send(pid, C.VIRTIO_CONSOLE_PORT_NAME, 1, p.name.encode())
+                # with its NUL, as QEMU sends it (found by the differential run against QEMU)
+                self._send(pid, C.VIRTIO_CONSOLE_PORT_NAME, 1, p.name.encode() + b"\0")
             if p.host_open:
                 self._send(pid, C.VIRTIO_CONSOLE_PORT_OPEN, 1)
         elif event == C.VIRTIO_CONSOLE_PORT_OPEN:

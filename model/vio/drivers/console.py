@@ -235,7 +235,8 @@ class ConsoleDriver(ClassDriver):
             elif msg.event == C.VIRTIO_CONSOLE_PORT_OPEN:
                 port.host_open = bool(msg.value)
             elif msg.event == C.VIRTIO_CONSOLE_PORT_NAME:
-                port.name = msg.data.decode(errors="replace")
+                # a C string: QEMU sends the NUL, a device may leave it out (Linux copes with both)
+                port.name = msg.data.split(b"\0", 1)[0].decode(errors="replace")
 
     # ------------------------------------------------------------ ports
     def _port(self, port: int) -> ConsolePort:

@@ -3,10 +3,10 @@ virtio-mmio devices, driven over the qtest protocol (see README, "QEMU: the
 third back end"). Plain Python: no cocotb."""
 
 from .hal import QemuHal, QemuMemory
-from .process import LAST_TRANSPORT, QemuMachine, block_device, console_device, qemu_binary, rng_device
+from .process import LAST_TRANSPORT, QemuMachine, block_device, console_device, qemu_binary, rng_device, serial_port
 from .qtest import QemuError, QtestClient
 
 __all__ = [
     "LAST_TRANSPORT", "QemuError", "QemuHal", "QemuMachine", "QemuMemory", "QtestClient",
-    "block_device", "console_device", "qemu_binary", "rng_device",
+    "block_device", "console_device", "qemu_binary", "rng_device", "serial_port",
 ]  # fmt: skip

@@ -51,12 +51,23 @@ def block_device(image: str | Path, serial: str | None = None) -> list[str]:
     return ["-drive", f"if=none,id=d0,file={image},format=raw", "-device", f"virtio-blk-device,drive=d0{extra}"]
 
 
-def console_device(chardev_socket: str | Path) -> list[str]:
-    """virtio-serial with a virtconsole (port 0) on a Unix socket QEMU serves."""
+def console_device(chardev_socket: str | Path, max_ports: int | None = None) -> list[str]:
+    """virtio-serial with a virtconsole (port 0) on a Unix socket QEMU serves.
+    QEMU offers MULTIPORT only when ``max_ports`` (31 by default) is over 1."""
+    ports = f",max_ports={max_ports}" if max_ports is not None else ""
     return [
-        "-device", "virtio-serial-device",
+        "-device", f"virtio-serial-device{ports}",
         "-chardev", f"socket,id=c0,path={chardev_socket},server=on,wait=off",
         "-device", "virtconsole,chardev=c0",
+    ]  # fmt: skip
+
+
+def serial_port(chardev_socket: str | Path, nr: int, name: str | None = None) -> list[str]:
+    """One more port ``nr`` of the virtio-serial device (after console_device)."""
+    named = f",name={name}" if name else ""
+    return [
+        "-chardev", f"socket,id=c{nr},path={chardev_socket},server=on,wait=off",
+        "-device", f"virtserialport,chardev=c{nr},nr={nr}{named}",
     ]  # fmt: skip
 
 
