@@ -7,11 +7,14 @@ A scenario is a list of steps (tuples, see :data:`SCENARIOS`). A back end is a
 (the disk, the console's far end). :func:`run_scenario` drives the class
 drivers of ``vio.drivers`` unchanged through it and records per step:
 
-- ``used``: the used elements (id, len) the driver collected, per queue;
+- ``used``: the used elements the driver collected, per queue: (the number
+  of the submission it answers, len);
 - ``isr``: the InterruptStatus bits the driver's interrupt handler read, ORed
-  with what is pending once the step is over (read and acknowledged then: a
-  completion the driver found by polling has its bit set already, so the OR
-  does not depend on timing);
+  with what is pending once the step is over and the device has settled
+  (read and acknowledged then), so the OR does not depend on timing: the
+  driver may find a completion by polling before the interrupt (the RTL
+  raises InterruptStatus some cycles after its used.idx write lands;
+  QEMU and the reference device do both at once);
 - ``data``: what the operation returned (block data, console bytes, the
   serial; entropy: its bytes);
 - ``regs``: register reads of a probe (identity, queue sizes, what reset
@@ -42,7 +45,7 @@ from .device.entropy import EntropyBackend
 from .device.mmio import ReferenceDevice
 from .driver import VIO_IOV_FLAGS_WRITE, VioIov, VioTransfer
 from .drivers.base import ClassDriver
-from .drivers.block import BLOCK_FEATURES, BlockDriver
+from .drivers.block import BLOCK_FEATURES, BlockDriver, BlockError
 from .drivers.console import CONSOLE_FEATURES, ConsoleDriver
 from .drivers.entropy import EntropyDriver
 from .hal import VioHal
@@ -77,7 +80,8 @@ def payload(seed: int, length: int) -> bytes:
 # start(); ("pending",) one request submitted and completed without the
 # interrupt handler, InterruptStatus read but not acknowledged; ("reset",) the
 # driver's reset, then a probe of what it cleared. Per personality:
-# block ("get_id",) ("write", sector, sectors, seed) ("read", sector, sectors) ("flush",);
+# block ("get_id",) ("write", sector, sectors, seed) ("read", sector, sectors)
+# (past the end: must fail) ("flush",) ("request", type) (must fail);
 # entropy ("entropy", n); console ("open", port) ("send", port, n, seed) driver ->
 # host, ("receive", port, n, seed) host -> driver, ("emerg", n, seed) emergency write.
 SCENARIOS: dict[str, list[tuple]] = {
@@ -92,6 +96,8 @@ SCENARIOS: dict[str, list[tuple]] = {
         ("read", 16, 8),
         ("flush",),
         ("read", DISK_SECTORS - 4, 4),
+        ("read", DISK_SECTORS - 1, 2),  # past the end: IOERR
+        ("request", 99),  # an unknown request type: UNSUPP
         ("pending",),
         ("reset",),
         ("start", EVENT_IDX | INDIRECT),
@@ -143,6 +149,11 @@ class Target(ABC):
     base: int
     timeout_ns: int  # bound of every wait of the class drivers, in the HAL's time
 
+    async def settle(self) -> None:
+        """Return once the device has finished what it started (default: it
+        always has, as the reference device and QEMU, whose completions and
+        interrupt decisions happen at once)."""
+
     def disk(self) -> bytes:
         raise NotImplementedError(f"{self.name} has no disk")
 
@@ -170,8 +181,13 @@ class BackendTarget(Target):
     """A back end whose host side is a Python ``vio.device`` backend: the
     reference device behind a ModelHal, or the RTL behind tb/'s CocotbHal."""
 
-    def __init__(self, name: str, hal: VioHal, base: int, backend: Backend, timeout_ns: int):
+    def __init__(self, name: str, hal: VioHal, base: int, backend: Backend, timeout_ns: int, settle=None):
         self.name, self.hal, self.base, self.backend, self.timeout_ns = name, hal, base, backend, timeout_ns
+        self._settle = settle  # a coroutine function: the RTL's quiescence (tb/env.py)
+
+    async def settle(self) -> None:
+        if self._settle is not None:
+            await self._settle()
 
     def disk(self) -> bytes:
         assert isinstance(self.backend, BlockBackend) and self.backend.disk is not None
@@ -235,14 +251,29 @@ def make_driver(personality: str, target: Target, ring_features: int) -> ClassDr
 
 class _Recorder:
     """Watches a class driver: used elements as ``poll`` collects them and the
-    InterruptStatus values its handler reads. It wraps two methods of the
-    driver's VioDriver instance; the driver's code is unchanged."""
+    InterruptStatus values its handler reads. It wraps three methods of the
+    driver's VioDriver instance; the driver's code is unchanged.
+
+    A used element's id is recorded as the number of the submission it
+    answers (per queue, from 0): which descriptor a recycled receive buffer
+    occupies depends on how the driver's polls were batched (timing), while
+    the submission a completion answers does not.
+    """
 
     def __init__(self, drv: ClassDriver):
         self.used: dict[str, list[list[int]]] = {}
         self.isr = 0
+        self._posts: dict[int, int] = {}  # queue -> submissions so far
+        self._submission: dict[tuple[int, int], int] = {}  # (queue, head) -> submission number
         vio = drv.vio
-        collect, interrupt_status = vio._collect, vio.interrupt_status
+        collect, interrupt_status, submit = vio._collect, vio.interrupt_status, vio.submit
+
+        async def watched_submit(tfr):
+            result = await submit(tfr)
+            n = self._posts.get(tfr.queue, 0)
+            self._submission[(tfr.queue, tfr.head)] = n
+            self._posts[tfr.queue] = n + 1
+            return result
 
         def watched_collect(q, done):
             before = q.last_used
@@ -252,7 +283,8 @@ class _Recorder:
                 mem = vio.hal.mem
                 for i in range((q.last_used - before) & 0xFFFF):
                     at = q.layout.used_ring((before + i) % q.num)
-                    self.used.setdefault(str(q.index), []).append([mem.read32(at), mem.read32(at + 4)])
+                    head, length = mem.read32(at), mem.read32(at + 4)
+                    self.used.setdefault(str(q.index), []).append([self._submission.pop((q.index, head), -1), length])
 
         async def watched_interrupt_status():
             isr = await interrupt_status()
@@ -260,12 +292,22 @@ class _Recorder:
             return isr
 
         vio._collect = watched_collect
+        vio.submit = watched_submit
         vio.interrupt_status = watched_interrupt_status
 
     def take(self) -> tuple[dict, int]:
         used, isr = self.used, self.isr
         self.used, self.isr = {}, 0
         return used, isr
+
+
+def _handshake_done(drv: ConsoleDriver) -> Callable[[], bool]:
+    """Every port added, named as the host names it, and open on the host side
+    (both hosts have every chardev connected before the driver starts)."""
+    names = {1: PORT1_NAME}
+    return lambda: len(drv.ports) == CONSOLE_PORTS and all(
+        p.host_open and p.name == names.get(p.id) for p in drv.ports.values()
+    )
 
 
 def _control(drv: ConsoleDriver) -> dict[str, list]:
@@ -328,11 +370,14 @@ def _pending_transfer(personality: str, drv: ClassDriver) -> tuple[VioTransfer, 
 
 
 async def _until(target: Target, cond: Callable[[], bool], what: str) -> None:
+    """Poll ``cond`` (guest memory) with a register read in between: a bus
+    access lets time pass on every back end, also while the line is high
+    (wait_irq would return at once then, and simulated time stand still)."""
     deadline = target.hal.now_ns() + target.timeout_ns
     while not cond():
         if target.hal.now_ns() > deadline:
             raise DifferentialError(f"{target.name}: {what} did not happen within {target.timeout_ns} ns")
-        await target.hal.wait_irq(0, 1_000)
+        await target.hal.read(target.base + C.VIRTIO_MMIO_MAGIC_VALUE)
 
 
 async def run_scenario(personality: str, target: Target, scenario: list[tuple] | None = None) -> Observation:
@@ -367,12 +412,28 @@ async def run_scenario(personality: str, target: Target, scenario: list[tuple] |
                     fail(f"capacity {drv.capacity} sectors, the disk has {DISK_SECTORS}")
             if personality == "console":
                 assert isinstance(drv, ConsoleDriver)
+                # start() returns once port 0 is open; the rest of the handshake (port 1's
+                # name, the host ends' state) comes when the device gets to it: wait for it
+                # all, so that every back end has seen the same messages at the end of the step
+                await drv._until(_handshake_done(drv), "the rest of the control handshake")
                 record["config"] = {"cols": drv.cols, "rows": drv.rows, "max_nr_ports": drv.max_nr_ports}
                 record["control"] = _control(drv)
         elif drv is None:
             fail("needs a started driver")
         elif op == "get_id":
             record["data"] = (await drv.get_id()).decode(errors="replace")
+        elif op == "read" and args[0] + args[1] > DISK_SECTORS:
+            try:
+                await drv.read(*args)
+                fail("a read past the end of the disk succeeded")
+            except BlockError as err:
+                record["status"] = err.status
+        elif op == "request":
+            try:
+                await drv.request(args[0], in_len=C.SECTOR_SIZE)
+                fail(f"request type {args[0]} succeeded")
+            except BlockError as err:
+                record["status"] = err.status
         elif op == "read":
             sector, count = args
             data = await drv.read(sector, count)
@@ -425,6 +486,7 @@ async def run_scenario(personality: str, target: Target, scenario: list[tuple] |
             await drv.vio.submit(tfr)
             used_idx = q.layout.used_idx
             await _until(target, lambda: hal.mem.read16(used_idx) != q.last_used, "the pending request's completion")
+            await target.settle()
             record["regs"] = {"InterruptStatus": await hal.read(base + C.VIRTIO_MMIO_INTERRUPT_STATUS)}
             if personality == "console":
                 target.host_read(0, 8)
@@ -437,6 +499,7 @@ async def run_scenario(personality: str, target: Target, scenario: list[tuple] |
             raise ValueError(f"unknown scenario step {step!r}")
         if rec is not None and op not in ("pending", "reset", "probe"):
             # what is pending after the step: read and acknowledged (see module doc)
+            await target.settle()
             isr = await hal.read(base + C.VIRTIO_MMIO_INTERRUPT_STATUS)
             if isr:
                 await hal.write(base + C.VIRTIO_MMIO_INTERRUPT_ACK, isr)

@@ -1,0 +1,57 @@
+"""The differential scenarios of ``vio.differential`` on the RTL: the same
+driver-model operations as on QEMU and on the reference device, and what the
+driver observed compared with both (the allowed differences are declared in
+``vio.differential.ALLOWED_DIFFERENCES``, nowhere else).
+
+Run by tests/test_differential.py, one build per personality; only the test
+of the build's personality runs (the runner's test filter). The QEMU
+observation arrives as a JSON file named by ``VIO_DIFF_QEMU`` (recorded by the
+pytest entry just before); the reference device runs here, in-process.
+"""
+
+import os
+import warnings
+from pathlib import Path
+
+import cocotb
+
+from vio.device.console import ConsoleBackend
+from vio.differential import CONSOLE_PORTS, BackendTarget, Observation, check_same, make_backend, run_model, run_scenario
+
+from .env import VirtioEnv
+
+warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"cocotbext\.")
+
+QEMU_ENV = "VIO_DIFF_QEMU"
+TIMEOUT_NS = 5_000_000  # bound of every wait of a class driver, in simulated time
+TEST_TIMEOUT_MS = 100
+
+
+async def _differential(dut, personality: str) -> None:
+    backend = make_backend(personality)
+    env = VirtioEnv(dut, backend)
+    await env.start()
+    await env.check_identity()
+    if isinstance(backend, ConsoleBackend):
+        for port in range(CONSOLE_PORTS):
+            backend.host_open(port)  # as QEMU's chardevs, connected before the driver starts
+    rtl = await run_scenario(personality, BackendTarget("rtl", env.hal, env.base, backend, TIMEOUT_NS, settle=env.quiesce))
+    check_same(await run_model(personality), rtl)
+    path = os.environ.get(QEMU_ENV)
+    if path:
+        check_same(Observation.from_json(Path(path).read_text()), rtl)
+
+
+@cocotb.test(timeout_time=TEST_TIMEOUT_MS, timeout_unit="ms")
+async def differential_block(dut):
+    await _differential(dut, "block")
+
+
+@cocotb.test(timeout_time=TEST_TIMEOUT_MS, timeout_unit="ms")
+async def differential_entropy(dut):
+    await _differential(dut, "entropy")
+
+
+@cocotb.test(timeout_time=TEST_TIMEOUT_MS, timeout_unit="ms")
+async def differential_console(dut):
+    await _differential(dut, "console")

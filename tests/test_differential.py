@@ -1,0 +1,77 @@
+"""QEMU, the reference device and the RTL on the same scenarios
+(``vio.differential``): QEMU's observation is recorded here and handed to the
+cocotb module tb/test_differential.py, which runs the scenario on the RTL and
+on the reference device and compares all three.
+
+``make test`` runs one small build (entropy on Icarus); ``make qemu-check``
+sets ``VIO_QEMU_CHECK=1`` and runs every personality on Verilator and Icarus.
+"""
+
+import asyncio
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tb.env import DEFAULT_MEM_SIZE, personality_parameters  # noqa: E402
+from tb.runner import SimulationError, build_and_test  # noqa: E402
+from vio.differential import QUEUE_NUM_MAX, make_backend, run_scenario  # noqa: E402
+from vio.qemu.target import QemuTarget  # noqa: E402
+
+TEST_MODULE = "tb.test_differential"
+FULL = os.environ.get("VIO_QEMU_CHECK", "0") == "1"
+
+
+@dataclass(frozen=True)
+class Build:
+    sim: str
+    personality: str
+    width: int
+
+    @property
+    def parameters(self) -> dict[str, int]:
+        params = personality_parameters(make_backend(self.personality))
+        params.update(AXI_DATA_WIDTH=self.width, QUEUE_NUM_MAX=QUEUE_NUM_MAX, DMA_SIZE=DEFAULT_MEM_SIZE)
+        return params
+
+    @property
+    def id(self) -> str:
+        return f"{self.sim}-{self.personality}-dw{self.width}"
+
+
+SMALL = [Build("icarus", "entropy", 32)]
+BUILDS = [
+    Build("verilator", "block", 64),
+    Build("verilator", "console", 32),
+    Build("verilator", "entropy", 128),
+    Build("icarus", "block", 32),
+    Build("icarus", "console", 64),
+    *SMALL,
+] if FULL else SMALL  # fmt: skip
+
+
+@pytest.mark.parametrize("build", BUILDS, ids=[b.id for b in BUILDS])
+def test_qemu_model_rtl(build: Build, tmp_path: Path):
+    with QemuTarget(build.personality) as qemu:
+        observed = asyncio.run(run_scenario(build.personality, qemu))
+    recorded = tmp_path / "qemu.json"
+    recorded.write_text(observed.to_json())
+    try:
+        results = build_and_test(
+            build.sim,
+            build.parameters,
+            ROOT / "build" / "differential" / build.id,
+            TEST_MODULE,
+            test_filter=rf"\.differential_{build.personality}$",
+            extra_env={"VIO_DIFF_QEMU": str(recorded)},
+        )
+    except SimulationError as err:
+        pytest.fail(str(err))
+    failed = [f"{name}: {text}" for name, text in results if text is not None]
+    assert not failed, "\n".join(failed)
+    assert [name.rsplit(".", 1)[-1] for name, _ in results] == [f"differential_{build.personality}"]
