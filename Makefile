@@ -8,9 +8,10 @@ SYSTAMP := $(VENV)/.sysdeps
 SIM    ?= verilator
 WAVES  ?= 0
 # tools the co-simulation needs that PyPI does not ship: command:debian-package
-SYSTEM_TOOLS := iverilog:iverilog g++:g++ perl:perl make:make
+# (QEMU: the third back end of the driver model, tests/test_qemu.py)
+SYSTEM_TOOLS := iverilog:iverilog g++:g++ perl:perl make:make qemu-system-aarch64:qemu-system-arm
 
-.PHONY: sim test lint bench bench-model setup clean
+.PHONY: sim test lint bench bench-model qemu-check setup clean
 
 setup: $(STAMP) $(SYSTAMP)
 
@@ -43,7 +44,8 @@ define ensure_files
 	    || { echo "error: apt-get could not install $$pkg" >&2; exit 1; }; }; done
 endef
 
-$(SYSTAMP): | $(STAMP)
+# (again when the Makefile changes: a new tool reaches existing checkouts too)
+$(SYSTAMP): Makefile | $(STAMP)
 	$(call ensure_tools,$(SYSTEM_TOOLS))
 	@touch $@
 
@@ -87,6 +89,12 @@ bench: setup
 
 bench-model: setup
 	$(PY) -m vio.bench
+
+# the differential suite: QEMU's devices, the reference device and the RTL
+# (Verilator and Icarus) on the same scenarios; five more builds than make test
+qemu-check: setup
+	@command -v qemu-system-aarch64 >/dev/null || { echo "error: qemu-system-aarch64 missing (Debian qemu-system-arm)" >&2; exit 1; }
+	VIO_QEMU_CHECK=1 $(PY) -m pytest -q -n 2 tests/test_qemu.py tests/test_differential.py
 
 clean:
 	rm -rf $(VENV) build sim_build .pytest_cache .hypothesis

@@ -208,9 +208,10 @@ class BackendTarget(Target):
 MODEL_BASE = 0x0A000000
 
 
-def model_target(personality: str, mem_size: int = 1 << 20) -> BackendTarget:
-    """The reference device (ModelHal, virtual time) set up as QEMU's device."""
-    backend = make_backend(personality)
+def model_target(personality: str, mem_size: int = 1 << 20, backend: Backend | None = None) -> BackendTarget:
+    """The reference device (ModelHal, virtual time) set up as QEMU's device
+    (or with ``backend``, to see a difference caught)."""
+    backend = make_backend(personality) if backend is None else backend
     mem = GuestMemory(mem_size)
     hal = ModelHal(mem)
     hal.attach(MODEL_BASE, ReferenceDevice(backend, mem, queue_num_max=QUEUE_NUM_MAX))

@@ -109,6 +109,11 @@ class QemuMachine:
     def _describe(self) -> str:
         if self._stderr is None:
             return ""
+        if self.proc is not None and self.proc.poll() is None:
+            try:
+                self.proc.wait(timeout=0.5)  # an error on our side often means QEMU is exiting: let it say why
+            except subprocess.TimeoutExpired:
+                pass
         try:
             self._stderr.flush()
             text = Path(self._stderr.name).read_text(errors="replace").strip()
@@ -152,7 +157,10 @@ class QemuMachine:
                     raise QemuError(f"QEMU did not connect to its qtest socket within {self.start_timeout_s} s{self._describe()}") from None
         self._conn.setblocking(True)
         self.qtest = QtestClient(self._conn, self.timeout_s, self._describe)
-        magic = self.qtest.read(self.base, 4)
+        try:
+            magic = self.qtest.read(self.base, 4)
+        except QemuError as err:  # QEMU connects before it creates the devices, then may exit
+            raise QemuError(f"QEMU failed to start: {' '.join(argv)}: {err}") from err
         if magic != 0x74726976:
             raise QemuError(f"no virtio-mmio transport at {self.base:#x}: MagicValue {magic:#x}{self._describe()}")
 

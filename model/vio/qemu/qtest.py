@@ -43,7 +43,10 @@ class QtestClient:
             remaining = deadline - time.monotonic()
             if remaining <= 0 or not select.select([self.sock], [], [], remaining)[0]:
                 raise QemuError(f"QEMU did not answer within {self.timeout_s} s{self.describe()}")
-            chunk = self.sock.recv(1 << 16)
+            try:
+                chunk = self.sock.recv(1 << 16)
+            except OSError as err:
+                raise QemuError(f"the qtest connection failed: {err}{self.describe()}") from err
             if not chunk:
                 raise QemuError(f"QEMU closed the qtest connection{self.describe()}")
             self._buf += chunk
