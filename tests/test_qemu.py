@@ -18,6 +18,7 @@ from vio import constants as C
 from vio.device.entropy import EntropyBackend
 from vio.differential import ALLOWED_DIFFERENCES, PERSONALITIES, check_same, compare, model_target, run_model, run_scenario
 from vio.drivers.block import BlockDriver
+from vio.drivers.entropy import EntropyDriver
 from vio.qemu import QemuError, QemuHal, QemuMachine, QemuMemory, rng_device
 from vio.qemu.hal import POOL_BASE, POOL_SIZE
 from vio.qemu.process import QEMU_ENV
@@ -112,6 +113,36 @@ def test_hal_registers_irq_and_bounded_wait():
 
     with QemuMachine(rng_device()) as vm:
         run(body(vm))
+
+
+def test_intercepted_interrupt_line():
+    """With intercept=True the level comes from QEMU's own IRQ lines: the
+    completion raises GIC input 47 (transport 31), the acknowledge lowers it."""
+
+    async def body(vm):
+        hal = QemuHal(vm, intercept=True)
+        rng = EntropyDriver(hal, vm.base, timeout_ns=2_000_000_000)
+        await rng.start()
+        assert len(await rng.read(100)) == 100
+        assert ("raise", 47) in vm.qtest.irq_events
+        # the read may have ended by polling, before the handler acknowledged: acknowledge now
+        isr = await hal.read(vm.base + C.VIRTIO_MMIO_INTERRUPT_STATUS)
+        await hal.write(vm.base + C.VIRTIO_MMIO_INTERRUPT_ACK, isr)
+        hal.qtest.pump(0.01)
+        assert vm.qtest.irq_events[-1] == ("lower", 47) and not hal.irq(0)
+        start = hal.now_ns()
+        assert not await hal.wait_irq(0, 5_000_000)  # sleeps in select for the bound
+        assert hal.now_ns() - start >= 5_000_000
+
+    with QemuMachine(rng_device()) as vm:
+        assert vm.irq_line == 47
+        run(body(vm))
+
+
+def test_scenario_with_intercepted_interrupts_observes_the_same(qemu_observations):
+    with QemuTarget("console", intercept=True) as target:
+        observed = run(run_scenario("console", target))
+    check_same(qemu_observations["console"], observed)
 
 
 # ----------------------------------------- the class drivers, on QEMU's devices

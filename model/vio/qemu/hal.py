@@ -22,6 +22,9 @@ from .qtest import QtestClient
 POOL_BASE = RAM_BASE + (1 << 20)
 POOL_SIZE = 16 << 20
 POLL_S = 20e-6  # between two InterruptStatus reads while waiting
+# the GIC of the virt machine with one CPU (the CPU is device[0]); transport n
+# raises its input 16 + n (QemuMachine.irq_line)
+GIC_QOM_PATH = "/machine/unattached/device[1]"
 
 
 class QemuMemory(GuestMemory):
@@ -48,15 +51,25 @@ class QemuMemory(GuestMemory):
 
 class QemuHal(VioHal):
     """One QEMU virtio-mmio transport at ``machine.base`` (or several, by
-    address: reads and writes are absolute). ``irq(vector)`` is the level of
-    the transport's interrupt line, i.e. InterruptStatus != 0, read now."""
+    address: reads and writes are absolute).
 
-    def __init__(self, machine: QemuMachine, mem: QemuMemory | None = None):
+    ``irq(vector)`` is the level of the transport's interrupt line. By
+    default it is InterruptStatus != 0, read now (one qtest round trip per
+    look). With ``intercept=True`` the GIC's inputs are intercepted
+    (``irq_intercept_in``) and the level comes from the ``IRQ raise/lower``
+    lines QEMU sends by itself: no register read per look, and ``wait_irq``
+    sleeps in ``select`` until the line rises.
+    """
+
+    def __init__(self, machine: QemuMachine, mem: QemuMemory | None = None, *, intercept: bool = False):
         assert machine.qtest is not None, "start the QemuMachine first"
         self.machine = machine
         self.qtest = machine.qtest
         self.mem = mem if mem is not None else QemuMemory(self.qtest)
         self.accesses = 0
+        self.intercept = intercept
+        if intercept:
+            self.qtest.irq_intercept_in(GIC_QOM_PATH)
 
     async def read(self, addr: int, size: int = 4) -> int:
         self.accesses += 1
@@ -67,10 +80,17 @@ class QemuHal(VioHal):
         self.qtest.write(addr, value, size)
 
     def irq(self, vector: int) -> bool:
+        if self.intercept:
+            self.qtest.pump()
+            return self.qtest.irq_level.get(self.machine.irq_line, False)
         return self.qtest.read(self.machine.base + C.VIRTIO_MMIO_INTERRUPT_STATUS, 4) != 0
 
     async def wait_irq(self, vector: int, timeout_ns: int) -> bool:
         deadline = time.monotonic_ns() + max(timeout_ns, 1)
+        if self.intercept:
+            while not self.irq(vector) and time.monotonic_ns() < deadline:
+                self.qtest.pump((deadline - time.monotonic_ns()) / 1e9)
+            return self.irq(vector)
         while True:
             if self.irq(vector):
                 return True

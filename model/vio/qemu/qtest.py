@@ -27,29 +27,65 @@ class QtestClient:
         self.sock = sock
         self.timeout_s = timeout_s
         self.describe = describe  # extra context for errors (QEMU's stderr...)
-        self.irq_events: list[tuple[str, int]] = []
+        self.irq_events: list[tuple[str, int]] = []  # ("raise" | "lower", line), in order
+        self.irq_level: dict[int, bool] = {}  # of intercepted lines, from the events
         self.commands = 0
         self._buf = bytearray()
 
     # ------------------------------------------------------------ transport
+    def _fill(self, timeout_s: float) -> bool:
+        """Receive what QEMU sent within ``timeout_s``; False if nothing came."""
+        if not select.select([self.sock], [], [], max(timeout_s, 0))[0]:
+            return False
+        try:
+            chunk = self.sock.recv(1 << 16)
+        except OSError as err:
+            raise QemuError(f"the qtest connection failed: {err}{self.describe()}") from err
+        if not chunk:
+            raise QemuError(f"QEMU closed the qtest connection{self.describe()}")
+        self._buf += chunk
+        return True
+
+    def _next_line(self) -> str | None:
+        nl = self._buf.find(b"\n")
+        if nl < 0:
+            return None
+        line = bytes(self._buf[:nl]).decode()
+        del self._buf[: nl + 1]
+        return line
+
+    def _irq_line(self, line: str) -> bool:
+        if not line.startswith("IRQ "):
+            return False
+        _, what, num = line.split()
+        self.irq_events.append((what, int(num)))
+        self.irq_level[int(num)] = what == "raise"
+        return True
+
     def _line(self) -> str:
+        """The next answer line; IRQ lines met on the way are recorded."""
         deadline = time.monotonic() + self.timeout_s
         while True:
-            nl = self._buf.find(b"\n")
-            if nl >= 0:
-                line = bytes(self._buf[:nl]).decode()
-                del self._buf[: nl + 1]
-                return line
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or not select.select([self.sock], [], [], remaining)[0]:
+            line = self._next_line()
+            if line is not None:
+                if not self._irq_line(line):
+                    return line
+                continue
+            if not self._fill(deadline - time.monotonic()):
                 raise QemuError(f"QEMU did not answer within {self.timeout_s} s{self.describe()}")
-            try:
-                chunk = self.sock.recv(1 << 16)
-            except OSError as err:
-                raise QemuError(f"the qtest connection failed: {err}{self.describe()}") from err
-            if not chunk:
-                raise QemuError(f"QEMU closed the qtest connection{self.describe()}")
-            self._buf += chunk
+
+    def pump(self, timeout_s: float = 0.0) -> None:
+        """Take in the IRQ lines QEMU sent unprompted, waiting up to
+        ``timeout_s`` for the first (no command is outstanding here)."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            while (line := self._next_line()) is not None:
+                if not self._irq_line(line):
+                    raise QemuError(f"QEMU sent {line!r} with no command outstanding")
+            if not self._fill(deadline - time.monotonic() if not self._buf else 0) and not self._buf:
+                return
+            if time.monotonic() >= deadline and b"\n" not in self._buf:
+                return
 
     def command(self, text: str) -> str:
         """Send one command; returns what follows ``OK`` in its answer."""
@@ -58,15 +94,10 @@ class QtestClient:
         except OSError as err:
             raise QemuError(f"qtest command {text[:60]!r} could not be sent: {err}{self.describe()}") from err
         self.commands += 1
-        while True:
-            line = self._line()
-            if line.startswith("IRQ "):
-                _, what, num = line.split()
-                self.irq_events.append((what, int(num)))
-                continue
-            if line == "OK" or line.startswith("OK "):
-                return line[3:]
-            raise QemuError(f"qtest command {text[:60]!r} answered {line!r}")
+        line = self._line()
+        if line == "OK" or line.startswith("OK "):
+            return line[3:]
+        raise QemuError(f"qtest command {text[:60]!r} answered {line!r}")
 
     # ------------------------------------------------------------- commands
     def read(self, addr: int, size: int) -> int:

@@ -37,9 +37,10 @@ class QemuTarget(Target):
     """``with QemuTarget("block") as t:`` starts QEMU with the personality's
     device, connects the console's host end, and stops QEMU at the end."""
 
-    def __init__(self, personality: str, timeout_ns: int = TIMEOUT_NS):
+    def __init__(self, personality: str, timeout_ns: int = TIMEOUT_NS, intercept: bool = False):
         self.name = "qemu"
         self.personality = personality
+        self.intercept = intercept  # QemuHal's interrupt source: GIC interception, else InterruptStatus
         self.timeout_ns = timeout_ns
         self.machine = QemuMachine(personality_devices(personality))
         self.console: list = []
@@ -47,7 +48,7 @@ class QemuTarget(Target):
     def __enter__(self) -> "QemuTarget":
         self.machine.__enter__()
         try:
-            self.hal = QemuHal(self.machine)
+            self.hal = QemuHal(self.machine, intercept=self.intercept)
             self.base = self.machine.base
             if self.personality == "console":
                 workdir = self.machine.workdir
