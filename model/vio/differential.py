@@ -554,8 +554,8 @@ ALLOWED_DIFFERENCES: dict[str, Allowed] = {
     ),
     "HostFeatures": Allowed(
         _known_features,
-        "QEMU offers features this project does not implement (virtio-blk GEOMETRY, SCSI, CONFIG_WCE, "
-        "DISCARD, WRITE_ZEROES...), and its legacy virtio-blk leaves out ANY_LAYOUT, which our device "
+        "QEMU offers features this project does not implement (virtio-blk GEOMETRY, SCSI, TOPOLOGY, "
+        "CONFIG_WCE, DISCARD, WRITE_ZEROES), and its legacy virtio-blk leaves out ANY_LAYOUT, which our device "
         "offers because its backend takes any split of header and data; compared: the bits the class "
         "driver asks for (the negotiated set is compared as it is)",
     ),
