@@ -15,6 +15,7 @@ drivers of ``vio.drivers`` unchanged through it and records per step:
   driver may find a completion by polling before the interrupt (the RTL
   raises InterruptStatus some cycles after its used.idx write lands;
   QEMU and the reference device do both at once);
+  (``isr(EVENT_IDX)`` when EVENT_IDX was negotiated: see ALLOWED_DIFFERENCES);
 - ``data``: what the operation returned (block data, console bytes, the
   serial; entropy: its bytes);
 - ``regs``: register reads of a probe (identity, queue sizes, what reset
@@ -335,6 +336,10 @@ PROBE_REGS = {
     "QueueNotify(read)": C.VIRTIO_MMIO_QUEUE_NOTIFY,
     "GuestPageSize(read)": C.VIRTIO_MMIO_GUEST_PAGE_SIZE,
     "InterruptACK(read)": C.VIRTIO_MMIO_INTERRUPT_ACK,
+    # Version 2 registers and offsets legacy does not map read 0 (ours: DeviceError, 0 while healthy)
+    "QueueReady(v2)": C.VIRTIO_MMIO_QUEUE_READY,
+    "ConfigGeneration(v2)": C.VIRTIO_MMIO_CONFIG_GENERATION,
+    "0x0f0": C.VIO_MMIO_DEVICE_ERROR,
 }
 
 
