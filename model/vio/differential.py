@@ -34,7 +34,6 @@ the RTL, tests/test_qemu.py on QEMU and the model.
 import hashlib
 import json
 import random
-from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -141,7 +140,7 @@ SCENARIOS: dict[str, list[tuple]] = {
 
 
 # ------------------------------------------------------------------ back ends
-class Target(ABC):
+class Target:
     """One back end: the driver model reaches it through ``hal`` at ``base``;
     the host side is reached through the methods below."""
 
@@ -368,7 +367,11 @@ def _pending_transfer(personality: str, drv: ClassDriver) -> tuple[VioTransfer, 
     if personality == "block":
         buf = mem.alloc(16 + C.VIRTIO_BLK_ID_BYTES + 1)
         mem.write(buf, C.VIRTIO_BLK_T_GET_ID.to_bytes(4, "little") + bytes(12))
-        iov = [VioIov(buf, 16), VioIov(buf + 16, C.VIRTIO_BLK_ID_BYTES, VIO_IOV_FLAGS_WRITE), VioIov(buf + 36, 1, VIO_IOV_FLAGS_WRITE)]
+        iov = [
+            VioIov(buf, 16),
+            VioIov(buf + 16, C.VIRTIO_BLK_ID_BYTES, VIO_IOV_FLAGS_WRITE),
+            VioIov(buf + 16 + C.VIRTIO_BLK_ID_BYTES, 1, VIO_IOV_FLAGS_WRITE),
+        ]
         return VioTransfer(0, iov), buf
     buf = mem.alloc(8)
     mem.write(buf, b"pending\n")

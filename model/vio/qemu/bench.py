@@ -12,7 +12,7 @@ from .. import constants as C
 from ..drivers.block import BlockDriver
 from ..drivers.console import ConsoleDriver
 from ..drivers.entropy import EntropyDriver
-from .hal import QemuHal, QemuMemory
+from .hal import QemuMemory
 from .process import QemuMachine, rng_device
 from .target import QemuTarget
 
@@ -78,7 +78,6 @@ def main() -> None:
         rows.append(("4 KiB guest write (b64write)", _per_op(lambda: mem.write(buf, page))))
         rows.append(("4 KiB guest read (b64read)", _per_op(lambda: mem.read(buf, 4096))))
         rows.append(("4 KiB guest read (hex read)", _per_op(lambda: q.command(f"read {buf:#x} 0x1000"))))
-        _ = QemuHal(vm)
     asyncio.run(_drivers(rows))
     print("qtest back end, wall clock, one process (QEMU 7.2 TCG, virt, cortex-a57)")
     for name, seconds in rows:

@@ -80,7 +80,9 @@ class QemuMachine:
     arguments name files in it (the console's chardev socket).
     """
 
-    def __init__(self, devices, *, timeout_s: float = 10.0, start_timeout_s: float = 20.0, extra_args: tuple[str, ...] = ()):
+    def __init__(
+        self, devices, *, timeout_s: float = 10.0, start_timeout_s: float = 20.0, extra_args: tuple[str, ...] = ()
+    ):
         self.devices = devices
         self.timeout_s = timeout_s
         self.start_timeout_s = start_timeout_s
@@ -154,7 +156,9 @@ class QemuMachine:
                 if self.proc.poll() is not None:
                     raise QemuError(f"QEMU failed to start: {' '.join(argv)}{self._describe()}") from None
                 if time.monotonic() > deadline:
-                    raise QemuError(f"QEMU did not connect to its qtest socket within {self.start_timeout_s} s{self._describe()}") from None
+                    raise QemuError(
+                        f"QEMU did not connect to its qtest socket within {self.start_timeout_s} s{self._describe()}"
+                    ) from None
         self._conn.setblocking(True)
         self.qtest = QtestClient(self._conn, self.timeout_s, self._describe)
         try:
