@@ -8,8 +8,10 @@ QEMU does not exit when its qtest socket closes, so :meth:`QemuMachine.stop`
 ends the process it started, by its id, always (also when start-up failed).
 """
 
+import ctypes
 import os
 import shutil
+import signal
 import socket
 import struct
 import subprocess
@@ -31,7 +33,17 @@ LAST_TRANSPORT = VIRT_MMIO_BASE + (VIRT_MMIO_COUNT - 1) * VIRT_MMIO_STRIDE  # 0x
 VIRT_MMIO_FIRST_SPI = 16  # transport n raises SPI 16 + n: GIC input 16 + n
 RAM_BASE = 0x40000000
 RAM_MB = 128
+PR_SET_PDEATHSIG = 1
 WFI_IMAGE = struct.pack("<II", 0xD503207F, 0x17FFFFFF)  # wfi; b .-4
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: SIGTERM when the process that started QEMU
+    dies (Linux), so that not even a killed test run leaves a QEMU behind."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass  # not Linux: stop() is the only guard
 
 
 def qemu_binary() -> str | None:
@@ -144,7 +156,9 @@ class QemuMachine:
         ]  # fmt: skip
         self._stderr = open(self.workdir / "stderr.txt", "w+b")
         try:
-            self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self._stderr, stderr=self._stderr)
+            self.proc = subprocess.Popen(
+                argv, stdin=subprocess.DEVNULL, stdout=self._stderr, stderr=self._stderr, preexec_fn=_die_with_parent
+            )
         except OSError as err:
             raise QemuError(f"QEMU could not be started ({binary}): {err}") from err
         deadline = time.monotonic() + self.start_timeout_s
