@@ -10,6 +10,8 @@ Collected only where ``qemu-system-aarch64`` is installed (tests/conftest.py);
 import asyncio
 import os
 import signal
+import subprocess
+import sys
 import time
 
 import pytest
@@ -72,6 +74,27 @@ def test_qemu_that_stops_answering_raises_in_bounded_time():
         finally:
             os.kill(vm.proc.pid, signal.SIGCONT)
     assert vm.proc.poll() is not None
+
+
+def test_qemu_ends_with_the_process_that_started_it():
+    """A test process killed before stop() leaves no QEMU behind."""
+    script = "import os; from vio.qemu import QemuMachine, rng_device\n" \
+        "vm = QemuMachine(rng_device()); vm.__enter__(); print(vm.proc.pid, flush=True); os._exit(0)"
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=30, check=True)
+    pid = int(out.stdout)
+    deadline = time.monotonic() + 10
+    while _alive(pid):
+        assert time.monotonic() < deadline, f"QEMU {pid} outlived the process that started it"
+        time.sleep(0.05)
+
+
+def _alive(pid: int) -> bool:
+    """Running (a zombie waiting for a reaper that may never come counts as ended)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
 
 
 def test_refused_command_raises():
