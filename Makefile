@@ -91,7 +91,8 @@ bench-model: setup
 	$(PY) -m vio.bench
 
 # the differential suite: QEMU's devices, the reference device and the RTL
-# (Verilator and Icarus) on the same scenarios; five more builds than make test
+# (Verilator and Icarus, and Icarus with random gaps and memory latency) on the
+# same scenarios: eight more RTL builds than make test
 qemu-check: setup
 	@command -v qemu-system-aarch64 >/dev/null || { echo "error: qemu-system-aarch64 missing (Debian qemu-system-arm)" >&2; exit 1; }
 	VIO_QEMU_CHECK=1 $(PY) -m pytest -q -n 2 tests/test_qemu.py tests/test_differential.py

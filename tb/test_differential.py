@@ -7,6 +7,8 @@ Run by tests/test_differential.py, one build per personality; only the test
 of the build's personality runs (the runner's test filter). The QEMU
 observation arrives as a JSON file named by ``VIO_DIFF_QEMU`` (recorded by the
 pytest entry just before); the reference device runs here, in-process.
+``VIO_DIFF_GAPS=pause,latency`` runs the RTL with random gaps on every channel
+and memory latency: what the driver observes must not change.
 """
 
 import os
@@ -23,13 +25,15 @@ from .env import VirtioEnv
 warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"cocotbext\.")
 
 QEMU_ENV = "VIO_DIFF_QEMU"
+GAPS_ENV = "VIO_DIFF_GAPS"  # "pause,mem_latency": random gaps on every channel and memory latency
 TIMEOUT_NS = 5_000_000  # bound of every wait of a class driver, in simulated time
 TEST_TIMEOUT_MS = 100
 
 
 async def _differential(dut, personality: str) -> None:
     backend = make_backend(personality)
-    env = VirtioEnv(dut, backend)
+    pause, latency = (float(x) for x in os.environ.get(GAPS_ENV, "0,0").split(","))
+    env = VirtioEnv(dut, backend, pause=pause or None, mem_latency=int(latency), seed=int(os.environ.get("VIO_SEED", "1")))
     await env.start()
     await env.check_identity()
     if isinstance(backend, ConsoleBackend):

@@ -32,6 +32,7 @@ class Build:
     sim: str
     personality: str
     width: int
+    gaps: str = ""  # "pause,mem_latency" for the RTL run (VIO_DIFF_GAPS)
 
     @property
     def parameters(self) -> dict[str, int]:
@@ -43,6 +44,10 @@ class Build:
     def id(self) -> str:
         return f"{self.sim}-{self.personality}-dw{self.width}"
 
+    @property
+    def test_id(self) -> str:
+        return self.id + (f"-gaps{self.gaps.replace(',', '-')}" if self.gaps else "")
+
 
 SMALL = [Build("icarus", "entropy", 32)]
 BUILDS = [
@@ -52,10 +57,15 @@ BUILDS = [
     Build("icarus", "block", 32),
     Build("icarus", "console", 64),
     *SMALL,
+    # with random gaps (20 % per clock on every channel) and 8 cycles of memory latency: Icarus,
+    # whose builds take seconds (each needs its own directory: results.xml lives there)
+    Build("icarus", "block", 32, "0.2,8"),
+    Build("icarus", "console", 64, "0.2,8"),
+    Build("icarus", "entropy", 32, "0.2,8"),
 ] if FULL else SMALL  # fmt: skip
 
 
-@pytest.mark.parametrize("build", BUILDS, ids=[b.id for b in BUILDS])
+@pytest.mark.parametrize("build", BUILDS, ids=[b.test_id for b in BUILDS])
 def test_qemu_model_rtl(build: Build, tmp_path: Path):
     with QemuTarget(build.personality) as qemu:
         observed = asyncio.run(run_scenario(build.personality, qemu))
@@ -65,10 +75,10 @@ def test_qemu_model_rtl(build: Build, tmp_path: Path):
         results = build_and_test(
             build.sim,
             build.parameters,
-            ROOT / "build" / "differential" / build.id,
+            ROOT / "build" / "differential" / build.test_id,
             TEST_MODULE,
             test_filter=rf"\.differential_{build.personality}$",
-            extra_env={"VIO_DIFF_QEMU": str(recorded)},
+            extra_env={"VIO_DIFF_QEMU": str(recorded), "VIO_DIFF_GAPS": build.gaps or "0,0"},
         )
     except SimulationError as err:
         pytest.fail(str(err))
