@@ -8,6 +8,7 @@ against it.
 """
 
 import logging
+from contextlib import contextmanager
 
 from .. import constants as C
 from ..constants import Cause
@@ -20,6 +21,7 @@ from .virtqueue import Broken, Chain, DeviceQueue, DmaWindow
 log = logging.getLogger(__name__)
 
 DEFAULT_VENDOR_ID = 0x4B4F4956  # "VIOK"
+BUS_INFO_READ, BUS_INFO_WRITE = 0, 1  # DEVICE_ERROR info of a BUS_ERROR
 TRANSPORT_FEATURES = (
     1 << C.VIRTIO_F_NOTIFY_ON_EMPTY
     | 1 << C.VIRTIO_F_ANY_LAYOUT
@@ -222,14 +224,24 @@ class ReferenceDevice:
                     break
                 chain = q.pop(self.mem, self.window, indirect_ok, self.indirect_max)
                 if self._has(C.VIRTIO_RING_F_EVENT_IDX):
-                    self.mem.write16(q.layout.avail_event, q.last_avail)
+                    with self._writing(q):
+                        self.mem.write16(q.layout.avail_event, q.last_avail)
                 readable = b"".join(self.mem.read(a, n) for a, n in chain.readable)
                 chain.answer = self.backend.request(q.index, readable, chain.writable_len)
                 self._deliver(q)
         except Broken as err:
             self._break(err)
-        except IndexError as err:  # memory did not answer: the model's SLVERR/DECERR
-            self._break(Broken(Cause.BUS_ERROR, q.index, 0, str(err)))
+        except IndexError as err:  # a read memory did not answer: the model's SLVERR/DECERR
+            self._break(Broken(Cause.BUS_ERROR, q.index, BUS_INFO_READ, str(err)))
+
+    @contextmanager
+    def _writing(self, q: DeviceQueue):
+        """Memory writes inside: one that memory does not answer is a BUS_ERROR
+        with info 1 (the RTL's: 0 for a read, 1 for a write)."""
+        try:
+            yield
+        except IndexError as err:
+            raise Broken(Cause.BUS_ERROR, q.index, BUS_INFO_WRITE, str(err)) from err
 
     def _deliver(self, q: DeviceQueue) -> None:
         """Complete in-flight chains of ``q`` in pop order, as answers arrive."""
@@ -257,9 +269,11 @@ class ReferenceDevice:
             if pos >= len(answer):
                 break
             part = answer[pos : pos + length]
-            self.mem.write(addr, part)
+            with self._writing(q):
+                self.mem.write(addr, part)
             pos += len(part)
-        old, new = q.publish(self.mem, chain, len(answer))
+        with self._writing(q):
+            old, new = q.publish(self.mem, chain, len(answer))
         if self._should_interrupt(q, old, new):
             self._raise(C.VIRTIO_MMIO_INT_VRING)
 
