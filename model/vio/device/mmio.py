@@ -62,6 +62,8 @@ class ReferenceDevice:
         self.indirect_max = indirect_max if indirect_max is not None else queue_num_max
         self.ring_index_base = ring_index_base
         self.queues = [DeviceQueue(i, queue_num_max) for i in range(backend.num_queues)]
+        for q in self.queues:
+            q.ready_seen = backend.ready(q.index)
         self.interrupts_raised = 0  # count of 0 -> 1 edges of the IRQ line
         backend.attach(self._wake, self._config_changed)
         self._reset()
@@ -183,7 +185,11 @@ class ReferenceDevice:
             self._write_pfn(q, value)
         elif offset == C.VIRTIO_MMIO_QUEUE_NOTIFY:
             if value < len(self.queues):
-                self._service(self.queues[value])
+                q = self.queues[value]
+                self._sample_ready(q)
+                if q.live and not self.broken:
+                    q.kick = True
+                self._service(q)
         elif offset == C.VIRTIO_MMIO_INTERRUPT_ACK:
             self.isr &= ~value
 
@@ -200,10 +206,21 @@ class ReferenceDevice:
 
     # ------------------------------------------------------------ the walker
     def _wake(self, queue: int) -> None:
-        """The backend has more to say about ``queue``: finish what it answers
-        and pop chains it is now ready for."""
+        """The backend has more to say about ``queue``: finish what it answers,
+        and if it has just become ready (the RTL's rising ``backend_ready``),
+        look at the avail ring again without a notify."""
         if 0 <= queue < len(self.queues):
-            self._service(self.queues[queue])
+            q = self.queues[queue]
+            self._sample_ready(q)
+            self._service(q)
+
+    def _sample_ready(self, q: DeviceQueue) -> None:
+        """Track ``backend.ready(q)``: a rise kicks a live queue, as a notify
+        does (an answer arriving does not: the RTL pops only on a kick)."""
+        ready = self.backend.ready(q.index)
+        if ready and not q.ready_seen and q.live and not self.broken:
+            q.kick = True
+        q.ready_seen = ready
 
     def _config_changed(self) -> None:
         if not self.broken:
@@ -218,9 +235,11 @@ class ReferenceDevice:
         try:
             self._deliver(q)
             indirect_ok = self._has(C.VIRTIO_RING_F_INDIRECT_DESC)
-            while not self.broken and self.backend.ready(q.index):
-                # avail.idx is fetched only when the last value read is used up
+            while q.kick and not self.broken and self.backend.ready(q.index):
+                # avail.idx is fetched only when the last value read is used
+                # up; nothing new there uses the kick up
                 if q.avail_empty() and not q.read_avail_idx(self.mem):
+                    q.kick = False
                     break
                 chain = q.pop(self.mem, self.window, indirect_ok, self.indirect_max)
                 if self._has(C.VIRTIO_RING_F_EVENT_IDX):
@@ -228,6 +247,7 @@ class ReferenceDevice:
                         self.mem.write16(q.layout.avail_event, q.last_avail)
                 readable = b"".join(self.mem.read(a, n) for a, n in chain.readable)
                 chain.answer = self.backend.request(q.index, readable, chain.writable_len)
+                self._sample_ready(q)
                 self._deliver(q)
         except Broken as err:
             self._break(err)

@@ -674,6 +674,21 @@ async def _c16_notify(t: Target) -> Session:
     return s
 
 
+@scenario(16, "answer_pops_nothing_without_a_kick", "an answer arriving completes its chain but pops nothing offered without a notify")
+async def _c16_no_kick(t: Target) -> Session:
+    s = await session(t)
+    (held,) = await s.held(1)
+    ring = s.ring()
+    ring.desc(5, s.buf(b"later"), 5)
+    ring.offer(5)  # offered, not notified
+    s.backend.release()
+    await t.settle()
+    assert held.head != 0xFFFF and ring.used_idx == 1 and ring.used(0) == (held.head, 4)
+    assert len(s.backend.received) == 1, "the chain offered without a notify must stay in the avail ring"
+    await s.notify_ok(ring, (5, 0))
+    return s
+
+
 @scenario(17, "queue_registers_ignored_while_live", "QueueNum/QueueAlign/QueuePFN/GuestPageSize while live: ignored")
 async def _c17(t: Target) -> Session:
     s = await session(t)
