@@ -4,7 +4,10 @@ The reference device is synchronous and well behaved, so the misbehaviour is
 forged: transfers are submitted with ``LoopbackBackend.hold`` set (the device
 pops them and keeps them in flight, writing nothing), then the test writes what
 a bad device would have written (used elements, used.idx, scribbles on the
-descriptor table) and lets the driver poll.
+descriptor table) and lets the driver poll. The last section runs the same
+cases through ``vio.device.misbehaving.MisbehavingDevice``, a reference device
+with one real fault per mode; tb/test_hostile_rtl.py runs 25-28 and 31 on the
+RTL, with its used ring corrupted behind its back.
 """
 
 import logging
