@@ -27,7 +27,7 @@ from vio.hostile.fuzz import FuzzRun, fuzz_seeds
 
 warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"cocotbext\.")
 
-SETTLE_BOUND = 4_000  # cycles: the longest legal settling seen is ~1 300 (16 chains popped at once)
+SETTLE_BOUND = 10_000  # cycles; the longest legal settling measured: 990 in the scenarios, 2 090 in 150 fuzz seeds
 QUIET_CYCLES = 12  # no valid signal for this long = settled
 RTL_SCENARIOS = sorted(name for name, s in SCENARIOS.items() if s.model_only is None)
 TEST_TIMEOUT_MS = 20
@@ -49,6 +49,15 @@ class RtlTarget(Target):
         self.mem = env.mem
         self.backend = env.backend
         self.max_settle = 0  # longest settling seen, in cycles
+        self.dma_reads: list[tuple[int, int]] = []
+        read_if = env.ram.read_if
+        plain_read = read_if._read
+
+        async def logged_read(address: int, length: int) -> bytes:  # every read burst the DUT issues
+            self.dma_reads.append((address, length))
+            return await plain_read(address, length)
+
+        read_if._read = logged_read
         self._busy = [getattr(env.dut, name) for name in BUSY_SIGNALS]
 
     async def settle(self) -> None:

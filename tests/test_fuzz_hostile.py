@@ -5,8 +5,11 @@ outside the used rings and writable buffers, no unbounded walk, DEVICE_ERROR
 
 The RTL runs the same sequences and is compared with the reference device
 after every operation (tests/test_hostile_rtl.py). ``HOSTILE_SEEDS`` and
-``HOSTILE_SEED`` choose the seeded runs here too.
+``HOSTILE_SEED`` choose the seeded runs here too, ``HOSTILE_EXAMPLES`` the
+number of hypothesis examples (default 25).
 """
+
+import os
 
 import pytest
 from conftest import run
@@ -22,7 +25,10 @@ def test_seeded(seed):
     assert r.notifies > 0
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+EXAMPLES = int(os.environ.get("HOSTILE_EXAMPLES", "25"))  # make regress: many more
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(min_value=0, max_value=2**32 - 1), steps=st.integers(min_value=1, max_value=120))
 def test_hypothesis_invariants(seed, steps):
     run(FuzzRun(seed, steps=steps).run())

@@ -82,7 +82,8 @@ for _name, _jump in (("num+1", 17), ("half", 0x8000), ("backwards", 0xFFFF)):
             ring.desc(i, data, 4)
             s.mem.write16(ring.layout.avail_ring(i), i)
         ring.set_avail_idx(ring.idx + jump)
-        await s.notify_broken(ring, Cause.AVAIL_IDX_JUMP, ring.idx)
+        nothing = [(*ring.table, "the descriptor table"), (ring.layout.avail_ring(0), ring.layout.used_event, "the avail ring")]
+        await s.notify_broken(ring, Cause.AVAIL_IDX_JUMP, ring.idx, unread=nothing)
         await s.recover()
         return s
 
@@ -110,7 +111,7 @@ for _name, _size, _head in (("num", 16, 16), ("ffff", 16, 0xFFFF), ("q8_8", 8, 8
         for i in range(ring.num):
             ring.desc(i, data, 4)
         ring.offer(head)
-        await s.notify_broken(ring, Cause.HEAD_RANGE, head)
+        await s.notify_broken(ring, Cause.HEAD_RANGE, head, unread=[(*ring.table, "the descriptor table")])
         await s.recover()
         return s
 
@@ -137,7 +138,7 @@ for _name, _size, _next in (("num", 16, 16), ("ffff", 16, 0xFFFF), ("q8_8", 8, 8
         ring.desc(0, rd, 4, NEXT, 1)
         ring.desc(1, rd, 4, NEXT, bad)
         ring.offer(0)
-        await s.notify_broken(ring, Cause.NEXT_RANGE, bad)
+        await s.notify_broken(ring, Cause.NEXT_RANGE, bad, unread=[(rd, rd + 4, "the readable buffer")])
         await s.recover()
         return s
 
@@ -289,7 +290,7 @@ async def _c07(t: Target) -> Session:
     ring.desc(0, rd, 4, NEXT, 1)
     ring.desc(1, table, DESC_SIZE, IND)
     ring.offer(0)
-    await s.notify_broken(ring, Cause.INDIRECT_NOT_NEGOTIATED, 1)
+    await s.notify_broken(ring, Cause.INDIRECT_NOT_NEGOTIATED, 1, unread=[(table, table + DESC_SIZE, "the refused table")])
     await s.recover()
     return s
 
@@ -322,7 +323,7 @@ for _name, _len in (("0", 0), ("8", 8), ("24", 24), ("max+8", 16 * 16 + 8), ("ma
             ring.desc(i, rd, 1, NEXT if i + 1 < entries else 0, i + 1, table=table)
         ring.desc(2, table, length, IND)
         ring.offer(2)
-        await s.notify_broken(ring, Cause.INDIRECT_SIZE, 2)
+        await s.notify_broken(ring, Cause.INDIRECT_SIZE, 2, unread=[(table, table + DESC_SIZE * entries, "the table")])
         await s.recover()
         return s
 
@@ -356,7 +357,7 @@ async def _c09_nested(t: Target) -> Session:
     ring.desc(1, inner, DESC_SIZE, IND, table=outer)
     ring.desc(6, outer, 2 * DESC_SIZE, IND)
     ring.offer(6)
-    await s.notify_broken(ring, Cause.INDIRECT_NESTED, 1)
+    await s.notify_broken(ring, Cause.INDIRECT_NESTED, 1, unread=[(inner, inner + DESC_SIZE, "the nested table")])
     await s.recover()
     return s
 
@@ -406,7 +407,7 @@ async def _c10(t: Target) -> Session:
     ring.desc(0, table, DESC_SIZE, IND | NEXT, 1)
     ring.desc(1, rd, 4)
     ring.offer(0)
-    await s.notify_broken(ring, Cause.INDIRECT_WITH_NEXT, 0)
+    await s.notify_broken(ring, Cause.INDIRECT_WITH_NEXT, 0, unread=[(table, table + DESC_SIZE, "the table")])
     await s.recover()
     return s
 
@@ -444,7 +445,7 @@ for _name, _addr, _len, _writable in (
         ring.desc(0, rd, 5, NEXT, 1)
         ring.desc(1, addr, length, W if writable else R)
         ring.offer(0)
-        await s.notify_broken(ring, Cause.DMA_WINDOW, 1)
+        await s.notify_broken(ring, Cause.DMA_WINDOW, 1, unread=[(rd, rd + 5, "the readable buffer of the refused chain")])
         await s.recover()
         return s
 
@@ -516,7 +517,7 @@ async def _c13(t: Target) -> Session:
     (tfr,) = await s.held(1)
     ring = s.ring()
     ring.offer(tfr.head)
-    await s.notify_broken(ring, Cause.HEAD_IN_FLIGHT, tfr.head)
+    await s.notify_broken(ring, Cause.HEAD_IN_FLIGHT, tfr.head, unread=[(*ring.table, "the duplicate's descriptors")])
     s.backend.release()  # the held answer must not produce a used entry now
     await t.settle()
     assert ring.used_idx == 0

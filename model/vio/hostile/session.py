@@ -158,15 +158,23 @@ class Session:
         assert err == 0, f"{self.t.name}: DEVICE_ERROR {err:#010x} on a legal input"
         assert not status & C.VIRTIO_CONFIG_S_NEEDS_RESET
 
-    async def notify_broken(self, ring: HandRing, cause: Cause, info: int, *, allow: Iterable[Region] = ()) -> None:
+    async def notify_broken(
+        self, ring: HandRing, cause: Cause, info: int, *, allow: Iterable[Region] = (), unread: Iterable[tuple[int, int, str]] = ()
+    ) -> None:
         """Notify ``ring``'s queue and expect broken with (cause, info): no used
-        entry, nothing changed, the backend never asked."""
+        entry, nothing changed, the backend never asked, and no device read of
+        any ``unread`` range (start, end, what)."""
         used_before = ring.used_idx
         received = len(self.backend.received)
+        reads_before = len(self.t.dma_reads)
         await self.step(lambda: self.notify(ring.queue), allow=allow, name=f"notify expecting {cause.name}")
         await self.expect_broken(cause, ring.queue, info)
         assert ring.used_idx == used_before, "a broken chain must post no used entry"
         assert len(self.backend.received) == received, "a broken chain must not reach the backend"
+        reads = self.t.dma_reads[reads_before:]
+        for start, end, what in unread:
+            hit = [(a, n) for a, n in reads if a < end and start < a + n]
+            assert not hit, f"{self.t.name}: {what} [{start:#x}, {end:#x}) must not be read, read at {[hex(a) for a, _ in hit]}"
 
     async def notify_ok(self, ring: HandRing, *completions: tuple[int, int], allow: Iterable[Region] = ()) -> None:
         """Notify and expect these (head, used.len) entries, in order, and a healthy device."""

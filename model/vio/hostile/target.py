@@ -67,6 +67,8 @@ class Target:
     mem: GuestMemory
     backend: HostileBackend
 
+    dma_reads: list[tuple[int, int]]  # (address, length) of every device read of guest memory
+
     async def settle(self) -> None:
         """Return once the device has finished reacting to what was done (bounded)."""
 
@@ -82,14 +84,21 @@ class BoundedModelHal(ModelHal):
     def __init__(self, mem: GuestMemory, budget: int = ACCESS_BUDGET):
         super().__init__(mem)
         self.budget = budget
+        self.dma_reads: list[tuple[int, int]] = []  # the device's reads, as a bus monitor sees them
 
     async def read(self, addr: int, size: int = 4) -> int:
-        with AccessLog(self.mem, budget=self.budget):
-            return await super().read(addr, size)
+        with AccessLog(self.mem, budget=self.budget) as log:
+            try:
+                return await super().read(addr, size)
+            finally:
+                self.dma_reads += log.reads
 
     async def write(self, addr: int, value: int, size: int = 4) -> None:
-        with AccessLog(self.mem, budget=self.budget):
-            await super().write(addr, value, size)
+        with AccessLog(self.mem, budget=self.budget) as log:
+            try:
+                await super().write(addr, value, size)
+            finally:
+                self.dma_reads += log.reads
 
 
 class ModelTarget(Target):
@@ -112,6 +121,10 @@ class ModelTarget(Target):
                 indirect_max=self.indirect_max,
             ),
         )
+
+    @property
+    def dma_reads(self) -> list[tuple[int, int]]:
+        return self.hal.dma_reads
 
     def interrupts(self) -> int:
         return self.dev.interrupts_raised
