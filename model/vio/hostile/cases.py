@@ -800,15 +800,42 @@ async def _c20(t: Target) -> Session:
     ring1.desc(0, s.buf(b"q1"), 2)
     ring1.offer(0xFFFF)
     shadow = ShadowMemory(s.mem)
+    reads = len(t.dma_reads)
     for q in (0, 1, 0):
         await s.notify(q)
     await s.wreg(C.VIRTIO_MMIO_QUEUE_PFN, 0)
     await t.settle()
     shadow.check(f"{t.name}: notify while broken")
+    assert t.dma_reads[reads:] == [], f"{t.name}: DMA reads while broken: {t.dma_reads[reads:]}"
     assert s.backend.received == received
     assert await s.reg(ERROR) == error, "the first cause is kept"
     assert await s.reg(ISR) == INT_CONFIG and t.interrupts() == raised
     assert ring.used_idx == 0 and ring1.used_idx == 0
+    await s.recover()
+    return s
+
+
+@scenario(20, "pending_kick_not_served_while_broken", "a queue kicked before the break is not served after it, even when its backend becomes ready")
+async def _c20_pending(t: Target) -> Session:
+    s = await session(t)
+    s.backend.close(1)
+    await t.settle()
+    ring1 = s.ring(1)
+    ring1.desc(0, s.buf(8), 8, W)
+    ring1.offer(0)
+    await s.notify(1)  # kicked, but the backend is not ready for q1: nothing popped yet
+    assert s.backend.received == []
+    ring = s.ring()
+    ring.offer(ring.num)
+    await s.notify_broken(ring, Cause.HEAD_RANGE, ring.num)
+    reads = len(t.dma_reads)
+    shadow = ShadowMemory(s.mem)
+    s.backend.open(1)
+    await t.settle()
+    shadow.check(f"{t.name}: backend ready while broken")
+    assert t.dma_reads[reads:] == [], f"{t.name}: DMA reads while broken: {t.dma_reads[reads:]}"
+    assert s.backend.received == [] and ring1.used_idx == 0
+    await s.expect_broken(Cause.HEAD_RANGE, 0, ring.num)
     await s.recover()
     return s
 

@@ -38,6 +38,24 @@ class HostileBackend(LoopbackBackend):
     def __init__(self, num_queues: int = NUM_QUEUES):
         super().__init__(num_queues)
         self._config = bytearray(self.CONFIG)
+        self.closed: set[int] = set()  # queues the backend is not ready for
+
+    def ready(self, queue: int) -> bool:
+        return super().ready(queue) and queue not in self.closed
+
+    def close(self, queue: int) -> None:
+        """Not ready for ``queue`` (as a receive queue without data)."""
+        self.closed.add(queue)
+        self._wake(queue)  # on the RTL: backend_ready[queue] drops
+
+    def open(self, queue: int) -> None:
+        """Ready again: the device may look at the queue without a notify."""
+        self.closed.discard(queue)
+        self._wake(queue)
+
+    def reset(self) -> None:
+        super().reset()
+        self.closed.clear()
 
     def config(self) -> bytes:
         return bytes(self._config)
