@@ -60,9 +60,9 @@ class RtlTarget(Target):
         read_if._read = logged_read
         self._busy = [getattr(env.dut, name) for name in BUSY_SIGNALS]
 
-    async def settle(self) -> None:
+    async def settle(self, bound: int = SETTLE_BOUND) -> None:
         """Until no bus or stream is busy for QUIET_CYCLES (held answers may stay
-        owed), within SETTLE_BOUND cycles: a longer activity is a hang."""
+        owed), within ``bound`` cycles: a longer activity is a hang."""
         clk, streams = self.env.dut.clk, self.env.streams
         quiet = cycles = 0
         while quiet < QUIET_CYCLES:
@@ -70,7 +70,7 @@ class RtlTarget(Target):
             cycles += 1
             busy = any(str(s.value) == "1" for s in self._busy) or not streams.source.idle() or streams.sink.active
             quiet = 0 if busy else quiet + 1
-            assert cycles <= SETTLE_BOUND + QUIET_CYCLES, f"the RTL is still busy {SETTLE_BOUND} cycles after the last step: a hang"
+            assert cycles <= bound + QUIET_CYCLES, f"the RTL is still busy {bound} cycles after the last step: a hang"
         self.max_settle = max(self.max_settle, cycles - QUIET_CYCLES)
 
     def interrupts(self) -> int:
@@ -104,6 +104,30 @@ async def hostile(dut, name):
         assert g == w, f"observation {i}: RTL {g} != reference device {w}"
     assert len(got) == len(want), f"RTL made {len(got)} observations, the reference device {len(want)}"
     target.env.say(f"{name}: longest settling {target.max_settle} cycles")
+
+
+@cocotb.test(timeout_time=TEST_TIMEOUT_MS, timeout_unit="ms")
+async def hostile_settle_bound_catches_a_hang(dut):
+    """The "no hang" check can fail: bus activity that does not stop (here the
+    register bus kept busy) fails settle() at its bound, and settles once it stops."""
+    target = await rtl_target(dut)
+    hal = target.hal
+    busy = True
+
+    async def hammer() -> None:
+        while busy:
+            await hal.read(hal.base + 0x70)
+
+    task = cocotb.start_soon(hammer())
+    try:
+        await target.settle(bound=300)
+    except AssertionError as err:
+        assert "300 cycles after the last step: a hang" in str(err), err
+    else:
+        raise AssertionError("settle() returned while the bus was busy")
+    busy = False
+    await task
+    await target.settle(bound=300)
 
 
 @cocotb.test(timeout_time=2_000, timeout_unit="ms")
