@@ -1,7 +1,7 @@
 """The hostile-input campaign on the RTL (cocotb): every scenario of
 ``vio.hostile`` that the RTL's register semantics allow, each run on the RTL
 and on the reference device and compared observation by observation, and the
-random-corruption fuzzing of ``tb/fuzz.py`` judged notify by notify against
+random-corruption fuzzing of ``vio.hostile.fuzz`` judged notify by notify against
 the reference device.
 
 "No hang" is a bound in clock cycles: every settling (after a notify, a
@@ -11,7 +11,6 @@ register write, a release of held answers) must reach quiescence within
 3) and ``HOSTILE_SEED`` (the first seed, default 1) choose the fuzzing.
 """
 
-import os
 import warnings
 
 import cocotb
@@ -134,7 +133,7 @@ async def hostile_settle_bound_catches_a_hang(dut):
 async def hostile_fuzz(dut):
     """Random valid traffic mixed with random descriptor, avail-ring, used-event
     and register writes, on the RTL and the reference device over identical
-    memories, compared after every notify (tb/fuzz.py)."""
+    memories, compared after every operation (vio.hostile.fuzz)."""
     target = await rtl_target(dut)
     for seed in fuzz_seeds():
         run = await FuzzRun(seed, target).run()

@@ -19,7 +19,7 @@ from ..driver import VIO_IOV_FLAGS_WRITE, VioTransfer
 from ..drivers.base import ClassDriver
 from ..errors import VioDeviceBroken, VioQueueBroken, VioTimeout
 from ..oracle import Region, ShadowMemory, used_ring_region
-from ..ring import DESC_SIZE, VringLayout, pack_used_elem, u16
+from ..ring import DESC_SIZE, pack_used_elem
 from .session import (
     ERROR,
     EVENT_IDX,
