@@ -79,6 +79,7 @@ class FuzzDriver:
         self.next_desc = [0, 0]
         self.features = 0
         self.table_slot = 0
+        self.last_chain: list[list[int]] = [[], []]  # descriptor addresses of each queue's last chain
 
     def layout(self, q: int) -> VringLayout:
         return VringLayout(RING_BASE * (q + 1), self.num[q], 4096)
@@ -123,17 +124,19 @@ class FuzzDriver:
             head = self.next_desc[q] % lay.num
             self.next_desc[q] += 1
             op.mem.append((lay.desc_addr(head), Desc(table, DESC_SIZE * len(bufs), C.VRING_DESC_F_INDIRECT, 0).pack()))
+            self.last_chain[q] = [lay.desc_addr(head)] + [table + DESC_SIZE * i for i in range(len(bufs))]
         else:
             idxs = [(self.next_desc[q] + i) % lay.num for i in range(len(bufs))]
             self.next_desc[q] += len(bufs)
             head = idxs[0]
+            self.last_chain[q] = [lay.desc_addr(i) for i in idxs]
             for i, (addr, length, flags) in enumerate(bufs):
                 more = i + 1 < len(bufs)
                 op.mem.append((lay.desc_addr(idxs[i]), Desc(addr, length, flags | (C.VRING_DESC_F_NEXT if more else 0), idxs[i + 1] if more else 0).pack()))
         op.mem.append((lay.avail_ring(self.idx[q] % lay.num), head.to_bytes(2, "little")))
         self.idx[q] = u16(self.idx[q] + 1)
         op.mem.append((lay.avail_idx, self.idx[q].to_bytes(2, "little")))
-        if rng.random() < 0.7:
+        if rng.random() < 0.6:
             op.regs.append((C.VIRTIO_MMIO_QUEUE_NOTIFY, q))
         return op
 
@@ -141,19 +144,26 @@ class FuzzDriver:
         rng = self.rng
         q = rng.randrange(2)
         lay = self.layout(q)
-        addr = lay.desc_addr(rng.randrange(lay.num))
-        if rng.random() < 0.25:  # or an entry of an indirect table
+        if self.last_chain[q] and rng.random() < 0.6:  # most often the chain about to be walked
+            addr = rng.choice(self.last_chain[q])
+        elif rng.random() < 0.7:
+            addr = lay.desc_addr(rng.randrange(lay.num))
+        else:  # or an entry of an indirect table
             addr = TABLES[0] + DESC_SIZE * rng.randrange(64)
         which = rng.choice(("addr", "len", "flags", "next"))
         if which == "addr":
             value = rng.choice((self._buffer(64), MEM_SIZE + rng.randrange(0x1000), 1 << 40, (1 << 64) - 8, lay.desc, 0))
-            return Op(f"corrupt addr q{q}", [(addr, value.to_bytes(8, "little"))])
-        if which == "len":
+            op = Op(f"corrupt addr q{q}", [(addr, value.to_bytes(8, "little"))])
+        elif which == "len":
             value = rng.choice((0, 1, rng.randrange(1, 200), 0xFFFFFFFF, DESC_SIZE * rng.randrange(0, 20), 0x80000000))
-            return Op(f"corrupt len q{q}", [(addr + 8, value.to_bytes(4, "little"))])
-        if which == "flags":
-            return Op(f"corrupt flags q{q}", [(addr + 12, rng.randrange(8).to_bytes(2, "little"))])
-        return Op(f"corrupt next q{q}", [(addr + 14, rng.choice((rng.randrange(20), 0xFFFF)).to_bytes(2, "little"))])
+            op = Op(f"corrupt len q{q}", [(addr + 8, value.to_bytes(4, "little"))])
+        elif which == "flags":
+            op = Op(f"corrupt flags q{q}", [(addr + 12, rng.randrange(8).to_bytes(2, "little"))])
+        else:
+            op = Op(f"corrupt next q{q}", [(addr + 14, rng.choice((rng.randrange(20), 0xFFFF)).to_bytes(2, "little"))])
+        if rng.random() < 0.5:
+            op.regs.append((C.VIRTIO_MMIO_QUEUE_NOTIFY, q))
+        return op
 
     def corrupt_avail(self) -> Op:
         rng = self.rng
