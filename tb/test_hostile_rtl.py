@@ -22,7 +22,7 @@ from vio.hostile import SCENARIOS, HostileBackend, ModelTarget, Target
 from vio.hostile import target as hostile_target
 
 from .env import VirtioEnv, rtl_parameters
-from vio.hostile.fuzz import FuzzRun, fuzz_seeds
+from vio.hostile.fuzz import REPRODUCE, FuzzRun, fuzz_seeds
 
 warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"cocotbext\.")
 
@@ -48,6 +48,8 @@ class RtlTarget(Target):
         self.mem = env.mem
         self.backend = env.backend
         self.max_settle = 0  # longest settling seen, in cycles
+        sim = "icarus" if "icarus" in cocotb.SIM_NAME.lower() else "verilator"
+        self.reproduce = f"{REPRODUCE} -k {sim}"  # the line a failing fuzz seed prints
         self.dma_reads: list[tuple[int, int]] = []
         read_if = env.ram.read_if
         plain_read = read_if._read

@@ -269,7 +269,7 @@ class FuzzRun:
         self.broken_seen: set[int] = set()
 
     def _fail(self, step: int, op: Op, text: str) -> AssertionError:
-        how = REPRODUCE if self.other is not None else REPRODUCE_MODEL
+        how = getattr(self.other, "reproduce", REPRODUCE) if self.other is not None else REPRODUCE_MODEL
         return AssertionError(f"fuzz seed {self.seed}, step {step} ({op}): {text}\nreproduce: {how.format(seed=self.seed)}")
 
     async def _apply(self, t: Target, op: Op) -> None:
