@@ -648,7 +648,7 @@ def test_case21_failed_write_posts_no_used_entry():
     ring.desc(0, MEM_SIZE + 0x1000, 64, W)
     ring.offer(0)
     notify(r, ring.queue)
-    expect_broken(r, Cause.BUS_ERROR, ring.queue, 0)
+    expect_broken(r, Cause.BUS_ERROR, ring.queue, 1)  # info 1: a write
     assert ring.used_idx == r.drv.queue[0].last_used
     recover(r)
 
@@ -1363,3 +1363,24 @@ def test_oracle_write_log_sees_what_a_snapshot_cannot():
     r.dev._complete = rewrites_readable
     with pytest.raises(OracleViolation, match=r"written \(inside readable iov\[0\]"):
         transfer_works(r)
+
+
+# ------------------------------------------------------------------ the shared scenarios
+
+from vio.hostile import SCENARIOS, ModelTarget  # noqa: E402
+
+
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+def test_scenario_on_the_reference_device(name):
+    """Every scenario of vio.hostile (the same code tb/test_hostile_rtl.py runs
+    on the RTL) on the reference device: its outcome, the oracle, recovery."""
+    observations = run(SCENARIOS[name].run(ModelTarget()))
+    assert observations[-1][0] == "end", "a scenario records what the device showed"
+
+
+def test_every_device_case_has_a_scenario_that_runs_on_the_rtl():
+    """Cases 1-24 each have at least one scenario tb/test_hostile_rtl.py runs on
+    the RTL; the only model-only one says why."""
+    on_rtl = {s.case for s in SCENARIOS.values() if s.model_only is None}
+    assert set(range(1, 25)) <= on_rtl
+    assert [s.name for s in SCENARIOS.values() if s.model_only] == ["c23_wrong_width_reads_zero"]

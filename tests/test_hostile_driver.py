@@ -4,7 +4,10 @@ The reference device is synchronous and well behaved, so the misbehaviour is
 forged: transfers are submitted with ``LoopbackBackend.hold`` set (the device
 pops them and keeps them in flight, writing nothing), then the test writes what
 a bad device would have written (used elements, used.idx, scribbles on the
-descriptor table) and lets the driver poll.
+descriptor table) and lets the driver poll. The last section runs the same
+cases through ``vio.device.misbehaving.MisbehavingDevice``, a reference device
+with one real fault per mode; tb/test_hostile_rtl.py runs 25-28 and 31 on the
+RTL, with its used ring corrupted behind its back.
 """
 
 import logging
@@ -490,3 +493,95 @@ def test_case32_high_ring_within_32_bit_pfn_works(mem_base, page_size):
     run(r.drv.init())
     assert r.dev.queues[0].pfn == r.drv.queue[0].layout.base // page_size <= 0xFFFFFFFF
     transfer_works(r)
+
+
+# ------------------------------------------------------------------ a device that really misbehaves
+
+from vio.device.misbehaving import MODES, MisbehavingDevice  # noqa: E402
+
+
+def misbehaving_rig(mode: str, init: bool = True) -> Rig:
+    """The default rig, with a MisbehavingDevice in ``mode`` instead of the reference device."""
+    mem = GuestMemory(1 << 22)
+    hal = ModelHal(mem)
+    backend = LoopbackBackend(2)
+    dev = hal.attach(BASE, MisbehavingDevice(backend, mem, mode=mode, queue_num_max=NUM))
+    drv = VioDriver(BASE, queue=[VioQueue("q0", NUM), VioQueue("q1", NUM)], hal=hal)
+    if init:
+        run(drv.init())
+    return Rig(mem, hal, dev, backend, drv)
+
+
+@pytest.mark.parametrize(
+    "mode,words",
+    [("used_id_out_of_range", "out of range"), ("used_id_not_in_flight", "not a head in flight"), ("used_idx_jump", "advanced by 2")],
+)
+def test_case25_to_27_through_a_misbehaving_device(mode, words):
+    r = misbehaving_rig(mode)
+    t = VioTransfer(0, small(r))
+    with pytest.raises(VioQueueBroken, match=words):
+        run(ClassDriver(r.drv, timeout_ns=100_000).transfer(t))
+    assert not t.done
+    expect_queue_broken_for_good(r, 0, words)
+
+
+def test_case28_through_a_misbehaving_device():
+    r = misbehaving_rig("used_len_over")
+    wr = buf(r, 8)
+    t = VioTransfer(0, [(buf(r, b"ping"), 4), (wr, 8, W)])
+    assert run(ClassDriver(r.drv, timeout_ns=100_000).transfer(t)) == 8
+    assert r.drv.queue[0].len_clamped == 1
+
+
+def test_case29_through_a_misbehaving_device():
+    r = misbehaving_rig("scribble_descriptors")
+    for _ in range(2 * NUM):  # every descriptor is recycled from the driver's record, never from the junk
+        transfer_works(r, 0)
+    assert r.drv.queue[0].num_free == NUM
+
+
+def test_case30_through_a_misbehaving_device():
+    r = misbehaving_rig("spurious_interrupt")
+    cd = ClassDriver(r.drv)
+    r.backend.hold = True
+    t = VioTransfer(0, small(r))
+    run(r.drv.submit(t))  # the notify raises a used-buffer interrupt with no used entry
+    before = driver_state(r.drv)
+    assert run(cd.service()) == 0
+    assert driver_state(r.drv) == before and not t.done
+    r.backend.release()
+    assert run(r.drv.poll()) == 1 and t.done
+
+
+def test_case31_silent_device_through_a_misbehaving_device():
+    r = misbehaving_rig("silent")
+    t = VioTransfer(0, small(r))
+    start = r.hal.now_ns()
+    with pytest.raises(VioTimeout, match="not done after 50000 ns.*device reset"):
+        run(ClassDriver(r.drv, timeout_ns=50_000).transfer(t))
+    assert r.hal.now_ns() - start < 60_000
+    assert reg(r, C.VIRTIO_MMIO_STATUS) == 0
+
+
+def test_case31_needs_reset_through_a_misbehaving_device():
+    r = misbehaving_rig("break_on_notify")
+    t = VioTransfer(0, small(r))
+    with pytest.raises(VioDeviceBroken, match="CHAIN_LOOP, queue 0"):
+        run(ClassDriver(r.drv, timeout_ns=100_000).transfer(t))
+    assert reg(r, C.VIRTIO_MMIO_STATUS) == 0 and reg(r, C.VIO_MMIO_DEVICE_ERROR) == 0
+
+
+@pytest.mark.parametrize("mode,words", [("queue_num_max_zero", "QueueNumMax is 0"), ("pfn_preset", "QueuePFN is already set")])
+def test_case32_through_a_misbehaving_device(mode, words):
+    r = misbehaving_rig(mode, init=False)
+    with pytest.raises(VioNoDevice, match=words):
+        run(r.drv.init())
+    assert reg(r, C.VIRTIO_MMIO_STATUS) & C.VIRTIO_CONFIG_S_FAILED
+
+
+def test_every_misbehaviour_has_a_test():
+    tested = {"used_id_out_of_range", "used_id_not_in_flight", "used_idx_jump", "used_len_over", "scribble_descriptors"}
+    tested |= {"spurious_interrupt", "silent", "break_on_notify", "queue_num_max_zero", "pfn_preset"}
+    assert tested == set(MODES)
+    with pytest.raises(ValueError, match="unknown misbehaviour"):
+        misbehaving_rig("polite")

@@ -8,6 +8,7 @@ against it.
 """
 
 import logging
+from contextlib import contextmanager
 
 from .. import constants as C
 from ..constants import Cause
@@ -20,6 +21,7 @@ from .virtqueue import Broken, Chain, DeviceQueue, DmaWindow
 log = logging.getLogger(__name__)
 
 DEFAULT_VENDOR_ID = 0x4B4F4956  # "VIOK"
+BUS_INFO_READ, BUS_INFO_WRITE = 0, 1  # DEVICE_ERROR info of a BUS_ERROR
 TRANSPORT_FEATURES = (
     1 << C.VIRTIO_F_NOTIFY_ON_EMPTY
     | 1 << C.VIRTIO_F_ANY_LAYOUT
@@ -60,6 +62,8 @@ class ReferenceDevice:
         self.indirect_max = indirect_max if indirect_max is not None else queue_num_max
         self.ring_index_base = ring_index_base
         self.queues = [DeviceQueue(i, queue_num_max) for i in range(backend.num_queues)]
+        for q in self.queues:
+            q.ready_seen = backend.ready(q.index)
         self.interrupts_raised = 0  # count of 0 -> 1 edges of the IRQ line
         backend.attach(self._wake, self._config_changed)
         self._reset()
@@ -181,7 +185,11 @@ class ReferenceDevice:
             self._write_pfn(q, value)
         elif offset == C.VIRTIO_MMIO_QUEUE_NOTIFY:
             if value < len(self.queues):
-                self._service(self.queues[value])
+                q = self.queues[value]
+                self._sample_ready(q)
+                if q.live and not self.broken:
+                    q.kick = True
+                self._service(q)
         elif offset == C.VIRTIO_MMIO_INTERRUPT_ACK:
             self.isr &= ~value
 
@@ -198,10 +206,21 @@ class ReferenceDevice:
 
     # ------------------------------------------------------------ the walker
     def _wake(self, queue: int) -> None:
-        """The backend has more to say about ``queue``: finish what it answers
-        and pop chains it is now ready for."""
+        """The backend has more to say about ``queue``: finish what it answers,
+        and if it has just become ready (the RTL's rising ``backend_ready``),
+        look at the avail ring again without a notify."""
         if 0 <= queue < len(self.queues):
-            self._service(self.queues[queue])
+            q = self.queues[queue]
+            self._sample_ready(q)
+            self._service(q)
+
+    def _sample_ready(self, q: DeviceQueue) -> None:
+        """Track ``backend.ready(q)``: a rise kicks a live queue, as a notify
+        does (an answer arriving does not: the RTL pops only on a kick)."""
+        ready = self.backend.ready(q.index)
+        if ready and not q.ready_seen and q.live and not self.broken:
+            q.kick = True
+        q.ready_seen = ready
 
     def _config_changed(self) -> None:
         if not self.broken:
@@ -216,20 +235,33 @@ class ReferenceDevice:
         try:
             self._deliver(q)
             indirect_ok = self._has(C.VIRTIO_RING_F_INDIRECT_DESC)
-            while not self.broken and self.backend.ready(q.index):
-                # avail.idx is fetched only when the last value read is used up
+            while q.kick and not self.broken and self.backend.ready(q.index):
+                # avail.idx is fetched only when the last value read is used
+                # up; nothing new there uses the kick up
                 if q.avail_empty() and not q.read_avail_idx(self.mem):
+                    q.kick = False
                     break
                 chain = q.pop(self.mem, self.window, indirect_ok, self.indirect_max)
                 if self._has(C.VIRTIO_RING_F_EVENT_IDX):
-                    self.mem.write16(q.layout.avail_event, q.last_avail)
+                    with self._writing(q):
+                        self.mem.write16(q.layout.avail_event, q.last_avail)
                 readable = b"".join(self.mem.read(a, n) for a, n in chain.readable)
                 chain.answer = self.backend.request(q.index, readable, chain.writable_len)
+                self._sample_ready(q)
                 self._deliver(q)
         except Broken as err:
             self._break(err)
-        except IndexError as err:  # memory did not answer: the model's SLVERR/DECERR
-            self._break(Broken(Cause.BUS_ERROR, q.index, 0, str(err)))
+        except IndexError as err:  # a read memory did not answer: the model's SLVERR/DECERR
+            self._break(Broken(Cause.BUS_ERROR, q.index, BUS_INFO_READ, str(err)))
+
+    @contextmanager
+    def _writing(self, q: DeviceQueue):
+        """Memory writes inside: one that memory does not answer is a BUS_ERROR
+        with info 1 (the RTL's: 0 for a read, 1 for a write)."""
+        try:
+            yield
+        except IndexError as err:
+            raise Broken(Cause.BUS_ERROR, q.index, BUS_INFO_WRITE, str(err)) from err
 
     def _deliver(self, q: DeviceQueue) -> None:
         """Complete in-flight chains of ``q`` in pop order, as answers arrive."""
@@ -257,9 +289,11 @@ class ReferenceDevice:
             if pos >= len(answer):
                 break
             part = answer[pos : pos + length]
-            self.mem.write(addr, part)
+            with self._writing(q):
+                self.mem.write(addr, part)
             pos += len(part)
-        old, new = q.publish(self.mem, chain, len(answer))
+        with self._writing(q):
+            old, new = q.publish(self.mem, chain, len(answer))
         if self._should_interrupt(q, old, new):
             self._raise(C.VIRTIO_MMIO_INT_VRING)
 

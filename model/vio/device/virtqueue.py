@@ -60,6 +60,7 @@ class DeviceQueue:
     def __init__(self, index: int, num_max: int):
         self.index = index
         self.num_max = num_max
+        self.ready_seen = False  # backend.ready(index) when last looked at (a wire: no reset)
         self.reset()
 
     def reset(self) -> None:
@@ -72,6 +73,7 @@ class DeviceQueue:
         self.used_idx = 0  # the device's own copy (hostile-input case 14)
         self.in_flight: deque[Chain] = deque()
         self.owed = 0  # deferred answers the backend still owes to chains stop() dropped
+        self.kick = False  # a notify (or the backend becoming ready) not yet used up
 
     @property
     def live(self) -> bool:
@@ -91,6 +93,7 @@ class DeviceQueue:
         take(), which must be swallowed, not given to the queue's next chain."""
         self.pfn = 0
         self.layout = None
+        self.kick = False
         self.owed += sum(1 for c in self.in_flight if c.answer is None)
         self.in_flight.clear()
 

@@ -1,0 +1,143 @@
+"""The hostile-input campaign on the RTL (cocotb): every scenario of
+``vio.hostile`` that the RTL's register semantics allow, each run on the RTL
+and on the reference device and compared observation by observation, and the
+random-corruption fuzzing of ``vio.hostile.fuzz`` judged notify by notify against
+the reference device.
+
+"No hang" is a bound in clock cycles: every settling (after a notify, a
+register write, a release of held answers) must reach quiescence within
+``SETTLE_BOUND`` cycles, or the scenario fails. Built and run by
+``tests/test_hostile_rtl.py``; ``HOSTILE_SEEDS`` (number of fuzz seeds, default
+3) and ``HOSTILE_SEED`` (the first seed, default 1) choose the fuzzing.
+"""
+
+import warnings
+
+import cocotb
+from cocotb import Param
+from cocotb.triggers import RisingEdge
+
+from vio.constants import Cause
+from vio.hostile import SCENARIOS, HostileBackend, ModelTarget, Target
+from vio.hostile import target as hostile_target
+
+from .env import VirtioEnv, rtl_parameters
+from vio.hostile.fuzz import REPRODUCE, FuzzRun, fuzz_seeds
+
+warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"cocotbext\.")
+
+SETTLE_BOUND = 10_000  # cycles; the longest legal settling measured: 990 in the scenarios, 2 090 in 150 fuzz seeds
+QUIET_CYCLES = 12  # no valid signal for this long = settled
+RTL_SCENARIOS = sorted(name for name, s in SCENARIOS.items() if s.model_only is None)
+TEST_TIMEOUT_MS = 20
+BUSY_SIGNALS = (
+    "m_axi_arvalid", "m_axi_rvalid", "m_axi_awvalid", "m_axi_wvalid", "m_axi_bvalid",
+    "m_axis_tvalid", "s_axis_tvalid", "s_axil_awvalid", "s_axil_arvalid", "s_axil_bvalid", "s_axil_rvalid",
+)  # fmt: skip
+
+
+class RtlTarget(Target):
+    """The DUT in a :class:`VirtioEnv`, as a hostile-scenario target."""
+
+    name = "RTL"
+    exact_subword_reads = False  # hdl/README.md: AXI4-Lite reads whole words
+
+    def __init__(self, env: VirtioEnv):
+        self.env = env
+        self.hal = env.hal
+        self.mem = env.mem
+        self.backend = env.backend
+        self.max_settle = 0  # longest settling seen, in cycles
+        sim = "icarus" if "icarus" in cocotb.SIM_NAME.lower() else "verilator"
+        self.reproduce = f"{REPRODUCE} -k {sim}"  # the line a failing fuzz seed prints
+        self.dma_reads: list[tuple[int, int]] = []
+        read_if = env.ram.read_if
+        plain_read = read_if._read
+
+        async def logged_read(address: int, length: int) -> bytes:  # every read burst the DUT issues
+            self.dma_reads.append((address, length))
+            return await plain_read(address, length)
+
+        read_if._read = logged_read
+        self._busy = [getattr(env.dut, name) for name in BUSY_SIGNALS]
+
+    async def settle(self, bound: int = SETTLE_BOUND) -> None:
+        """Until no bus or stream is busy for QUIET_CYCLES (held answers may stay
+        owed), within ``bound`` cycles: a longer activity is a hang."""
+        clk, streams = self.env.dut.clk, self.env.streams
+        quiet = cycles = 0
+        while quiet < QUIET_CYCLES:
+            await RisingEdge(clk)
+            cycles += 1
+            busy = any(str(s.value) == "1" for s in self._busy) or not streams.source.idle() or streams.sink.active
+            quiet = 0 if busy else quiet + 1
+            assert cycles <= bound + QUIET_CYCLES, f"the RTL is still busy {bound} cycles after the last step: a hang"
+        self.max_settle = max(self.max_settle, cycles - QUIET_CYCLES)
+
+    def interrupts(self) -> int:
+        return len(self.env.irq_cycles)
+
+
+async def rtl_target(dut) -> RtlTarget:
+    params = rtl_parameters()
+    want = {
+        "NUM_QUEUES": hostile_target.NUM_QUEUES,
+        "QUEUE_NUM_MAX": hostile_target.QUEUE_NUM_MAX,
+        "INDIRECT_MAX": hostile_target.QUEUE_NUM_MAX,
+        "DMA_BASE": hostile_target.DMA_WINDOW[0],
+        "DMA_SIZE": hostile_target.DMA_WINDOW[1],
+    }
+    assert {k: params[k] for k in want} == want, f"the build must have the hostile targets' parameters {want}"
+    env = VirtioEnv(dut, HostileBackend(params["NUM_QUEUES"]), mem_size=hostile_target.MEM_SIZE)
+    await env.start()
+    return RtlTarget(env)
+
+
+@cocotb.test(timeout_time=TEST_TIMEOUT_MS, timeout_unit="ms")
+@cocotb.parametrize(name=[Param(n, n) for n in RTL_SCENARIOS])
+async def hostile(dut, name):
+    """One scenario on the RTL, then on the reference device: both must pass
+    its checks, and what each showed must be the same."""
+    target = await rtl_target(dut)
+    got = await SCENARIOS[name].run(target)
+    want = await SCENARIOS[name].run(ModelTarget())
+    for i, (g, w) in enumerate(zip(got, want)):
+        assert g == w, f"observation {i}: RTL {g} != reference device {w}"
+    assert len(got) == len(want), f"RTL made {len(got)} observations, the reference device {len(want)}"
+    target.env.say(f"{name}: longest settling {target.max_settle} cycles")
+
+
+@cocotb.test(timeout_time=TEST_TIMEOUT_MS, timeout_unit="ms")
+async def hostile_settle_bound_catches_a_hang(dut):
+    """The "no hang" check can fail: bus activity that does not stop (here the
+    register bus kept busy) fails settle() at its bound, and settles once it stops."""
+    target = await rtl_target(dut)
+    hal = target.hal
+    busy = True
+
+    async def hammer() -> None:
+        while busy:
+            await hal.read(hal.base + 0x70)
+
+    task = cocotb.start_soon(hammer())
+    try:
+        await target.settle(bound=300)
+    except AssertionError as err:
+        assert "300 cycles after the last step: a hang" in str(err), err
+    else:
+        raise AssertionError("settle() returned while the bus was busy")
+    busy = False
+    await task
+    await target.settle(bound=300)
+
+
+@cocotb.test(timeout_time=2_000, timeout_unit="ms")
+async def hostile_fuzz(dut):
+    """Random valid traffic mixed with random descriptor, avail-ring, used-event
+    and register writes, on the RTL and the reference device over identical
+    memories, compared after every operation (vio.hostile.fuzz)."""
+    target = await rtl_target(dut)
+    for seed in fuzz_seeds():
+        run = await FuzzRun(seed, target).run()
+        causes = ", ".join(Cause(c).name for c in sorted(run.broken_seen)) or "none"
+        target.env.say(f"fuzz seed {seed}: {len(run.ops)} operations, {run.notifies} notifies, causes seen: {causes}; longest settling {target.max_settle} cycles")
