@@ -184,6 +184,17 @@ class AxiProtocolChecker:
                 self.error("W", f"WLAST after {got} beats, AWLEN+1 = {want}")
             self.b_owed.append(awid)
 
+    def _check_open_w(self) -> None:
+        """The W burst in progress has not gone past its AWLEN+1 beats without
+        WLAST. Its AW, once seen, is the oldest waiting for W beats (after
+        _match_w, bursts ended before their AW and AWs waiting for W beats do
+        not coexist)."""
+        if self.w_beats and self.aw_wait_w and not self.w_done:
+            beats = self.aw_wait_w[0][1]
+            if self.w_beats >= beats:
+                self.error("W", f"WLAST low on beat {self.w_beats}, AWLEN+1 = {beats}")
+                self.w_beats = 0  # report once
+
     def _step(self) -> None:
         if any(_bits(v) == "1" for v in self.requests):
             self.request_cycles += 1
@@ -216,9 +227,8 @@ class AxiProtocolChecker:
             addr, beats = self._burst("AW", p)
             self.aw_wait_w.append((_num(p.get("id", "0")), beats))
             self.writes.append((self.cycle, addr, beats - 1))
-            if self.w_beats and self.w_beats > beats:
-                self.error("W", f"{self.w_beats} W beats without WLAST, AWLEN+1 = {beats}")
             self._match_w()
+            self._check_open_w()
         p = self.w.sample()
         if p is not None:
             self.w_beats += 1
@@ -227,9 +237,7 @@ class AxiProtocolChecker:
                 self.w_beats = 0
                 self._match_w()
             else:
-                pending = len(self.w_done)  # the AW this burst belongs to, if seen
-                if pending < len(self.aw_wait_w) and self.w_beats >= self.aw_wait_w[pending][1]:
-                    self.error("W", f"WLAST low on beat {self.w_beats}, AWLEN+1 = {self.aw_wait_w[pending][1]}")
+                self._check_open_w()
         p = self.b.sample()
         if p is not None:
             if not self.b_owed:
