@@ -6,9 +6,8 @@ a bus error, not a window error), in build/faults/<id>. Each pytest entry
 runs all the cocotb tests of the module and fails if any failed or fewer ran.
 
 Environment: ``FAULT_SEEDS`` (seeds of the random reset tests: "1,4" or
-"1-20"; default "1"), ``FAULT_FULL=1`` (the whole fault matrix on Icarus too,
-which otherwise runs one word per access class; and a 128-bit Verilator
-build), ``WAVES=1``.
+"1-20"; default "1"), ``FAULT_FULL=1`` (adds a 128-bit Verilator build, where a
+descriptor is one beat), ``WAVES=1``.
 """
 
 import os
@@ -45,8 +44,6 @@ def test_faults(build):
     sim, width = build
     build_dir = ROOT / "build" / "faults" / f"{sim}-dw{width}{'-waves' if WAVES else ''}"
     env = {"FAULT_SEEDS": os.environ.get("FAULT_SEEDS", "1")}
-    if sim == "icarus" and not FULL:
-        env["FAULT_CASES"] = "quick"
     try:
         results = build_and_test(sim, parameters(width), build_dir, TEST_MODULE, waves=WAVES, extra_env=env)
     except SimulationError as err:
