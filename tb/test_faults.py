@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 import cocotb
 from cocotb import Param
-from cocotb.triggers import ClockCycles
+from cocotb.triggers import ClockCycles, SimTimeoutError, with_timeout
 from cocotbext.axi.constants import AxiResp
 
 from vio import VioDriver, VioIov, VioQueue, VioTransfer
@@ -41,7 +41,7 @@ from vio.device.loopback import LoopbackBackend, loopback_answer
 from vio.drivers.base import ClassDriver
 from vio.ring import DESC_SIZE, Desc
 
-from .env import VirtioEnv, rtl_parameters
+from .env import CLOCK_PERIOD_NS, VirtioEnv, rtl_parameters
 from .faults import POISON, Fault, FaultPlan, ring_ranges
 from .test_virtio_mmio import LoopbackTraffic, loopback_queues, loopback_rounds
 
@@ -56,7 +56,8 @@ NOTIFY_ON_EMPTY = 1 << C.VIRTIO_F_NOTIFY_ON_EMPTY
 FEATURES = ANY_LAYOUT | INDIRECT | EVENT_IDX
 ALL_RING = FEATURES | NOTIFY_ON_EMPTY
 TIMEOUT_NS = 5_000_000
-TEST_TIMEOUT_MS = 200
+TEST_TIMEOUT_MS = 10  # simulated; a whole matrix takes about 0.6 ms: a hang, not a slow test
+SETTLE = 20_000  # cycles within which the buses must fall quiet
 QUIET = 1000  # cycles of silence demanded of a broken device, and after a reset
 BREAK_BOUND = 5000  # cycles from the fault to the interrupt, at most
 BUS_ERROR = int(C.Cause.BUS_ERROR)
@@ -152,8 +153,14 @@ class FaultRig:
         return self.env.cycle - start
 
     async def settle(self) -> None:
-        """Quiet buses, and nothing left in flight on m_axi."""
-        await self.env.quiesce()
+        """Quiet buses (within SETTLE cycles), and nothing left in flight on m_axi."""
+        try:
+            await with_timeout(self.env.quiesce(), SETTLE * CLOCK_PERIOD_NS, "ns")
+        except SimTimeoutError:
+            raise AssertionError(
+                f"buses still busy after {SETTLE} cycles: {self.check.reads_outstanding} reads, "
+                f"{self.check.writes_outstanding} writes outstanding"
+            ) from None
         assert self.check.idle(), (
             f"bursts left unfinished: {self.check.reads_outstanding} reads, {self.check.writes_outstanding} writes"
         )
@@ -439,7 +446,7 @@ async def reset_rounds(dut, mode: str) -> None:
                 await drv.wait(*(p.tfr for p in others), timeout_ns=TIMEOUT_NS)
                 for p in others:
                     rig.traffic.check(p)  # the other queues go on, byte for byte (frees their blocks)
-                await env.quiesce()
+                await rig.settle()
                 assert mem.read16(lay.used_idx) == frozen, f"{what}: used.idx of the stopped queue {stop} moved"
                 spans = [ring] + [(v.buffer, v.buffer + v.size) for p in theirs for v in p.tfr.iov]
                 late = [(c, a) for c, a, _ in check.writes + check.reads if c > stopped_at and any(lo <= a < hi for lo, hi in spans)]
@@ -459,14 +466,14 @@ async def reset_rounds(dut, mode: str) -> None:
     assert mid_dma, f"no {mode} reset landed while the device was on the bus"
 
 
-@cocotb.test(timeout_time=10 * TEST_TIMEOUT_MS, timeout_unit="ms")
+@cocotb.test(timeout_time=TEST_TIMEOUT_MS * len(seeds()), timeout_unit="ms")
 async def reset_status_random(dut):
     """Status=0 at random cycles of traffic: no protocol violation, no burst
     left, Status 0 only once idle, no interrupt or DMA afterwards, re-init works."""
     await reset_rounds(dut, "status")
 
 
-@cocotb.test(timeout_time=10 * TEST_TIMEOUT_MS, timeout_unit="ms")
+@cocotb.test(timeout_time=TEST_TIMEOUT_MS * len(seeds()), timeout_unit="ms")
 async def reset_pfn_random(dut):
     """QueuePFN=0 on a live queue at random cycles of traffic: the queue stops
     (no DMA on it afterwards, used.idx frozen), the others go on, re-init works."""
