@@ -122,13 +122,29 @@ def matrix(direction: str) -> list[Case]:
     return [case for case in cases if case.direction == direction]
 
 
+class QueueGatedLoopback(LoopbackBackend):
+    """A loopback backend whose queues can also be closed one by one
+    (``backend_ready[q]`` low), to leave a notified chain waiting."""
+
+    def __init__(self, num_queues: int):
+        super().__init__(num_queues)
+        self.closed: set[int] = set()
+
+    def ready(self, queue: int) -> bool:
+        return super().ready(queue) and queue not in self.closed
+
+    def open(self, queue: int) -> None:
+        self.closed.discard(queue)
+        self._wake(queue)
+
+
 class FaultRig:
     """One DUT with a fault plan, the protocol checker and a loopback backend."""
 
     def __init__(self, dut, *, pause=None, mem_latency=0, seed=1):
         self.params = rtl_parameters()
         self.plan = FaultPlan()
-        self.backend = LoopbackBackend(self.params["NUM_QUEUES"])
+        self.backend = QueueGatedLoopback(self.params["NUM_QUEUES"])
         self.env = VirtioEnv(dut, self.backend, pause=pause, mem_latency=mem_latency, seed=seed, faults=self.plan, protocol=True)
         self.check = self.env.protocol
         self.rng = random.Random(seed)
@@ -198,6 +214,13 @@ async def fault_case(rig: FaultRig, case: Case) -> None:
     xblock, xaddr = _buffer(mem, 24, b"\x55" * 24)
     iov = [VioIov(raddr, READ_BYTES), VioIov(waddr, WRITE_BYTES, 1), VioIov(xaddr, 24, 1)]
     tfr = VioTransfer(0, iov)
+    # a chain on queue 1, notified before the fault, its backend_ready bit low:
+    # the broken device must not pop it when the bit rises later
+    rig.backend.closed.add(1)
+    env.streams.refresh()
+    waiting = rig.traffic.transfer(1, max_iov=3)
+    await vio.submit(waiting.tfr)
+    await rig.set_reg(C.VIRTIO_MMIO_QUEUE_NOTIFY, 1)
     rig.backend.gate = True  # the device pops nothing until the fault is armed
     env.streams.refresh()
     await vio.submit(tfr)
@@ -264,12 +287,15 @@ async def fault_case(rig: FaultRig, case: Case) -> None:
     if case.where == "buf_read":
         assert env.streams.aborted == aborted + 1, f"{case.name}: the request packet was not closed with an abort beat"
 
-    # quiet until reset: acknowledged, notified on every queue, the backend waking them
+    # quiet until reset: acknowledged, notified on every queue, the backend
+    # waking them (queue 1's chain, notified before the fault, now ready too)
     await rig.set_reg(C.VIRTIO_MMIO_INTERRUPT_ACK, isr)
     assert not env.hal.irq(0), f"{case.name}: irq still high after the acknowledge"
     busy, edges, requests = check.request_cycles, len(env.irq_cycles), env.streams.requests
-    p = rig.traffic.transfer(1, max_iov=3)
+    p = rig.traffic.transfer(0, max_iov=3)
     await vio.submit(p.tfr)
+    rig.backend.open(1)
+    env.streams.refresh()
     for qi in range(len(vio.queue)):
         await rig.set_reg(C.VIRTIO_MMIO_QUEUE_NOTIFY, qi)
     rig.backend.gate = True
@@ -282,7 +308,7 @@ async def fault_case(rig: FaultRig, case: Case) -> None:
     assert len(env.irq_cycles) == edges and not env.hal.irq(0), f"{case.name}: an interrupt from the broken device"
     assert env.streams.requests == requests, f"{case.name}: the broken device popped a chain"
     assert await rig.reg(C.VIO_MMIO_DEVICE_ERROR) == want, f"{case.name}: the first cause was not kept"
-    for block in (rblock, wblock, xblock, *p.blocks):
+    for block in (rblock, wblock, xblock, *p.blocks, *waiting.blocks):
         mem.free(block)
 
     # recovery: Status=0, init, a transfer that works
