@@ -17,7 +17,9 @@ Two knobs stress the RTL's handshakes:
   comes no earlier than ``mem_latency`` cycles after its AR handshake, and a
   write burst's B no earlier than ``mem_latency`` cycles after its last W
   beat. Bursts in flight overlap their latency (a pipelined memory), so the
-  RTL's outstanding bursts matter. Gaps from ``pause`` come on top.
+  RTL's outstanding bursts matter. Gaps from ``pause`` come on top. A test
+  may change it later (``env.ram.read_if.latency``, ``env.ram.write_if.latency``)
+  if the env was built with a non-zero one.
 
 Parameters of the build reach the test module in the environment variable
 ``VIO_PARAMS`` (JSON, set by the runner); :func:`rtl_parameters` reads them and
@@ -111,7 +113,7 @@ class _GuestRamRead(AxiRamRead):
 
             async def recv():
                 obj = await plain_recv()
-                await _until(self.clock, obj.accepted_ns + latency * CLOCK_PERIOD_NS)
+                await _until(self.clock, obj.accepted_ns + self.latency * CLOCK_PERIOD_NS)
                 return obj
 
             ar._transaction_obj = stamped
@@ -135,7 +137,7 @@ class _GuestRamWrite(AxiRamWrite):
             delayed = self._delayed = Queue()
 
             async def send(obj):  # called after the burst's last W beat
-                delayed.put_nowait((get_sim_time(unit="ns") + latency * CLOCK_PERIOD_NS, obj))
+                delayed.put_nowait((get_sim_time(unit="ns") + self.latency * CLOCK_PERIOD_NS, obj))
 
             async def forward():
                 while True:

@@ -422,10 +422,16 @@ async def reset_rounds(dut, mode: str) -> None:
     Status=0 (mode "status") or QueuePFN=0 on a live queue (mode "pfn")."""
     mid_dma = 0
     drains: list[int] = []
+    # one environment for all seeds (bus models live as long as the test):
+    # each seed sets its gaps, memory latency and traffic, then resets the DUT
+    rig = FaultRig(dut, mem_latency=1)
+    env, check, mem = rig.env, rig.check, rig.env.mem
     for seed in seeds():
         rng = random.Random(seed * 7919 + len(mode))
-        rig = FaultRig(dut, pause=rng.choice((0.1, 0.25)), mem_latency=rng.choice((0, 3, 12)), seed=seed)
-        env, check, mem = rig.env, rig.check, rig.env.mem
+        env.set_pause(rng.choice((0.1, 0.25)), seed)
+        env.ram.read_if.latency = env.ram.write_if.latency = rng.choice((0, 3, 12))
+        rig.rng = random.Random(seed)
+        rig.traffic = LoopbackTraffic(mem, random.Random(seed + 1))
         await env.start()
         drv = rig.driver(ALL_RING)
         vio = drv.vio
