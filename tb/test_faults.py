@@ -21,6 +21,8 @@ is inside the window and answers SLVERR, as the reference device's case 21).
 - ``reset_status_random`` / ``reset_pfn_random``: Status=0, or QueuePFN=0 on a
   live queue, at a random cycle of sustained traffic (random gaps, memory
   latency, answers held or not), per seed of ``FAULT_SEEDS``.
+- ``protocol_checker_catches``: the AXI protocol checker reports a response
+  no burst asked for (it can fail a test).
 
 ``FAULT_SEEDS``: seeds of the reset tests, "1,2,5" or "1-20" (default "1").
 """
@@ -510,3 +512,24 @@ async def reset_pfn_random(dut):
     """QueuePFN=0 on a live queue at random cycles of traffic: the queue stops
     (no DMA on it afterwards, used.idx frozen), the others go on, re-init works."""
     await reset_rounds(dut, "pfn")
+
+
+# ------------------------------------------------------- the checker itself
+@cocotb.test(timeout_time=TEST_TIMEOUT_MS, timeout_unit="ms")
+async def protocol_checker_catches(dut):
+    """The protocol checker fails a test: a B response and an R beat that no
+    burst asked for, sent by the memory model on an idle device, are reported."""
+    rig = FaultRig(dut)
+    env, check = rig.env, rig.check
+    await env.start()
+    assert check.idle() and not check.errors
+    b = env.ram.write_if.b_channel._transaction_obj()
+    b.bid, b.bresp = 0, AxiResp.OKAY
+    await env.ram.write_if.b_channel.send(b)  # BREADY is always high: taken at once
+    await env.cycles(5)
+    assert any("B response with no write burst" in e for e in check.errors), check.errors
+    try:
+        check.check()
+        raise AssertionError("check() passed with a violation recorded")
+    except AssertionError as err:
+        assert "AXI protocol violation" in str(err), err

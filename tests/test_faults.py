@@ -28,8 +28,8 @@ FULL = os.environ.get("FAULT_FULL", "0") == "1"
 WAVES = os.environ.get("WAVES", "0") == "1"
 
 # cocotb tests of TEST_MODULE: faults_read, faults_write, faults_match_reference
-# (read, write), reset_status_random, reset_pfn_random
-EXPECTED_TESTS = 6
+# (read, write), reset_status_random, reset_pfn_random, protocol_checker_catches
+EXPECTED_TESTS = 7
 BUILDS = [("verilator", 32), ("icarus", 32)] + ([("verilator", 128)] if FULL else [])
 
 
