@@ -184,11 +184,23 @@ class FaultRig:
         )
 
     async def recovered(self, drv: ClassDriver) -> None:
-        """A transfer after an init works, byte for byte."""
+        """Transfers after an init work, byte for byte: a random one, and one
+        whose buffers straddle 4 KiB boundaries (bursts must split there; the
+        protocol checker watches)."""
+        mem = self.env.mem
         p = self.traffic.transfer(0, max_iov=4)
         await drv.vio.submit(p.tfr)
-        await drv.wait(p.tfr, timeout_ns=TIMEOUT_NS)
+        block = mem.alloc(3 * 4096, 4096)
+        src, dst = block + 4096 - 37, block + 2 * 4096 - 45
+        data = self.rng.randbytes(100)
+        mem.write(src, data)
+        mem.write(dst, b"\x55" * 100)
+        across = VioTransfer(0, [VioIov(src, 100), VioIov(dst, 100, 1)])
+        await drv.vio.submit(across)
+        await drv.wait(p.tfr, across, timeout_ns=TIMEOUT_NS)
         self.traffic.check(p)
+        assert across.actual == 100 and mem.read(dst, 100) == loopback_answer(0, data, 100), "a transfer across 4 KiB"
+        mem.free(block)
 
 
 def _buffer(mem, size: int, fill: bytes) -> tuple[int, int]:
