@@ -37,7 +37,7 @@ from cocotb import Param
 from cocotb.triggers import ClockCycles, SimTimeoutError, with_timeout
 from cocotbext.axi.constants import AxiResp
 
-from vio import VioDriver, VioIov, VioQueue, VioTransfer
+from vio import VioDriver, VioIov, VioTransfer
 from vio import constants as C
 from vio.device.loopback import LoopbackBackend, loopback_answer
 from vio.drivers.base import ClassDriver
