@@ -1066,12 +1066,13 @@ always @* begin
                 rd_out_ready_int = 1'b1;
                 if (!rd_busy && !wr_busy && !m_axis_tvalid_reg) begin
                     if (m_open_reg) begin
-                        // close the request packet cut short: null beat, tuser abort bit
+                        // close the request packet cut short: null beat, tuser abort bit;
+                        // tdest and the writable length stay those of the packet
                         m_axis_tdata_next = {DATA_WIDTH{1'b0}};
                         m_axis_tkeep_next = {KEEP_WIDTH{1'b0}};
                         m_axis_tlast_next = 1'b1;
                         m_axis_tdest_next = {{(AXIS_DEST_WIDTH-Q_W){1'b0}}, cur_q_reg};
-                        m_axis_tuser_next = {1'b1, 32'd0};
+                        m_axis_tuser_next = {1'b1, wlen_reg};
                         m_axis_tvalid_next = 1'b1;
                     end
                     state_next = STATE_ABORT_BEAT;

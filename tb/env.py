@@ -17,7 +17,9 @@ Two knobs stress the RTL's handshakes:
   comes no earlier than ``mem_latency`` cycles after its AR handshake, and a
   write burst's B no earlier than ``mem_latency`` cycles after its last W
   beat. Bursts in flight overlap their latency (a pipelined memory), so the
-  RTL's outstanding bursts matter. Gaps from ``pause`` come on top.
+  RTL's outstanding bursts matter. Gaps from ``pause`` come on top. A test
+  may change it later (``env.ram.read_if.latency``, ``env.ram.write_if.latency``)
+  if the env was built with a non-zero one.
 
 Parameters of the build reach the test module in the environment variable
 ``VIO_PARAMS`` (JSON, set by the runner); :func:`rtl_parameters` reads them and
@@ -111,7 +113,7 @@ class _GuestRamRead(AxiRamRead):
 
             async def recv():
                 obj = await plain_recv()
-                await _until(self.clock, obj.accepted_ns + latency * CLOCK_PERIOD_NS)
+                await _until(self.clock, obj.accepted_ns + self.latency * CLOCK_PERIOD_NS)
                 return obj
 
             ar._transaction_obj = stamped
@@ -135,7 +137,7 @@ class _GuestRamWrite(AxiRamWrite):
             delayed = self._delayed = Queue()
 
             async def send(obj):  # called after the burst's last W beat
-                delayed.put_nowait((get_sim_time(unit="ns") + latency * CLOCK_PERIOD_NS, obj))
+                delayed.put_nowait((get_sim_time(unit="ns") + self.latency * CLOCK_PERIOD_NS, obj))
 
             async def forward():
                 while True:
@@ -168,13 +170,20 @@ class GuestRam(Memory):
     """cocotbext-axi's ``AxiRam`` over ``mem`` (a bytearray), with bounds and latency.
 
     Accesses past the end of ``mem`` answer SLVERR instead of wrapping around;
-    ``latency`` is the ``mem_latency`` knob described in the module docstring.
+    ``latency`` is the ``mem_latency`` knob described in the module docstring;
+    ``faults``, a :class:`tb.faults.FaultPlan`, injects SLVERR/DECERR.
     """
 
-    def __init__(self, bus: AxiBus, clock, reset, mem: bytearray, latency: int = 0):
+    def __init__(self, bus: AxiBus, clock, reset, mem: bytearray, latency: int = 0, faults=None):
         super().__init__(len(mem), mem)
-        self.write_if = _GuestRamWrite(bus.write, clock, reset, mem=self.mem, latency=latency)
-        self.read_if = _GuestRamRead(bus.read, clock, reset, mem=self.mem, latency=latency)
+        if faults is None:
+            self.write_if = _GuestRamWrite(bus.write, clock, reset, mem=self.mem, latency=latency)
+            self.read_if = _GuestRamRead(bus.read, clock, reset, mem=self.mem, latency=latency)
+        else:  # SLVERR/DECERR on the beats a tb.faults.FaultPlan chooses
+            from .faults import FaultyRamRead, FaultyRamWrite
+
+            self.write_if = FaultyRamWrite(bus.write, clock, reset, mem=self.mem, latency=latency, plan=faults)
+            self.read_if = FaultyRamRead(bus.read, clock, reset, mem=self.mem, latency=latency, plan=faults)
 
     def channels(self) -> list:
         w, r = self.write_if, self.read_if
@@ -191,6 +200,9 @@ class VirtioEnv:
     reads and writes). ``irq_cycles`` lists the cycle of every rising edge of
     ``irq``; ``on_irq`` (a callable taking the cycle) is told of each.
     ``verbose`` keeps the bus models' INFO logs (one line per burst).
+    ``faults`` (a :class:`tb.faults.FaultPlan`) injects bus errors into guest
+    memory; ``protocol=True`` (or ``env.protocol_checker()``) watches both AXI
+    ports with tb/axi_protocol.py.
     """
 
     def __init__(
@@ -204,6 +216,8 @@ class VirtioEnv:
         seed: int = 0,
         base: int = BASE,
         verbose: bool = False,
+        faults=None,
+        protocol: bool = False,
     ):
         if mem_latency < 0 or pause is not None and not 0 <= pause < 1:
             raise ValueError(f"mem_latency {mem_latency} must be >= 0 and pause {pause} in [0, 1)")
@@ -222,13 +236,27 @@ class VirtioEnv:
         self.store = bytearray(mem_size)
         self.mem = GuestMemory(mem_size, store=self.store)
         self.axil = AxiLiteMaster(AxiLiteBus.from_prefix(dut, "s_axil"), dut.clk, dut.rst)
-        self.ram = GuestRam(AxiBus.from_prefix(dut, "m_axi"), dut.clk, dut.rst, self.store, latency=mem_latency)
+        self.faults = faults
+        self.ram = GuestRam(AxiBus.from_prefix(dut, "m_axi"), dut.clk, dut.rst, self.store, latency=mem_latency, faults=faults)
         self.hal = CocotbHal(self.axil, dut.irq, self.mem, base=base)
         self.streams = BackendStreams(dut, backend, dut.clk, dut.rst)
         self.irq_cycles: list[int] = []
         self.on_irq = None
         self._irq_task = cocotb.start_soon(self._watch_irq())
         self.set_pause(pause, seed)
+        self.protocol = None
+        if protocol:
+            self.protocol_checker()
+
+    def protocol_checker(self):
+        """The AXI protocol checker of tb/axi_protocol.py on ``m_axi`` and
+        ``s_axil`` (started once; the same object on later calls). A test
+        ends with ``env.protocol.check()``."""
+        if self.protocol is None:
+            from .axi_protocol import AxiProtocolChecker
+
+            self.protocol = AxiProtocolChecker(self.dut, self.dut.clk, self.dut.rst)
+        return self.protocol
 
     async def start(self, reset_cycles: int = 8) -> None:
         """Synchronous reset of the DUT and the bus models, then two idle cycles."""

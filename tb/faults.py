@@ -1,0 +1,231 @@
+"""Bus faults in guest memory: SLVERR or DECERR on chosen beats of the DUT's DMA.
+
+A :class:`FaultPlan` holds :class:`Fault` entries: a direction (read or write),
+a byte range of guest memory, which bus word of that range fails (the first,
+the middle, the last, a word index, or all of them), the response (SLVERR or
+DECERR), and how many times it fires. ``VirtioEnv(..., faults=plan)`` (or
+``GuestRam(..., faults=plan)``) serves ``m_axi`` with :class:`FaultyRamRead` /
+:class:`FaultyRamWrite`, which consult the plan on every beat:
+
+- read: the beat whose word is hit answers the fault's response and poison
+  data (0xA5 bytes); the other beats of the burst are served normally.
+- write: a burst with a hit beat answers the response on B and writes none of
+  its bytes (a slave that refuses a burst writes nothing: so "no used entry"
+  is a property of the DUT's order of writes, not of partial luck).
+
+Latency and pauses (tb/env.py's ``mem_latency``, ``pause``) apply as without
+faults: these classes only replace the per-burst loops of cocotbext-axi's
+``AxiSlaveRead``/``AxiSlaveWrite``.
+
+The ranges of a ring's parts come from the driver model's layout
+(:func:`ring_ranges`), so a test names an access class (descriptor, avail
+ring, used ring, indirect table, buffer) and the plan turns it into addresses.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from cocotb.utils import get_sim_time
+from cocotbext.axi.constants import AxiBurstType, AxiResp
+
+from vio.ring import VringLayout
+
+from .env import CLOCK_PERIOD_NS, _GuestRamRead, _GuestRamWrite
+
+POISON = 0xA5  # data of a failed read beat: the DUT must not use it
+BEATS = ("first", "middle", "last", "all")
+
+
+@dataclass
+class Hit:
+    """One beat on which a fault fired."""
+
+    cycle: int
+    fault: Fault
+    address: int  # the bus word's address
+    beat: int  # index of the beat in its burst
+    beats: int  # burst length (ARLEN/AWLEN + 1)
+
+    @property
+    def where(self) -> str:
+        pos = "only" if self.beats == 1 else "first" if self.beat == 0 else "last" if self.beat == self.beats - 1 else "middle"
+        return f"{self.fault.direction} word {self.address:#x}, beat {self.beat} of {self.beats} ({pos} of its burst)"
+
+
+@dataclass(eq=False)
+class Fault:
+    """``resp`` on the ``beat`` word (first/middle/last/all, or an index) of
+    ``[lo, hi)`` for ``direction`` accesses; fires ``shots`` times (None:
+    forever), then is spent."""
+
+    direction: str  # "read" or "write"
+    lo: int
+    hi: int
+    resp: AxiResp = AxiResp.SLVERR
+    beat: str | int = "first"
+    shots: int | None = 1
+    label: str = ""
+    hits: list[Hit] = field(default_factory=list)
+
+    def __post_init__(self):
+        if self.direction not in ("read", "write"):
+            raise ValueError(f"fault direction {self.direction!r}: 'read' or 'write'")
+        if self.hi <= self.lo:
+            raise ValueError(f"fault range [{self.lo:#x}, {self.hi:#x}) is empty")
+        if self.resp not in (AxiResp.SLVERR, AxiResp.DECERR):
+            raise ValueError(f"fault response {self.resp!r}: SLVERR or DECERR")
+        if not isinstance(self.beat, int) and self.beat not in BEATS:
+            raise ValueError(f"fault beat {self.beat!r}: one of {BEATS} or a word index")
+
+    @property
+    def armed(self) -> bool:
+        return self.shots is None or len(self.hits) < self.shots
+
+    def words(self, lanes: int) -> list[int]:
+        """The bus words of the range, in address order."""
+        return list(range(self.lo // lanes * lanes, self.hi, lanes))
+
+    def targets(self, lanes: int) -> set[int]:
+        words = self.words(lanes)
+        if self.beat == "all":
+            return set(words)
+        index = {"first": 0, "middle": len(words) // 2, "last": len(words) - 1}.get(self.beat, self.beat)
+        if not 0 <= index < len(words):
+            raise ValueError(f"fault {self.label}: word {index} of a {len(words)}-word range")
+        return {words[index]}
+
+    def __str__(self) -> str:
+        return f"{self.resp.name} on the {self.beat} word of {self.direction}s of {self.label or 'range'} [{self.lo:#x}, {self.hi:#x})"
+
+
+class FaultPlan:
+    """The faults of a test; each beat of the DMA asks :meth:`hit`."""
+
+    def __init__(self, *faults: Fault):
+        self.faults: list[Fault] = list(faults)
+        self.hits: list[Hit] = []
+        self.log = logging.getLogger("cocotb.faults")
+
+    def add(self, fault: Fault) -> Fault:
+        self.faults.append(fault)
+        return fault
+
+    def clear(self) -> None:
+        self.faults = []
+
+    def hit(self, direction: str, word: int, lanes: int, beat: int, beats: int) -> AxiResp | None:
+        """The response for the beat at bus word ``word``; None: OKAY."""
+        for fault in self.faults:
+            if fault.direction == direction and fault.armed and word in fault.targets(lanes):
+                hit = Hit(int(get_sim_time(unit="ns")) // CLOCK_PERIOD_NS, fault, word, beat, beats)
+                fault.hits.append(hit)
+                self.hits.append(hit)
+                self.log.info("fault fired: %s at %s", fault, hit.where)
+                return fault.resp
+        return None
+
+
+def ring_ranges(lay: VringLayout) -> dict[str, tuple[int, int]]:
+    """Byte ranges of the parts of a legacy ring (the access classes of the
+    device's ring walk), from the driver model's layout."""
+    num = lay.num
+    return {
+        "desc": (lay.desc, lay.desc + 16 * num),
+        "avail_flags": (lay.avail_flags, lay.avail_flags + 2),
+        "avail_idx": (lay.avail_idx, lay.avail_idx + 2),
+        "avail_ring": (lay.avail_ring(0), lay.avail_ring(num)),
+        "used_event": (lay.used_event, lay.used_event + 2),
+        "used_idx": (lay.used_idx, lay.used_idx + 2),
+        "used_ring": (lay.used_ring(0), lay.used_ring(num)),
+        "avail_event": (lay.avail_event, lay.avail_event + 2),
+    }
+
+
+class FaultyRamRead(_GuestRamRead):
+    """Guest memory reads with the plan's faults (see the module docstring)."""
+
+    def __init__(self, *args, plan: FaultPlan, **kwargs):
+        self.plan = plan
+        super().__init__(*args, **kwargs)
+
+    async def _process_read(self):
+        lanes = self.byte_lanes
+        while True:
+            ar = await self.ar_channel.recv()
+            addr, beats = int(ar.araddr), int(getattr(ar, "arlen", 0)) + 1
+            size = int(getattr(ar, "arsize", self.max_burst_size))
+            burst = AxiBurstType(int(getattr(ar, "arburst", AxiBurstType.INCR)))
+            # the DUT issues INCR bursts only (tb/axi_protocol.py checks it too)
+            assert burst == AxiBurstType.INCR, f"read burst type {burst!r} at {addr:#x}"
+            step = 2**size
+            cur = addr // step * step
+            for n in range(beats):
+                word = cur // lanes * lanes
+                r = self.r_channel._transaction_obj()
+                r.rid = int(getattr(ar, "arid", 0))
+                r.rlast = n == beats - 1
+                r.rresp = AxiResp.OKAY
+                resp = self.plan.hit("read", word, lanes, n, beats)
+                if resp is not None:
+                    data = bytes([POISON]) * lanes
+                    r.rresp = resp
+                else:
+                    try:
+                        data = await self._read(word, lanes)
+                    except IndexError:
+                        data = bytes(lanes)
+                        r.rresp = AxiResp.SLVERR
+                r.rdata = int.from_bytes(data, "little")
+                await self.r_channel.send(r)
+                cur += step
+
+
+class FaultyRamWrite(_GuestRamWrite):
+    """Guest memory writes with the plan's faults (see the module docstring)."""
+
+    def __init__(self, *args, plan: FaultPlan, **kwargs):
+        self.plan = plan
+        super().__init__(*args, **kwargs)
+
+    async def _process_write(self):
+        lanes = self.byte_lanes
+        while True:
+            aw = await self.aw_channel.recv()
+            addr, beats = int(aw.awaddr), int(getattr(aw, "awlen", 0)) + 1
+            size = int(getattr(aw, "awsize", self.max_burst_size))
+            burst = AxiBurstType(int(getattr(aw, "awburst", AxiBurstType.INCR)))
+            assert burst == AxiBurstType.INCR, f"write burst type {burst!r} at {addr:#x}"
+            step = 2**size
+            cur = addr // step * step
+            b = self.b_channel._transaction_obj()
+            b.bid = int(getattr(aw, "awid", 0))
+            b.bresp = AxiResp.OKAY
+            ops: list[tuple[int, bytes]] = []
+            for n in range(beats):
+                word = cur // lanes * lanes
+                w = await self.w_channel.recv()
+                data = int(w.wdata).to_bytes(lanes, "little")
+                strb = int(getattr(w, "wstrb", self.strb_mask))
+                # contiguous runs of enabled byte lanes
+                run = None
+                for i in range(lanes + 1):
+                    on = i < lanes and strb >> i & 1
+                    if on and run is None:
+                        run = i
+                    elif not on and run is not None:
+                        ops.append((word + run, data[run:i]))
+                        run = None
+                resp = self.plan.hit("write", word, lanes, n, beats)
+                if resp is not None and b.bresp == AxiResp.OKAY:
+                    b.bresp = resp
+                assert int(w.wlast) == (n == beats - 1), f"WLAST {int(w.wlast)} on beat {n} of {beats} at {addr:#x}"
+                cur += step
+            if b.bresp == AxiResp.OKAY:
+                try:
+                    for at, data in ops:
+                        await self._write(at, data)
+                except IndexError:
+                    b.bresp = AxiResp.SLVERR
+            await self.b_channel.send(b)
