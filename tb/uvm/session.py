@@ -1,0 +1,96 @@
+"""One driver lifetime between two device inits, checked by the co-simulation's
+scoreboards (tb/scoreboards.py), on a :class:`tb.env.VirtioEnv`.
+
+A :class:`Session` is what the pyuvm driver component drives: a fresh
+:class:`~tb.scoreboards.Predictor` (the reference device with its own backend,
+its memory a copy of guest memory at the start), a
+:class:`~tb.scoreboards.PredictedHal` in front of the DUT, the four
+scoreboards with their monitors, and the driver model on top. A device reset
+(Status=0 then a new init) ends a session and starts the next, because the
+predictor's per-queue sequence numbers restart with the rings.
+
+Ending a session checks it: ``close("full")`` runs every scoreboard (chains
+the reset abandoned in flight are taken out of the completion record first:
+neither side used them); ``close("memory")`` is for a session cut at an
+arbitrary cycle (a reset or a bus error the predictor cannot follow): only the
+memory scoreboard and the AXI write monitor are meaningful then.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from vio.device.backend import Backend
+from vio.driver import VioDriver
+
+from ..env import VirtioEnv
+from ..hal import CocotbHal
+from ..scoreboards import CycleClock, MirroredMemory, PredictedHal, Predictor, Scoreboards
+
+QUIET_CYCLES = 48  # no valid on any bus or stream for this long: the DUT is quiescent
+
+
+class Session:
+    """A predictor, the scoreboards and a PredictedHal around ``env``'s DUT.
+
+    ``predictor_backend`` is the predictor's own backend: the same class and
+    state as ``env.backend`` at this point. Build the driver model on
+    ``session.hal`` and hand it to :meth:`attach`.
+    """
+
+    def __init__(self, env: VirtioEnv, predictor_backend: Backend, scoreboards_cls: type[Scoreboards] = Scoreboards):
+        p = env.params
+        self.env = env
+        self.clock = CycleClock()
+        self.predictor = Predictor(
+            predictor_backend,
+            env.mem.size,
+            vendor_id=p["VENDOR_ID"],
+            queue_num_max=p["QUEUE_NUM_MAX"],
+            transport_features=p["HOST_FEATURES"] & ~predictor_backend.device_features,
+            dma_window=(p["DMA_BASE"], p["DMA_SIZE"]),
+            indirect_max=p["INDIRECT_MAX"],
+            ring_index_base=p["RING_INDEX_BASE"],
+        )
+        self.predictor.mem.write(0, bytes(env.store))  # the guest memory as it is now
+        self.mem = MirroredMemory(env.mem.size, store=env.store, mirror=self.predictor.mem)
+        self.dut_hal = CocotbHal(env.axil, env.dut.irq, self.mem, base=env.base)
+        self.hal = PredictedHal(self.dut_hal, self.predictor, clock=self.clock, base=env.base, settle=self.settle)
+        self.sb = scoreboards_cls(env.dut, self.predictor, clock=self.clock)
+        env.streams.log = []  # the RTL backend's requests of this session
+        self.sb.start()
+        self.vio: VioDriver | None = None
+        self.closed = False
+
+    async def settle(self) -> None:
+        await self.env.quiesce(QUIET_CYCLES)
+
+    def attach(self, vio: VioDriver) -> None:
+        self.vio = vio
+        self.sb.attach(self.hal, vio, self.env.streams.log)
+
+    # ------------------------------------------------------------ ending
+    def _prune_abandoned(self) -> None:
+        """Chains a reset took back before either side used them leave the record."""
+        comp = self.sb.completion
+        for q, posted in comp.posted.items():
+            used = len(self.predictor.uses.get(q, []))
+            comp.posted[q] = [c for c in posted if c.seq < used or comp.reaped.get(q, {}).get(c.seq)]
+
+    def errors(self, mode: str = "full") -> list[str]:
+        if mode == "full":
+            self._prune_abandoned()
+            return self.sb.errors()
+        errs = [f"memory scoreboard: {e}" for e in self.sb.memory.errors()]
+        return errs + [f"AXI write monitor: {e}" for e in self.sb.writes.errors]
+
+    def close(self, mode: str = "full", report: Callable[[str], None] | None = None) -> list[str]:
+        """Stop the monitors and return the discrepancies (``mode`` as above)."""
+        if self.closed:
+            return []
+        self.closed = True
+        errs = self.errors(mode)
+        if report is not None:
+            report(f"session closed ({mode} check): " + (self.sb.summary() if mode == "full" else self.sb.memory.summary()))
+        self.sb.stop()
+        return errs
