@@ -27,7 +27,7 @@ from vio.examples.console import console_host
 
 from ..env import VirtioEnv, rtl_parameters
 from ..hostile_chains import ALL_RING, EVENT_IDX, INDIRECT
-from .session import Session
+from .session import Session, settle
 
 TIMEOUT_NS = 5_000_000  # bound of every wait of a class driver
 DISK_SECTORS = 64
@@ -63,6 +63,7 @@ class Bench:
         self.session: Session | None = None
         self.vio: VioDriver | None = None
         self.cls = None  # the class driver (block, console)
+        self.reset_states: list[int] = []  # the walker's state at every Status=0 write (register bus monitor)
         self.on_close: list[Callable[[Session, str, list[str]], None]] = []
 
     @property
@@ -130,4 +131,4 @@ class Bench:
         return self.session.predictor.backend, self.env.backend
 
     async def settle(self) -> None:
-        await self.env.quiesce(48)
+        await settle(self.env)

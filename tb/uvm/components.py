@@ -31,6 +31,14 @@ from .bench import Bench
 from .items import ControlItem, TransferItem, length_bucket
 from .session import Session
 
+REGISTERS = [
+    C.VIRTIO_MMIO_MAGIC_VALUE, C.VIRTIO_MMIO_VERSION, C.VIRTIO_MMIO_DEVICE_ID, C.VIRTIO_MMIO_VENDOR_ID,
+    C.VIRTIO_MMIO_DEVICE_FEATURES, C.VIRTIO_MMIO_DEVICE_FEATURES_SEL, C.VIRTIO_MMIO_DRIVER_FEATURES,
+    C.VIRTIO_MMIO_DRIVER_FEATURES_SEL, C.VIRTIO_MMIO_GUEST_PAGE_SIZE, C.VIRTIO_MMIO_QUEUE_SEL, C.VIRTIO_MMIO_QUEUE_NUM_MAX,
+    C.VIRTIO_MMIO_QUEUE_NUM, C.VIRTIO_MMIO_QUEUE_ALIGN, C.VIRTIO_MMIO_QUEUE_PFN, C.VIRTIO_MMIO_QUEUE_READY,
+    C.VIRTIO_MMIO_QUEUE_NOTIFY, C.VIRTIO_MMIO_INTERRUPT_STATUS, C.VIRTIO_MMIO_INTERRUPT_ACK, C.VIRTIO_MMIO_STATUS,
+    C.VIO_MMIO_DEVICE_ERROR, C.VIRTIO_MMIO_CONFIG_GENERATION, C.VIRTIO_MMIO_CONFIG,
+]  # fmt: skip
 GUARD = 16  # bytes of 0xEE each side of every buffer (writes there are caught by the memory scoreboard)
 
 
@@ -192,7 +200,9 @@ class VirtioDriverComponent(uvm_driver):
                 await s.dut_hal.write(bench.env.base + C.VIRTIO_MMIO_QUEUE_NOTIFY, q)
             await ClockCycles(bench.env.dut.clk, item.args.count)
             mode, item.result = "memory", "during_traffic"
+        k = len(bench.reset_states)
         await bench.vio.reset()
+        item.walker_state = bench.reset_states[k] if k < len(bench.reset_states) else 0
         for b in bench.backends():
             b.hold = b.gate = False  # a fresh start for the backends too
         bench.env.streams.refresh()
@@ -222,6 +232,7 @@ class VirtioDriverComponent(uvm_driver):
         rtl_only = case.name == "bus_error"  # the reference device has no bus to fail
         if rtl_only:
             s.mem.mirror = None
+            s.exempt.add(s.mem.size + 0x100)  # tb/hostile_chains.py: the bus-error buffer
         corrupt(case, s.mem, q0, held_head=held)
         notify = bench.env.base + C.VIRTIO_MMIO_QUEUE_NOTIFY
         if rtl_only:
@@ -241,6 +252,32 @@ class VirtioDriverComponent(uvm_driver):
             b.hold = False
         bench.close("memory" if rtl_only else "full")
         await bench.open(features)
+
+    async def do_registers(self, item: ControlItem) -> None:
+        """``count`` random register accesses on a reset device (every offset of
+        the window, aligned or not, 1/2/4 bytes; writes that cannot start DMA),
+        each read compared by the scoreboard with the reference device; then a
+        new init."""
+        bench, rng = self.bench, self.bench.rng
+        await self.close_batch()
+        await bench.vio.reset()
+        hal, base = self.session.hal, bench.env.base
+        for _ in range(item.args.count):
+            size = rng.choice((4, 4, 4, 2, 1))
+            offset = rng.choice(REGISTERS) if rng.random() < 0.7 else rng.randrange(0, 0x200, size)
+            offset += rng.choice((0, 0, 0, 0, 1, 2)) if offset < 0x100 else 0
+            if rng.random() < 0.5:
+                await hal.read(base + offset, size)
+                continue
+            value = rng.choice((0, 1, 2, 0xFFFFFFFF, 1 << rng.randrange(32), rng.randrange(1 << 32)))
+            if offset == C.VIRTIO_MMIO_STATUS:
+                value = rng.choice((0, 1, 3, 0x80))  # never DRIVER_OK: no walking of random rings
+            elif offset == C.VIRTIO_MMIO_QUEUE_PFN:
+                value = 0
+            await hal.write(base + offset, value & ((1 << 8 * size) - 1), size)
+        item.result = item.args.count
+        bench.close("full")
+        await bench.open()
 
     # ------------------------------------------------------------- block
     async def do_block(self, item: ControlItem) -> None:
@@ -315,7 +352,8 @@ class RegisterBusMonitor(uvm_component):
         self.reads = 0
 
     async def run_phase(self):
-        await ConfigDB().get(self, "", "BENCH").started.wait()
+        bench = ConfigDB().get(self, "", "BENCH")
+        await bench.started.wait()
         dut = cocotb.top
         clock = CycleClock()
         state = dut.walker_inst.state_reg
@@ -331,7 +369,10 @@ class RegisterBusMonitor(uvm_component):
                 self.reads += 1
             while aw and w:
                 self.writes += 1
-                self.ap.write(RegisterWrite(aw.popleft(), w.popleft(), clock.now(), state.value.to_unsigned()))
+                wr = RegisterWrite(aw.popleft(), w.popleft(), clock.now(), state.value.to_unsigned())
+                if wr.addr == C.VIRTIO_MMIO_STATUS and wr.data == 0:
+                    bench.reset_states.append(wr.walker_state)
+                self.ap.write(wr)
 
 
 class DmaMonitor(uvm_component):
@@ -470,9 +511,6 @@ class VirtioCoverage(uvm_subscriber):
             cov.sample_irq(obj.interrupt, obj.event_idx, cov.irq_rule(obj.reason))
             if obj.used_idx == 0:
                 cov.sample_ring("used_idx_wrap")
-        elif isinstance(obj, RegisterWrite):
-            if obj.addr == C.VIRTIO_MMIO_STATUS and obj.data == 0:
-                self.last_reset_state = obj.walker_state
 
     def _control(self, item: ControlItem) -> None:
         kind, r = item.kind, item.result
@@ -486,12 +524,15 @@ class VirtioCoverage(uvm_subscriber):
             for k in r:
                 (cov.sample_ring if k == "empty_notify" else cov.sample_notify)(k)
         elif kind == "reset":
-            cov.sample_reset(getattr(self, "last_reset_state", 0), r)
+            cov.sample_reset(item.walker_state, r)
         elif kind == "hostile":
             cov.sample_cause(r)
         elif kind == "block":
             cov.sample_block(r)
         elif kind == "console":
+            if self.bench.cls.multiport and not getattr(self, "handshake", False):
+                self.handshake = True  # the control handshake of MULTIPORT ran at init
+                cov.sample_console("multiport_handshake")
             cov.sample_console(r)
 
 

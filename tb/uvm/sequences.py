@@ -157,6 +157,18 @@ class ResetSeq(VirtioSequence):
             await self.control("kick")
 
 
+class RegisterSeq(VirtioSequence):
+    """Bursts of random register accesses on a reset device (every read
+    compared with the reference device), each followed by a new init and traffic."""
+
+    async def body(self):
+        for _ in range(self.kw.get("bursts", 3)):
+            await self.control("registers", count=self.kw.get("count", 120))
+            for q in range(self.bench.num_queues):
+                await self.transfer(q)
+            await self.control("kick")
+
+
 class HostileSeq(VirtioSequence):
     """Every hostile case the build's DMA window allows, in random order, each
     followed by the driver's recovery and clean traffic."""
