@@ -1071,7 +1071,7 @@ always @* begin
                         m_axis_tkeep_next = {KEEP_WIDTH{1'b0}};
                         m_axis_tlast_next = 1'b1;
                         m_axis_tdest_next = {{(AXIS_DEST_WIDTH-Q_W){1'b0}}, cur_q_reg};
-                        m_axis_tuser_next = {1'b1, 32'd0};
+                        m_axis_tuser_next = {1'b1, wlen_reg};  // writable length constant over the packet
                         m_axis_tvalid_next = 1'b1;
                     end
                     state_next = STATE_ABORT_BEAT;

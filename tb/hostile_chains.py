@@ -51,8 +51,14 @@ CASES = [
     Hostile("window_wrap", C.Cause.DMA_WINDOW, window="full"),
     Hostile("length_overflow", C.Cause.LENGTH_OVERFLOW, window="full"),
     Hostile("head_in_flight", C.Cause.HEAD_IN_FLIGHT, in_flight=True),
+    Hostile("indirect_window", C.Cause.DMA_WINDOW, window="full"),
+    Hostile("ring_window", C.Cause.DMA_WINDOW),
     Hostile("bus_error", C.Cause.BUS_ERROR, window="full"),
+    Hostile("bus_error_read", C.Cause.BUS_ERROR, window="full"),
+    Hostile("bus_error_indirect", C.Cause.BUS_ERROR, window="full"),
 ]
+# where the bus-error cases point: inside the DMA window, past guest memory
+BUS_ERROR_OFFSET = 0x100
 BY_NAME = {h.name: h for h in CASES}
 # the six of the first co-simulation (tb/test_virtio_mmio.py, DMA window = guest memory)
 SEED_CASES = [BY_NAME[n] for n in ("head_range", "next_range", "zero_length", "indirect_not_negotiated", "avail_idx_jump", "outside_dma_window")]
@@ -102,8 +108,16 @@ def corrupt(case: Hostile, mem: GuestMemory, q: VioQueue, *, held_head: int | No
     elif name == "length_overflow":  # two writable halves of 2 GiB: 2^32 bytes in all
         desc(head, Desc(buf, 0x8000_0000, WRITE | NEXT, 0))
         desc(0, Desc(buf, 0x8000_0000, WRITE, 0))
-    elif name == "bus_error":  # inside the window, past guest memory: SLVERR
-        desc(head, Desc(mem.size + 0x100, 8, WRITE, 0))
+    elif name == "indirect_window":  # an indirect table across 4 GiB
+        desc(head, Desc(0xFFFF_FFF0, 32, IND, 0))
+    elif name == "ring_window":  # queue 0 stopped, then activated with its ring past the window
+        raise ValueError("ring_window is a register sequence (tb/uvm/components.py), not a chain")
+    elif name == "bus_error":  # inside the window, past guest memory: SLVERR on the answer's write
+        desc(head, Desc(mem.size + BUS_ERROR_OFFSET, 8, WRITE, 0))
+    elif name == "bus_error_read":  # SLVERR on the readable buffer's read
+        desc(head, Desc(mem.size + BUS_ERROR_OFFSET, 8, 0, 0))
+    elif name == "bus_error_indirect":  # SLVERR on the indirect table's read
+        desc(head, Desc(mem.size + BUS_ERROR_OFFSET, 32, IND, 0))
     elif name == "head_in_flight":
         assert held_head is not None, "head_in_flight needs a head in flight"
         head = held_head

@@ -24,5 +24,5 @@ RUNS = select()
 @pytest.mark.parametrize("run", RUNS, ids=[r.id for r in RUNS])
 def test_regress(run):
     record = run_one(run)
-    detail = "\n".join(record["failures"]) or "(no failure)"
+    detail = "\n".join("\n".join(record["failures"]).splitlines()[:16]) or "(no failure)"
     assert ok(record), f"{record['result']}: {detail}\nreproduce: {record['reproduce']}"

@@ -21,10 +21,11 @@ from cocotb.triggers import ClockCycles, RisingEdge
 from pyuvm import ConfigDB, uvm_analysis_port, uvm_component, uvm_driver, uvm_env, uvm_sequencer, uvm_subscriber
 
 from vio import constants as C
+from vio.constants import Cause
 from vio.driver import VIO_IOV_FLAGS_WRITE, VioIov, VioTransfer
 from vio.errors import VioDeviceBroken
 
-from ..hostile_chains import BY_NAME, corrupt
+from ..hostile_chains import BUS_ERROR_OFFSET, BY_NAME, corrupt
 from ..scoreboards import AxiWriteMonitor, CycleClock, IrqMonitor
 from . import coverage as cov
 from .bench import Bench
@@ -229,16 +230,23 @@ class VirtioDriverComponent(uvm_driver):
             await self.transfer(t)
             await self.close_batch()
             held = next(iter(q0.posted))
-        rtl_only = case.name == "bus_error"  # the reference device has no bus to fail
-        if rtl_only:
-            s.mem.mirror = None
-            s.exempt.add(s.mem.size + 0x100)  # tb/hostile_chains.py: the bus-error buffer
-        corrupt(case, s.mem, q0, held_head=held)
+        rtl_only = case.cause == Cause.BUS_ERROR  # the reference device has no bus to fail
         notify = bench.env.base + C.VIRTIO_MMIO_QUEUE_NOTIFY
-        if rtl_only:
+        if case.name == "ring_window":
+            # stop queue 0 (QueuePFN 0 on a live queue), then activate it with a
+            # ring that ends past the DMA window: broken at the QueuePFN write
+            await vio.write_reg(C.VIRTIO_MMIO_QUEUE_SEL, 0)
+            await vio.write_reg(C.VIRTIO_MMIO_QUEUE_PFN, 0)
+            await bench.settle()
+            await vio.write_reg(C.VIRTIO_MMIO_QUEUE_PFN, 0xFFFFF)
+        elif rtl_only:
+            s.mem.mirror = None
+            s.exempt.add(s.mem.size + BUS_ERROR_OFFSET)
+            corrupt(case, s.mem, q0)
             await s.dut_hal.write(notify, 0)
             await bench.settle()
         else:
+            corrupt(case, s.mem, q0, held_head=held)
             await s.hal.write(notify, 0)
         error = await vio.read_reg(C.VIO_MMIO_DEVICE_ERROR)
         item.result = error & 0xFF
@@ -324,6 +332,14 @@ class VirtioDriverComponent(uvm_driver):
                 assert got == a.data, f"console port {a.port}: read {got!r}, the host wrote {a.data!r}"
             else:
                 await con.service()
+        elif op == "resize":  # a config-change interrupt (config_changed pulse), the driver reads the new size
+            cols, rows = a.sector, a.sectors
+            for b in (pred, rtl):
+                b.size = True
+                b.resize(cols, rows)
+            await bench.settle()
+            await con.service()
+            assert (con.cols, con.rows) == (cols, rows), f"console size {con.cols}x{con.rows} after a resize to {cols}x{rows}"
         elif op == "guest_open":
             await con.open(a.port)
         elif op == "guest_close":

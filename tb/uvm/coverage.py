@@ -31,7 +31,7 @@ LATENCIES = ("0", "short", "long")
 RING_EVENTS = ("full", "empty_notify", "used_idx_wrap", "avail_idx_wrap", "long_chain_queue_num")
 BACKEND_EVENTS = ("gate_stall", "hold_release", "burst_release")
 NOTIFY_EVENTS = ("storm_idle", "storm_busy", "storm_missing_queue")
-CONSOLE_EVENTS = ("multiport_handshake", "host_open", "host_close", "guest_open", "guest_close", "guest_write", "host_write")
+CONSOLE_EVENTS = ("multiport_handshake", "resize", "host_open", "host_close", "guest_open", "guest_close", "guest_write", "host_write")
 BLOCK_EVENTS = ("read", "write", "flush", "get_id", "ioerr")
 RESET_POINTS = ("quiescent_with_held", "during_traffic")
 

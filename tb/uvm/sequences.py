@@ -147,12 +147,12 @@ class ResetSeq(VirtioSequence):
             await self.transfer(q)
         await self.control("kick")
         await self.control("reset", count=-1)
-        for _ in range(self.kw.get("resets", 10)):
+        for _ in range(self.kw.get("resets", 16)):
             if self.rng.random() < 0.3:
                 await self.control("hold")
             for q in range(self.bench.num_queues):
                 await self.transfer(q, bucket=self.rng.choice(list(LENGTH_BUCKETS)))
-            await self.control("reset", count=self.rng.choice((0, 1, 2, 3, 5, 8, 13, 20, 30, 45, 60, 80, 110, 150, 200, 300)))
+            await self.control("reset", count=self.rng.choice((0, 1, 2, 3, 4, 5, 6, 8, 10, 13, 16, 20, 25, 30, 40, 60, 90, 150, 250, 400)))
             await self.transfer(0)
             await self.control("kick")
 
@@ -216,6 +216,7 @@ class ConsoleSeq(VirtioSequence):
                     line = self.rng.randbytes(self.rng.randint(1, 40))
                     await self.control("console", "guest_write", port=port, data=line)
                     await self.control("console", "host_write", port=port, data=line[::-1])
+            await self.control("console", "resize", sector=self.rng.randint(40, 200), sectors=self.rng.randint(20, 60))
             for port in (1, 0):
                 await self.control("console", "guest_close", port=port)
                 await self.control("console", "host_close", port=port)

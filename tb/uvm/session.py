@@ -27,7 +27,7 @@ from vio.driver import VioDriver
 
 from ..env import VirtioEnv
 from ..hal import CocotbHal
-from ..scoreboards import CycleClock, MirroredMemory, PredictedHal, Predictor, Scoreboards
+from ..scoreboards import RISE_BOUND_CYCLES, CycleClock, MirroredMemory, PredictedHal, Predictor, Scoreboards
 
 QUIET_CYCLES = 48  # no valid on any bus or stream for this long: the DUT is quiescent
 SETTLE_LIMIT = 400_000  # cycles: a DUT that never goes quiet is a failure, not a hang
@@ -75,7 +75,10 @@ class Session:
         self.mem = MirroredMemory(env.mem.size, store=env.store, mirror=self.predictor.mem)
         self.dut_hal = CocotbHal(env.axil, env.dut.irq, self.mem, base=env.base)
         self.hal = PredictedHal(self.dut_hal, self.predictor, clock=self.clock, base=env.base, settle=self.settle)
-        self.sb = scoreboards_cls(env.dut, self.predictor, clock=self.clock)
+        # the rise bound was measured with zero-latency memory; the decision
+        # waits for the B of the used.idx write and a read of used_event or
+        # avail.flags, each delayed by the memory latency
+        self.sb = scoreboards_cls(env.dut, self.predictor, clock=self.clock, rise_bound=RISE_BOUND_CYCLES + 2 * env.mem_latency)
         env.streams.log = []  # the RTL backend's requests of this session
         self.sb.start()
         self.vio: VioDriver | None = None
