@@ -134,6 +134,7 @@ class StormStallSeq(VirtioSequence):
         await self.control("kick")
         await self.control("storm", count=3, queues=[0, 1])
         await self.control("open")
+        await self.control("config")
 
 
 class ResetSeq(VirtioSequence):
@@ -216,7 +217,6 @@ class ConsoleSeq(VirtioSequence):
                     line = self.rng.randbytes(self.rng.randint(1, 40))
                     await self.control("console", "guest_write", port=port, data=line)
                     await self.control("console", "host_write", port=port, data=line[::-1])
-            await self.control("console", "resize", sector=self.rng.randint(40, 200), sectors=self.rng.randint(20, 60))
             for port in (1, 0):
                 await self.control("console", "guest_close", port=port)
                 await self.control("console", "host_close", port=port)
