@@ -28,18 +28,26 @@ def kind(fields: dict[str, str]) -> str:
     return "toggle" if page.startswith("v_toggle") else ("line" if page.startswith(("v_line", "v_branch")) else page.split("/")[0])
 
 
+def merged_points(path: Path) -> dict[tuple[str, str, int, str], int]:
+    """Points keyed by (file, kind, line, what): a point of several builds
+    (parameter sets, hierarchies) is one point, hit if any build hit it."""
+    out: dict[tuple[str, str, int, str], int] = defaultdict(int)
+    for fields, count in points(path):
+        key = (Path(fields.get("f", "?")).name, kind(fields), int(fields.get("l", 0)), fields.get("o", ""))
+        out[key] += count
+    return out
+
+
 def summary(path: Path, annotated: Path | None = None) -> str:
-    """Per RTL file and in total: line and toggle points hit / total, then the
-    lines whose points were never hit."""
+    """Per RTL file and in total: line and toggle points hit / total (over
+    every build merged), then the lines whose points were never hit."""
     per: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
     missed: dict[str, set[int]] = defaultdict(set)
-    for fields, count in points(path):
-        f = Path(fields.get("f", "?")).name
-        k = kind(fields)
+    for (f, k, line, _), count in merged_points(path).items():
         per[(f, k)][1] += 1
         per[(f, k)][0] += count > 0
         if k == "line" and not count:
-            missed[f].add(int(fields.get("l", 0)))
+            missed[f].add(line)
     files = sorted({f for f, _ in per})
     lines = [f"{'RTL file':<28} {'line':>18} {'toggle':>20}"]
     tot = {"line": [0, 0], "toggle": [0, 0]}
@@ -60,9 +68,5 @@ def summary(path: Path, annotated: Path | None = None) -> str:
 
 
 def line_percent(path: Path) -> float:
-    hit = n = 0
-    for fields, count in points(path):
-        if kind(fields) == "line":
-            n += 1
-            hit += count > 0
-    return 100.0 * hit / max(1, n)
+    pts = [(k, c) for (_, k, _, _), c in merged_points(path).items() if k == "line"]
+    return 100.0 * sum(1 for _, c in pts if c) / max(1, len(pts))

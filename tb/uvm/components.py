@@ -97,6 +97,9 @@ class VirtioDriverComponent(uvm_driver):
     # ------------------------------------------------------- transfers
     async def transfer(self, item: TransferItem) -> None:
         bench, vio = self.bench, self.bench.vio
+        if item.expect == "hold":  # the backend holds answers from this transfer on, until a release
+            for b in bench.backends():
+                b.hold = True
         q = vio.queue[item.queue]
         q.indirect = item.indirect
         n = item.chain_length

@@ -87,9 +87,10 @@ class RingLimitsSeq(VirtioSequence):
                 await self.control("kick")
             await self.transfer(q, bucket="9+", indirect=True, max_len=b.params["INDIRECT_MAX"])
             await self.control("kick")
-        await self.control("hold")
-        for _ in range(b.queue_size + 1):
-            await self.send(TransferItem("fill", 0, [(8, True)], indirect=False))
+        for _ in range(b.queue_size + 1):  # the last one finds the ring full
+            fill = TransferItem("fill", 0, [(8, True)], indirect=False)
+            fill.expect = "hold"
+            await self.send(fill)
         await self.control("release")
         await self.control("storm", count=1, queues=[0])
 

@@ -82,8 +82,11 @@ class VirtioBaseTest(uvm_test):
         cov.export(Path(COVERAGE_FILE))
 
     def report_phase(self):
-        text, _ = cov.report(cov.merge([Path(COVERAGE_FILE)], Path(COVERAGE_FILE + ".tmp")), f"functional coverage of {type(self).__name__}, seed {SEED}")
-        Path(COVERAGE_FILE + ".tmp").unlink()
+        """This run's functional coverage, in the log and in functional_coverage.txt."""
+        tmp = Path(COVERAGE_FILE + ".tmp")
+        text, _ = cov.report(cov.merge([Path(COVERAGE_FILE)], tmp), f"functional coverage of {type(self).__name__}, seed {SEED}")
+        tmp.unlink()
+        Path(COVERAGE_FILE).with_suffix(".txt").write_text(text + "\n")
         self.logger.info("%s: %d session(s) checked\n%s", type(self).__name__, self.env.scoreboard.sessions, text)
 
 
