@@ -257,6 +257,7 @@ class VirtioDriverComponent(uvm_driver):
             # stop queue 0 (QueuePFN 0 on a live queue), then activate it with a
             # ring that ends past the DMA window: broken at the QueuePFN write
             await vio.write_reg(C.VIRTIO_MMIO_QUEUE_SEL, 0)
+            await vio.write_reg(C.VIRTIO_MMIO_QUEUE_PFN, 0x10)  # a live queue ignores a new ring
             await vio.write_reg(C.VIRTIO_MMIO_QUEUE_PFN, 0)
             await bench.settle()
             await vio.write_reg(C.VIRTIO_MMIO_QUEUE_PFN, 0xFFFFF)
@@ -303,6 +304,8 @@ class VirtioDriverComponent(uvm_driver):
                     offset, size = offset & ~3, 4
                 await hal.read(base + offset, size)
                 continue
+            if offset >= C.VIRTIO_MMIO_CONFIG and rng.random() < 0.2:
+                offset, size = offset & ~3 | 1, 2  # strobes 0110: not a config access either side takes
             value = rng.choice((0, 1, 2, 0xFFFFFFFF, 1 << rng.randrange(32), rng.randrange(1 << 32)))
             if offset == C.VIRTIO_MMIO_STATUS:
                 value = rng.choice((0, 1, 3, 0x80))  # never DRIVER_OK: no walking of random rings

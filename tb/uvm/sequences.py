@@ -159,6 +159,19 @@ class ResetSeq(VirtioSequence):
             await self.control("kick")
 
 
+class ResetSweepSeq(VirtioSequence):
+    """The same small chain each time, the reset ``d`` cycles after its notify
+    for d = 0, step, 2*step...: the reset lands in each state of the walker's
+    pass over one chain (pop, data, answer, used element, interrupt decision)."""
+
+    async def body(self):
+        step = self.kw.get("step", 2)
+        for d in range(0, self.kw.get("cycles", 180), step):
+            item = TransferItem("sweep", 0, [(24, False), (40, True)], indirect=d % 2 == 0)
+            await self.send(item)
+            await self.control("reset", count=d)
+
+
 class RegisterSeq(VirtioSequence):
     """Bursts of random register accesses on a reset device (every read
     compared with the reference device), each followed by a new init and traffic."""

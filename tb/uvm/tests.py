@@ -36,6 +36,7 @@ from .sequences import (
     RandomTrafficSeq,
     RegisterSeq,
     ResetSeq,
+    ResetSweepSeq,
     RingLimitsSeq,
     StormStallSeq,
     VirtioSequence,
@@ -134,7 +135,7 @@ class LoopbackStormTest(VirtioBaseTest):
 class LoopbackResetTest(VirtioBaseTest):
     """Resets in the middle of traffic, then new inits."""
 
-    SEQUENCES = [(ResetSeq, {})]
+    SEQUENCES = [(ResetSeq, {}), (ResetSweepSeq, {})]
 
 
 @pyuvm.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
