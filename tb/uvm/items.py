@@ -86,7 +86,7 @@ class ControlArgs:
     data: bytes = b""  # console, block
     sector: int = 0  # block
     sectors: int = 1
-    cause: str = ""  # hostile: a name of tb.hostile_chains.HOSTILE
+    cause: str = ""  # hostile: a name of tb.hostile_chains.CASES
     pause: float = 0.0  # pressure: gap probability on every channel
 
 
@@ -94,6 +94,8 @@ class ControlItem(uvm_sequence_item):
     """A driver-side action other than posting a transfer.
 
     kinds: ``kick`` (the held notifies, settle, InterruptStatus, poll),
+    ``config`` (a config-change interrupt), ``registers`` (random register
+    accesses on a reset device),
     ``reset`` (Status=0, then init: a new session), ``storm`` (notifies with
     nothing new), ``hold`` / ``release`` (the backend defers / delivers its
     answers), ``gate`` / ``open`` (backend_ready low / high), ``pressure``
