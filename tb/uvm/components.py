@@ -292,6 +292,13 @@ class VirtioDriverComponent(uvm_driver):
         await self.close_batch()
         await bench.vio.reset()
         hal, base = self.session.hal, bench.env.base
+        # the queue registers of a queue the device does not have: read 0, writes ignored
+        await hal.write(base + C.VIRTIO_MMIO_QUEUE_SEL, bench.num_queues)
+        for reg in (C.VIRTIO_MMIO_QUEUE_NUM_MAX, C.VIRTIO_MMIO_QUEUE_PFN):
+            await hal.read(base + reg)
+        await hal.write(base + C.VIRTIO_MMIO_QUEUE_PFN, 0)
+        await hal.write(base + C.VIRTIO_MMIO_QUEUE_SEL, 0)  # QueuePFN 0 on an idle queue: nothing to stop
+        await hal.write(base + C.VIRTIO_MMIO_QUEUE_PFN, 0)
         for _ in range(item.args.count):
             size = rng.choice((4, 4, 4, 2, 1))
             offset = rng.choice(REGISTERS) if rng.random() < 0.7 else rng.randrange(0, 0x200, size)
