@@ -166,7 +166,7 @@ class ResetSweepSeq(VirtioSequence):
 
     async def body(self):
         step = self.kw.get("step", 2)
-        for d in range(0, self.kw.get("cycles", 180), step):
+        for d in range(0, self.kw.get("cycles", 360), step):
             item = TransferItem("sweep", 0, [(24, False), (40, True)], indirect=d % 2 == 0)
             await self.send(item)
             await self.control("reset", count=d)
