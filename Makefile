@@ -11,7 +11,7 @@ WAVES  ?= 0
 # (QEMU: the third back end of the driver model, tests/test_qemu.py)
 SYSTEM_TOOLS := iverilog:iverilog g++:g++ perl:perl make:make qemu-system-aarch64:qemu-system-arm
 
-.PHONY: sim test lint bench bench-model qemu-check setup clean
+.PHONY: sim test lint bench bench-model qemu-check regress regress-report setup clean
 
 setup: $(STAMP) $(SYSTAMP)
 
@@ -82,6 +82,18 @@ lint: build/synth_stat.txt
 build/synth_stat.txt: $(HDL)
 	$(call ensure_tools,yosys:yosys)
 	@mkdir -p build && yosys -q -p "read_verilog $(HDL); synth -flatten -top virtio_mmio; tee -q -o $@.tmp stat" && mv $@.tmp $@
+
+# the pyuvm regression (tb/regress.py): seeds x tests x parameter sets x both
+# simulators in parallel, then the table, functional and code coverage.
+# SEEDS=n (seeds 1..n), SEED=a,b (explicit), SIM=verilator|icarus|all,
+# TESTS=a,b, PARAMS=a,b, SHARD=i/N, JOBS=n (pytest-xdist workers, default auto)
+regress: setup
+	$(call ensure_tools,verilator_coverage:verilator)
+	REGRESS=full SIM=$(if $(filter command line,$(origin SIM)),$(SIM),all) $(PY) -m tb.regress run
+
+# the report of the runs on disk (e.g. after copying the runs of several shards together)
+regress-report: setup
+	$(PY) -m tb.regress report
 
 # the RTL against the bus limit (several minutes: four builds, seven runs)
 bench: setup

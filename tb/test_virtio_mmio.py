@@ -37,9 +37,9 @@ from vio.drivers.console import CONSOLE_FEATURES, ConsoleDriver
 from vio.drivers.entropy import EntropyDriver
 from vio.examples.console import MESSAGES, console_example, console_host
 from vio.memory import GuestMemory
-from vio.ring import Desc
 
 from .env import VirtioEnv, gaps, rtl_parameters
+from .hostile_chains import SEED_CASES, Hostile, corrupt
 
 # cocotbext-axi 0.1.28 still calls APIs cocotb 2.1 deprecates (Task.kill, Event.data)
 warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"cocotbext\.")
@@ -287,46 +287,7 @@ async def loopback_gate_and_hold(dut):
     assert env.streams.answers == len(batch)
 
 
-@dataclass(frozen=True)
-class Hostile:
-    """A broken chain written straight into the ring (the driver model would
-    never post one), the cause the device must report, and the features."""
-
-    name: str
-    cause: C.Cause
-    features: int = ALL_RING
-
-
-HOSTILE = [
-    Hostile("head_range", C.Cause.HEAD_RANGE),
-    Hostile("next_range", C.Cause.NEXT_RANGE),
-    Hostile("zero_length", C.Cause.ZERO_LENGTH),
-    Hostile("indirect_not_negotiated", C.Cause.INDIRECT_NOT_NEGOTIATED, ANY_LAYOUT),
-    Hostile("avail_idx_jump", C.Cause.AVAIL_IDX_JUMP),
-    Hostile("outside_dma_window", C.Cause.DMA_WINDOW),
-]
-
-
-def _corrupt(case: Hostile, mem: GuestMemory, q: VioQueue) -> None:
-    lay, num = q.layout, q.num
-    buf = mem.alloc(64)
-    head = num - 1
-    if case.name == "head_range":
-        head = num
-    elif case.name == "next_range":
-        mem.write(lay.desc_addr(head), Desc(buf, 16, C.VRING_DESC_F_NEXT, num).pack())
-    elif case.name == "zero_length":
-        mem.write(lay.desc_addr(head), Desc(buf, 16, C.VRING_DESC_F_NEXT, 0).pack())
-        mem.write(lay.desc_addr(0), Desc(buf + 16, 0, C.VRING_DESC_F_WRITE, 0).pack())
-    elif case.name == "indirect_not_negotiated":
-        mem.write(buf, Desc(buf + 32, 8, 0, 0).pack())
-        mem.write(lay.desc_addr(head), Desc(buf, 16, C.VRING_DESC_F_INDIRECT, 0).pack())
-    elif case.name == "outside_dma_window":
-        mem.write(lay.desc_addr(head), Desc(mem.size - 4, 8, C.VRING_DESC_F_WRITE, 0).pack())
-    mem.write16(lay.avail_ring(q.avail_idx % num), head)
-    step = num + 1 if case.name == "avail_idx_jump" else 1
-    q.avail_idx = (q.avail_idx + step) & 0xFFFF
-    mem.write16(lay.avail_idx, q.avail_idx)
+HOSTILE = SEED_CASES  # the reference device and the RTL share the DMA window = guest memory
 
 
 async def _hostile_run(hal, base: int, case: Hostile, params: dict) -> tuple[int, int, int, str]:
@@ -336,7 +297,7 @@ async def _hostile_run(hal, base: int, case: Hostile, params: dict) -> tuple[int
         base, drv_features=case.features, queue=loopback_queues(params, 16), hal=hal, ring_index_base=params["RING_INDEX_BASE"]
     )
     await vio.init()
-    _corrupt(case, hal.mem, vio.queue[0])
+    corrupt(case, hal.mem, vio.queue[0])
     await vio.write_reg(C.VIRTIO_MMIO_QUEUE_NOTIFY, 0)
     deadline = hal.now_ns() + 200_000
     while not hal.irq(0) and hal.now_ns() < deadline:

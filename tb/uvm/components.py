@@ -1,0 +1,615 @@
+"""The pyuvm components: driver, monitors, scoreboard, coverage, env.
+
+Layered as pyuvm's TinyALU: the sequencer hands items to
+:class:`VirtioDriverComponent`, which carries them out with the driver model
+through the bench (tb/uvm/bench.py); four monitors watch the pins (register
+bus, DMA bus, streams, irq) and publish what they see; the
+:class:`VirtioScoreboard` collects the verdicts of the co-simulation's
+scoreboards (tb/scoreboards.py: the reference device's predictions against
+the RTL) for every session and fails the test in ``check_phase``; the
+:class:`VirtioCoverage` subscriber samples the cover points of
+tb/uvm/coverage.py from everything published.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+import cocotb
+from cocotb.triggers import ClockCycles, RisingEdge
+from pyuvm import ConfigDB, uvm_analysis_port, uvm_component, uvm_driver, uvm_env, uvm_sequencer, uvm_subscriber
+
+from vio import constants as C
+from vio.constants import Cause
+from vio.driver import VIO_IOV_FLAGS_WRITE, VioIov, VioTransfer
+from vio.errors import VioDeviceBroken
+
+from ..hostile_chains import BUS_ERROR_OFFSET, BY_NAME, corrupt
+from ..scoreboards import AxiWriteMonitor, CycleClock, IrqMonitor
+from . import coverage as cov
+from .bench import Bench
+from .items import ControlItem, TransferItem, length_bucket
+from .session import Session
+
+REGISTERS = [
+    C.VIRTIO_MMIO_MAGIC_VALUE, C.VIRTIO_MMIO_VERSION, C.VIRTIO_MMIO_DEVICE_ID, C.VIRTIO_MMIO_VENDOR_ID,
+    C.VIRTIO_MMIO_DEVICE_FEATURES, C.VIRTIO_MMIO_DEVICE_FEATURES_SEL, C.VIRTIO_MMIO_DRIVER_FEATURES,
+    C.VIRTIO_MMIO_DRIVER_FEATURES_SEL, C.VIRTIO_MMIO_GUEST_PAGE_SIZE, C.VIRTIO_MMIO_QUEUE_SEL, C.VIRTIO_MMIO_QUEUE_NUM_MAX,
+    C.VIRTIO_MMIO_QUEUE_NUM, C.VIRTIO_MMIO_QUEUE_ALIGN, C.VIRTIO_MMIO_QUEUE_PFN, C.VIRTIO_MMIO_QUEUE_READY,
+    C.VIRTIO_MMIO_QUEUE_NOTIFY, C.VIRTIO_MMIO_INTERRUPT_STATUS, C.VIRTIO_MMIO_INTERRUPT_ACK, C.VIRTIO_MMIO_STATUS,
+    C.VIO_MMIO_DEVICE_ERROR, C.VIRTIO_MMIO_CONFIG_GENERATION, C.VIRTIO_MMIO_CONFIG,
+]  # fmt: skip
+GUARD = 16  # bytes of 0xEE each side of every buffer (writes there are caught by the memory scoreboard)
+
+
+# ================================================================ driver
+class VirtioDriverComponent(uvm_driver):
+    """Carries out sequence items with the driver model on the current session.
+
+    Transfers are posted with their notifies held (PredictedHal.batch) until a
+    ``kick``, so that the RTL sees several chains per notify and may
+    interleave queues. Every finished item goes out on ``ap``."""
+
+    def build_phase(self):
+        self.ap = uvm_analysis_port("ap", self)
+        self.bench: Bench = ConfigDB().get(self, "", "BENCH")
+
+    async def run_phase(self):
+        while True:
+            item = await self.seq_item_port.get_next_item()
+            if isinstance(item, TransferItem):
+                await self.transfer(item)
+            else:
+                await getattr(self, f"do_{item.kind}")(item)
+            self.ap.write(item)
+            self.seq_item_port.item_done()
+
+    # ------------------------------------------------------- batching
+    @property
+    def session(self) -> Session:
+        assert self.bench.session is not None, "no session: the test opens one before its sequences"
+        return self.bench.session
+
+    # PredictedHal.batch() as two steps (a batch spans several items): its
+    # _deferred list holds the notifies back, _write sends them.
+    async def open_batch(self) -> None:
+        hal = self.session.hal
+        if hal._deferred is None:
+            hal._deferred = []
+
+    def take_notifies(self) -> list[int]:
+        hal = self.session.hal
+        queues, hal._deferred = hal._deferred or [], None
+        return queues
+
+    async def close_batch(self) -> None:
+        """The held notifies, one per queue, then the DUT quiescent."""
+        if self.bench.session is None:
+            return
+        s = self.session
+        queues = self.take_notifies()
+        for q in queues:
+            await s.hal._write(self.bench.env.base + C.VIRTIO_MMIO_QUEUE_NOTIFY, q, 4)
+        if queues:
+            await s.settle()
+
+    # ------------------------------------------------------- transfers
+    async def transfer(self, item: TransferItem) -> None:
+        bench, vio = self.bench, self.bench.vio
+        if item.expect == "hold":  # the backend holds answers from this transfer on, until a release
+            for b in bench.backends():
+                b.hold = True
+        q = vio.queue[item.queue]
+        q.indirect = item.indirect
+        n = item.chain_length
+        needed = 1 if vio._use_indirect(q, n) else n
+        if vio.avail(item.queue) < needed:
+            await self.collect(ack=True)  # room may come back with completions
+        if vio.avail(item.queue) < needed:
+            item.accepted = False
+            return
+        mem = self.session.mem
+        blocks, iov = [], []
+        for size, writable in item.segments:
+            block = mem.alloc(size + 2 * GUARD, bench.rng.choice((1, 4, 16, 64)))
+            blocks.append(block)
+            mem.fill(block, size + 2 * GUARD, 0xEE)
+            addr = block + GUARD
+            mem.write(addr, b"\x5a" * size if writable else bench.rng.randbytes(size))
+            iov.append(VioIov(addr, size, VIO_IOV_FLAGS_WRITE if writable else 0))
+
+        def done(t: VioTransfer) -> None:
+            item.actual = t.actual
+            for b in blocks:
+                mem.free(b)
+
+        await self.open_batch()
+        before = q.avail_idx
+        await vio.submit(VioTransfer(item.queue, iov, callback=done))
+        item.accepted = True
+        item.used_indirect = needed == 1 and vio._use_indirect(q, n)
+        item.avail_wrapped = q.avail_idx < before
+
+    async def collect(self, ack: bool = True) -> int:
+        """Notify what is held, settle, acknowledge InterruptStatus, poll."""
+        await self.close_batch()
+        vio = self.bench.vio
+        if ack:
+            await vio.interrupt_status()
+        return await vio.poll()
+
+    # --------------------------------------------------------- controls
+    async def do_kick(self, item: ControlItem) -> None:
+        item.result = await self.collect(item.args.ack)
+
+    async def do_pressure(self, item: ControlItem) -> None:
+        env = self.bench.env
+        env.set_pause(item.args.pause or None, self.bench.rng.randrange(1 << 30))
+        item.result = cov.pressure_bins(item.args.pause, env.mem_latency)
+
+    async def do_hold(self, item: ControlItem) -> None:
+        for b in self.bench.backends():
+            b.hold = True
+
+    async def do_release(self, item: ControlItem) -> None:
+        await self.close_batch()
+        pred, rtl = self.bench.backends()
+        item.result = sum(len(h) for h in rtl._held)
+        pred.release()  # the predictor first: it completes before the DUT writes
+        rtl.release()
+        await self.bench.settle()
+        await self.collect(item.args.ack)
+
+    async def do_gate(self, item: ControlItem) -> None:
+        for b in self.bench.backends():
+            b.gate = True
+        self.bench.env.streams.refresh()
+
+    async def do_open(self, item: ControlItem) -> None:
+        await self.close_batch()
+        pred, rtl = self.bench.backends()
+        item.result = sum(len(q.posted) for q in self.bench.vio.queue)  # chains waiting behind the gate
+        pred.open_gate()
+        rtl.open_gate()
+        await self.bench.settle()
+        await self.collect(item.args.ack)
+
+    async def do_config(self, item: ControlItem) -> None:
+        """The backend's config changes (config_changed pulse): InterruptStatus
+        bit 1 on both devices, read and acknowledged by the driver. The change
+        is made while a harmless register write is on the bus, so that the
+        interrupt scoreboard sees InterruptStatus rise across that access."""
+        await self.close_batch()
+        bench = self.bench
+
+        async def change() -> None:
+            await RisingEdge(bench.env.dut.clk)
+            for b in bench.backends():
+                b._config_changed()  # what a backend calls when its config space changes
+
+        cocotb.start_soon(change())
+        await self.session.hal.write(bench.env.base + C.VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0)
+        await bench.settle()
+        item.result = await bench.vio.interrupt_status()
+
+    async def do_storm(self, item: ControlItem) -> None:
+        """``count`` notifies of the queues in ``queues`` with nothing new posted."""
+        await self.close_batch()
+        vio, hal = self.bench.vio, self.session.hal
+        busy = any(q.posted for q in vio.queue)
+        kinds = set()
+        for k in range(item.args.count):
+            q = item.args.queues[k % len(item.args.queues)]
+            await hal.write(self.bench.env.base + C.VIRTIO_MMIO_QUEUE_NOTIFY, q)
+            kinds.add("storm_missing_queue" if q >= len(vio.queue) else ("storm_busy" if busy else "storm_idle"))
+            if q < len(vio.queue) and not vio.queue[q].posted:
+                kinds.add("empty_notify")
+        item.result = sorted(kinds)
+        await self.collect(item.args.ack)
+
+    async def do_reset(self, item: ControlItem) -> None:
+        """Status=0 then a new init (a new session). ``count`` < 0: at a quiescent
+        point (chains may be held in flight); else ``count`` cycles after the
+        held notifies, in the middle of the DUT's work."""
+        bench, s = self.bench, self.session
+        if item.args.count < 0 or not s.hal._deferred:
+            await self.close_batch()
+            mode, item.result = "full", "quiescent_with_held"
+        else:
+            for q in self.take_notifies():  # the notifies, without waiting for the DUT
+                s.predictor.write(C.VIRTIO_MMIO_QUEUE_NOTIFY, q)
+                await s.dut_hal.write(bench.env.base + C.VIRTIO_MMIO_QUEUE_NOTIFY, q)
+            await ClockCycles(bench.env.dut.clk, item.args.count)
+            mode, item.result = "memory", "during_traffic"
+        k = len(bench.reset_states)
+        await bench.vio.reset()
+        item.walker_state = bench.reset_states[k] if k < len(bench.reset_states) else 0
+        for b in bench.backends():
+            b.hold = b.gate = False  # a fresh start for the backends too
+        bench.env.streams.refresh()
+        bench.close(mode)
+        await bench.open(item.args.queues[0] if item.args.queues else None)
+
+    async def do_hostile(self, item: ControlItem) -> None:
+        """A broken ring on queue 0 of a fresh init with the case's features;
+        the RTL's DEVICE_ERROR is compared (by the scoreboard) with the
+        reference device's, then the driver recovers with the usual features."""
+        bench = self.bench
+        case = BY_NAME[item.args.cause]
+        features = bench.features
+        await self.close_batch()
+        await bench.vio.reset()
+        bench.close("full")
+        s = await bench.open(case.features)
+        vio, q0 = bench.vio, bench.vio.queue[0]
+        held = None
+        if case.in_flight:
+            for b in bench.backends():
+                b.hold = True
+            t = TransferItem("held", 0, [(8, True)], indirect=False)
+            await self.transfer(t)
+            await self.close_batch()
+            held = next(iter(q0.posted))
+        rtl_only = case.cause == Cause.BUS_ERROR  # the reference device has no bus to fail
+        notify = bench.env.base + C.VIRTIO_MMIO_QUEUE_NOTIFY
+        if case.name == "ring_window":
+            # stop queue 0 (QueuePFN 0 on a live queue), then activate it with a
+            # ring that ends past the DMA window: broken at the QueuePFN write
+            await vio.write_reg(C.VIRTIO_MMIO_QUEUE_SEL, 0)
+            await vio.write_reg(C.VIRTIO_MMIO_QUEUE_PFN, 0x10)  # a live queue ignores a new ring
+            await vio.write_reg(C.VIRTIO_MMIO_QUEUE_PFN, 0)
+            await bench.settle()
+            await vio.write_reg(C.VIRTIO_MMIO_QUEUE_PFN, 0xFFFFF)
+        elif rtl_only:
+            s.mem.mirror = None
+            s.exempt.add(s.mem.size + BUS_ERROR_OFFSET)
+            corrupt(case, s.mem, q0)
+            await s.dut_hal.write(notify, 0)
+            await bench.settle()
+        else:
+            corrupt(case, s.mem, q0, held_head=held)
+            await s.hal.write(notify, 0)
+        error = await vio.read_reg(C.VIO_MMIO_DEVICE_ERROR)
+        item.result = error & 0xFF
+        try:
+            await vio.interrupt_status()
+            raise AssertionError(f"hostile {case.name}: the driver saw no broken device (DEVICE_ERROR {error:#x})")
+        except VioDeviceBroken:
+            pass  # the driver has reset the device
+        assert item.result == case.cause, f"hostile {case.name}: DEVICE_ERROR {error:#x}, expected cause {case.cause.name}"
+        for b in bench.backends():
+            b.hold = False
+        bench.close("memory" if rtl_only else "full")
+        await bench.open(features)
+
+    async def do_registers(self, item: ControlItem) -> None:
+        """``count`` random register accesses on a reset device (every offset of
+        the window, aligned or not, 1/2/4 bytes; writes that cannot start DMA),
+        each read compared by the scoreboard with the reference device; then a
+        new init."""
+        bench, rng = self.bench, self.bench.rng
+        await self.close_batch()
+        await bench.vio.reset()
+        hal, base = self.session.hal, bench.env.base
+        # the queue registers of a queue the device does not have: read 0, writes ignored
+        await hal.write(base + C.VIRTIO_MMIO_QUEUE_SEL, bench.num_queues)
+        for reg in (C.VIRTIO_MMIO_QUEUE_NUM_MAX, C.VIRTIO_MMIO_QUEUE_PFN):
+            await hal.read(base + reg)
+        await hal.write(base + C.VIRTIO_MMIO_QUEUE_PFN, 0)
+        await hal.write(base + C.VIRTIO_MMIO_QUEUE_SEL, 0)  # QueuePFN 0 on an idle queue: nothing to stop
+        await hal.write(base + C.VIRTIO_MMIO_QUEUE_PFN, 0)
+        for _ in range(item.args.count):
+            size = rng.choice((4, 4, 4, 2, 1))
+            offset = rng.choice(REGISTERS) if rng.random() < 0.7 else rng.randrange(0, 0x200, size)
+            offset += rng.choice((0, 0, 0, 0, 1, 2)) if offset < 0x100 else 0
+            if rng.random() < 0.5:
+                # AXI4-Lite reads are whole words (no strobes): a narrow or
+                # unaligned read is the HAL's doing, not observable by the
+                # device, except in config space, where the bytes are the backend's
+                if offset < C.VIRTIO_MMIO_CONFIG:
+                    offset, size = offset & ~3, 4
+                await hal.read(base + offset, size)
+                continue
+            if offset >= C.VIRTIO_MMIO_CONFIG and rng.random() < 0.2:
+                offset, size = offset & ~3 | 1, 2  # strobes 0110: not a config access either side takes
+            value = rng.choice((0, 1, 2, 0xFFFFFFFF, 1 << rng.randrange(32), rng.randrange(1 << 32)))
+            if offset == C.VIRTIO_MMIO_STATUS:
+                value = rng.choice((0, 1, 3, 0x80))  # never DRIVER_OK: no walking of random rings
+            elif offset == C.VIRTIO_MMIO_QUEUE_PFN:
+                value = 0
+            await hal.write(base + offset, value & ((1 << 8 * size) - 1), size)
+        item.result = item.args.count
+        bench.close("full")
+        await bench.open()
+
+    # ------------------------------------------------------------- block
+    async def do_block(self, item: ControlItem) -> None:
+        bench, blk, a = self.bench, self.bench.cls, item.args
+        op = item.get_name()
+        span = slice(a.sector * C.SECTOR_SIZE, (a.sector + a.sectors) * C.SECTOR_SIZE)
+        if op == "write":
+            await blk.write(a.sector, a.data)
+            bench.shadow[span] = a.data
+        elif op == "read":
+            got = await blk.read(a.sector, a.sectors)
+            assert got == bytes(bench.shadow[span]), f"block read of {a.sectors} sector(s) at {a.sector}: differs from the disk image"
+        elif op == "flush":
+            await blk.flush()
+        elif op == "get_id":
+            assert (await blk.get_id()).rstrip(b"\0") == bench.env.backend.serial.rstrip(b"\0")
+        elif op == "ioerr":
+            from vio.drivers.block import BlockError
+
+            try:
+                await blk.read(blk.capacity - 1, 2)
+                raise AssertionError("a block read past the end of the disk succeeded")
+            except BlockError as err:
+                assert err.status == C.VIRTIO_BLK_S_IOERR
+        assert bench.env.backend.disk == bench.shadow, "the disk differs from its shadow image"
+        item.result = op
+
+    # ----------------------------------------------------------- console
+    async def do_console(self, item: ControlItem) -> None:
+        bench, con, a = self.bench, self.bench.cls, item.args
+        op = item.get_name()
+        pred, rtl = bench.backends()
+        if op in ("host_open", "host_close", "host_write"):
+            for b in (pred, rtl):
+                getattr(b, op)(a.port, *([a.data] if op == "host_write" else []))
+            await bench.settle()
+            if op == "host_write":
+                got = await con.read(a.port, len(a.data))
+                assert got == a.data, f"console port {a.port}: read {got!r}, the host wrote {a.data!r}"
+            else:
+                await con.service()
+        elif op == "guest_open":
+            await con.open(a.port)
+        elif op == "guest_close":
+            await con.close(a.port)
+        elif op == "guest_write":
+            await con.write(a.port, a.data)
+            await bench.settle()
+            got, want = rtl.host_read(a.port), pred.host_read(a.port)
+            assert got == want == a.data, f"console port {a.port}: the RTL's host got {got!r}, the reference's {want!r}, written {a.data!r}"
+        item.result = op
+
+
+# ============================================================== monitors
+@dataclass
+class RegisterWrite:
+    """A write seen on the AXI4-Lite slave, with the walker's state on that cycle."""
+
+    addr: int
+    data: int
+    cycle: int
+    walker_state: int
+
+
+class RegisterBusMonitor(uvm_component):
+    """s_axil: pairs AW and W handshakes into writes and publishes each, with
+    the walker FSM's state on the cycle the register block takes it."""
+
+    def build_phase(self):
+        self.ap = uvm_analysis_port("ap", self)
+        self.writes = 0
+        self.reads = 0
+
+    async def run_phase(self):
+        bench = ConfigDB().get(self, "", "BENCH")
+        await bench.started.wait()
+        dut = cocotb.top
+        clock = CycleClock()
+        state = dut.walker_inst.state_reg
+        aw: deque[int] = deque()
+        w: deque[int] = deque()
+        while True:
+            await RisingEdge(dut.clk)
+            if dut.s_axil_awvalid.value and dut.s_axil_awready.value:
+                aw.append(dut.s_axil_awaddr.value.to_unsigned())
+            if dut.s_axil_wvalid.value and dut.s_axil_wready.value:
+                w.append(dut.s_axil_wdata.value.to_unsigned())
+            if dut.s_axil_arvalid.value and dut.s_axil_arready.value:
+                self.reads += 1
+            while aw and w:
+                self.writes += 1
+                wr = RegisterWrite(aw.popleft(), w.popleft(), clock.now(), state.value.to_unsigned())
+                if wr.addr == C.VIRTIO_MMIO_STATUS and wr.data == 0:
+                    bench.reset_states.append(wr.walker_state)
+                self.ap.write(wr)
+
+
+class DmaMonitor(uvm_component):
+    """m_axi write bursts (tb/scoreboards.py's AxiWriteMonitor), published as AxiWrite records."""
+
+    def build_phase(self):
+        self.ap = uvm_analysis_port("ap", self)
+
+    async def run_phase(self):
+        await ConfigDB().get(self, "", "BENCH").started.wait()
+        self.monitor = AxiWriteMonitor(cocotb.top, "m_axi", CycleClock())
+        self.monitor.subscribe(self.ap.write)
+        self.monitor.start()
+
+
+@dataclass
+class StreamPacket:
+    direction: str  # "request" (m_axis) or "answer" (s_axis)
+    queue: int
+    beats: int
+    cycle: int
+
+
+class StreamMonitor(uvm_component):
+    """m_axis requests and s_axis answers, one record per packet (at tlast)."""
+
+    def build_phase(self):
+        self.ap = uvm_analysis_port("ap", self)
+        self.packets = 0
+
+    async def run_phase(self):
+        await ConfigDB().get(self, "", "BENCH").started.wait()
+        dut = cocotb.top
+        clock = CycleClock()
+        beats = {"request": 0, "answer": 0}
+        while True:
+            await RisingEdge(dut.clk)
+            for name, prefix in (("request", "m_axis"), ("answer", "s_axis")):
+                if getattr(dut, f"{prefix}_tvalid").value and getattr(dut, f"{prefix}_tready").value:
+                    beats[name] += 1
+                    if getattr(dut, f"{prefix}_tlast").value:
+                        self.packets += 1
+                        self.ap.write(StreamPacket(name, getattr(dut, f"{prefix}_tdest").value.to_unsigned(), beats[name], clock.now()))
+                        beats[name] = 0
+
+
+class IrqMonitorComponent(uvm_component):
+    """Every edge of irq (tb/scoreboards.py's IrqMonitor), each published as (cycle, level)."""
+
+    def build_phase(self):
+        self.ap = uvm_analysis_port("ap", self)
+
+    async def run_phase(self):
+        await ConfigDB().get(self, "", "BENCH").started.wait()
+        self.monitor = IrqMonitor(cocotb.top.irq, CycleClock())
+        self.monitor.start()
+        seen = 0
+        while True:
+            await cocotb.top.irq.value_change
+            await RisingEdge(cocotb.top.clk)
+            while seen < len(self.monitor.cycles):
+                self.ap.write((self.monitor.cycles[seen], self.monitor.levels[seen]))
+                seen += 1
+
+
+# ============================================================ scoreboard
+@dataclass
+class UseVerdict:
+    """One used entry the DUT published, with the reference device's decision."""
+
+    queue: int
+    interrupt: bool
+    reason: str
+    event_idx: bool
+    used_idx: int
+
+
+class VirtioScoreboard(uvm_component):
+    """The co-simulation's four scoreboards, one set per session (tb/uvm/session.py),
+    plus every register read against the reference device's value. Sessions
+    are checked as they close; ``check_phase`` fails the test with every
+    discrepancy found."""
+
+    def build_phase(self):
+        self.ap = uvm_analysis_port("ap", self)
+        self.errors: list[str] = []
+        self.summaries: list[str] = []
+        self.sessions = 0
+        self.bench: Bench = ConfigDB().get(self, "", "BENCH")
+        self.bench.on_close.append(self.session_closed)
+
+    def session_closed(self, s: Session, mode: str, errs: list[str]) -> None:
+        self.sessions += 1
+        if mode == "full":
+            for i, a in enumerate(s.hal.accesses):
+                if a.kind == "read" and a.predicted is not None and a.value != a.predicted and a.offset != C.VIRTIO_MMIO_INTERRUPT_STATUS:
+                    last = next((w for w in reversed(s.hal.accesses[:i]) if w.kind == "write" and abs(w.offset - a.offset) < 4), None)
+                    after = f" (last write near it: {last.size} byte(s) of {last.value:#x} at {last.offset:#x}, cycle {last.start})" if last else ""
+                    errs.append(
+                        f"register read of {a.size} byte(s) at {a.offset:#x}, cycles {a.start}..{a.end}: the DUT returned {a.value:#x}, "
+                        f"the reference device {a.predicted:#x}{after}"
+                    )
+            self.summaries.append(s.sb.summary())
+        if errs:
+            self.errors.append(f"session {self.sessions} ({mode} check):")
+            self.errors += ["  " + e for e in errs]
+        event_idx = bool(s.vio and s.vio.has_feature(C.VIRTIO_RING_F_EVENT_IDX))
+        for q, pred in s.predictor.uses.items():
+            for p, o in zip(pred, s.sb.used.uses.get(q, [])):
+                self.ap.write(UseVerdict(q, p.interrupt, p.reason, event_idx, o.used_idx))
+
+    def check_phase(self):
+        for line in self.summaries:
+            self.logger.info(line)
+        if self.errors:
+            raise AssertionError("scoreboard: the RTL differs from the reference device\n" + "\n".join(self.errors))
+
+
+# ============================================================== coverage
+class VirtioCoverage(uvm_subscriber):
+    """Samples tb/uvm/coverage.py from the driver's items, the monitors and the scoreboard."""
+
+    def build_phase(self):
+        self.bench: Bench = ConfigDB().get(self, "", "BENCH")
+
+    def write(self, obj):
+        if isinstance(obj, TransferItem):
+            if obj.accepted:
+                obj.bucket = length_bucket(obj.chain_length)
+                obj_indirect = obj.used_indirect
+                cov.sample_transfer(_Sample(obj.queue, obj.bucket, obj.direction, obj_indirect))
+                if getattr(obj, "avail_wrapped", False):
+                    cov.sample_ring("avail_idx_wrap")
+                if not obj.used_indirect and obj.chain_length == self.bench.queue_size:
+                    cov.sample_ring("long_chain_queue_num")
+            else:
+                cov.sample_ring("full")
+        elif isinstance(obj, ControlItem):
+            self._control(obj)
+        elif isinstance(obj, UseVerdict):
+            cov.sample_irq(obj.interrupt, obj.event_idx, cov.irq_rule(obj.reason))
+            if obj.used_idx == 0:
+                cov.sample_ring("used_idx_wrap")
+
+    def _control(self, item: ControlItem) -> None:
+        kind, r = item.kind, item.result
+        if kind == "pressure":
+            cov.sample_pressure(*r)
+        elif kind == "release" and r:
+            cov.sample_backend("burst_release" if r > 1 else "hold_release")
+        elif kind == "open" and r:
+            cov.sample_backend("gate_stall")
+        elif kind == "config" and r:
+            cov.sample_notify("config_change")
+        elif kind == "storm":
+            for k in r:
+                (cov.sample_ring if k == "empty_notify" else cov.sample_notify)(k)
+        elif kind == "reset":
+            cov.sample_reset(item.walker_state, r)
+        elif kind == "hostile":
+            cov.sample_cause(r)
+        elif kind == "block":
+            cov.sample_block(r)
+        elif kind == "console":
+            if self.bench.cls.multiport and not getattr(self, "handshake", False):
+                self.handshake = True  # the control handshake of MULTIPORT ran at init
+                cov.sample_console("multiport_handshake")
+            cov.sample_console(r)
+
+
+@dataclass
+class _Sample:
+    queue: int
+    bucket: str
+    direction: str
+    indirect: bool
+
+
+# ==================================================================== env
+class VirtioUvmEnv(uvm_env):
+    def build_phase(self):
+        self.seqr = uvm_sequencer("seqr", self)
+        ConfigDB().set(None, "*", "SEQR", self.seqr)
+        self.driver = VirtioDriverComponent.create("driver", self)
+        self.reg_mon = RegisterBusMonitor("reg_mon", self)
+        self.dma_mon = DmaMonitor("dma_mon", self)
+        self.stream_mon = StreamMonitor("stream_mon", self)
+        self.irq_mon = IrqMonitorComponent("irq_mon", self)
+        self.scoreboard = VirtioScoreboard.create("scoreboard", self)
+        self.coverage = VirtioCoverage("coverage", self)
+
+    def connect_phase(self):
+        self.driver.seq_item_port.connect(self.seqr.seq_item_export)
+        self.driver.ap.connect(self.coverage.analysis_export)
+        self.scoreboard.ap.connect(self.coverage.analysis_export)
+        self.reg_mon.ap.connect(self.coverage.analysis_export)

@@ -1,0 +1,236 @@
+"""Sequences of virtio traffic. Each draws from the bench's seeded random
+generator (``VIO_SEED``), so a seed reproduces a run exactly."""
+
+from __future__ import annotations
+
+from pyuvm import ConfigDB, uvm_sequence
+
+from vio import constants as C
+
+from ..hostile_chains import ALL_RING, ANY_LAYOUT, CASES, EVENT_IDX, INDIRECT, NOTIFY_ON_EMPTY
+from .items import DIRECTIONS, LENGTH_BUCKETS, ControlItem, TransferItem
+
+FEATURE_SETS = [ANY_LAYOUT, ANY_LAYOUT | INDIRECT, ANY_LAYOUT | INDIRECT | EVENT_IDX, NOTIFY_ON_EMPTY | ANY_LAYOUT | EVENT_IDX, ALL_RING]
+PAUSES = (0.0, 0.1, 0.4)
+
+
+class VirtioSequence(uvm_sequence):
+    """Helpers shared by the sequences: the bench, its generator, one-line item sends."""
+
+    def __init__(self, name: str = "virtio_seq", **kw):
+        super().__init__(name)
+        self.bench = ConfigDB().get(None, "", "BENCH")
+        self.rng = self.bench.rng
+        self.kw = kw
+
+    async def send(self, item):
+        await self.start_item(item)
+        await self.finish_item(item)
+        return item
+
+    async def control(self, kind: str, name: str | None = None, **args):
+        return await self.send(ControlItem(name or kind, kind, **args))
+
+    async def transfer(self, queue: int, *, bucket=None, direction=None, indirect=None, max_len: int | None = None):
+        b = self.bench
+        item = TransferItem("transfer").randomize(
+            self.rng, queue, max_len or min(b.queue_size, b.params["INDIRECT_MAX"]), bucket=bucket, direction=direction, indirect=indirect
+        )
+        return await self.send(item)
+
+
+class RandomTrafficSeq(VirtioSequence):
+    """Rounds of 1..3 transfers on a random subset of the queues, chain length
+    buckets, directions and indirect-ness drawn evenly (so the cross fills),
+    then a kick that may or may not acknowledge InterruptStatus; now and then
+    new bus pressure, or a reset and init with another feature set."""
+
+    async def body(self):
+        rounds = self.kw.get("rounds", 12)
+        nq = self.bench.num_queues
+        for r in range(rounds):
+            if self.rng.random() < 0.15:
+                await self.control("pressure", pause=self.rng.choice(PAUSES))
+            if r and self.rng.random() < self.kw.get("reinit", 0.1):
+                await self.control("reset", count=-1, queues=[self.rng.choice(FEATURE_SETS)])
+            for q in self.rng.sample(range(nq), self.rng.randint(1, nq)):
+                for _ in range(self.rng.randint(1, 3)):
+                    await self.transfer(q, bucket=self.rng.choice(list(LENGTH_BUCKETS)), direction=self.rng.choice(DIRECTIONS))
+            await self.control("kick", ack=self.rng.random() < 0.7)
+
+
+class CrossSweepSeq(VirtioSequence):
+    """Every queue x length bucket x direction x direct/indirect once, in random order."""
+
+    async def body(self):
+        combos = [(q, b, d, i) for q in range(self.bench.num_queues) for b in LENGTH_BUCKETS for d in DIRECTIONS for i in (True, False)]
+        self.rng.shuffle(combos)
+        for n, (q, b, d, i) in enumerate(combos):
+            await self.transfer(q, bucket=b, direction=d, indirect=i)
+            if n % 4 == 3:
+                await self.control("kick")
+        await self.control("kick")
+
+
+class RingLimitsSeq(VirtioSequence):
+    """Long chains up to the ring size (direct: QueueNum descriptors; indirect:
+    INDIRECT_MAX), the ring filled with answers held (one more transfer is
+    refused: full), released in one burst, then a notify of the empty ring."""
+
+    async def body(self):
+        b = self.bench
+        for q in range(b.num_queues):
+            if q != 2:  # queue 2 is always indirect
+                await self.transfer(q, bucket="9+", indirect=False, max_len=b.queue_size)
+                item = TransferItem("long", q, [(self.rng.choice((1, 7, 64)), i >= b.queue_size // 2) for i in range(b.queue_size)], indirect=False)
+                await self.send(item)
+                await self.control("kick")
+            await self.transfer(q, bucket="9+", indirect=True, max_len=b.params["INDIRECT_MAX"])
+            await self.control("kick")
+        for _ in range(b.queue_size + 1):  # the last one finds the ring full
+            fill = TransferItem("fill", 0, [(8, True)], indirect=False)
+            fill.expect = "hold"
+            await self.send(fill)
+        await self.control("release")
+        await self.control("storm", count=1, queues=[0])
+
+
+class InterruptRulesSeq(VirtioSequence):
+    """Each feature set in turn (a new init each): batches on the queue with
+    interrupts and the polled one, some batches of several chains per notify
+    (EVENT_IDX: the later entries of a batch do not pass used_event)."""
+
+    async def body(self):
+        for features in FEATURE_SETS:
+            await self.control("reset", count=-1, queues=[features])
+            for _ in range(self.kw.get("rounds", 4)):
+                for q in (0, 1):
+                    for _ in range(self.rng.randint(1, 4)):
+                        await self.transfer(q, bucket=self.rng.choice(("1", "2-3")))
+                await self.control("kick", ack=self.rng.random() < 0.8)
+
+
+class StormStallSeq(VirtioSequence):
+    """Notify storms (idle queues, chains held in flight, a queue the device
+    does not have), backend_ready low while chains wait (then opened), held
+    answers released one at a time and in bursts."""
+
+    async def body(self):
+        b = self.bench
+        nq = b.num_queues
+        await self.control("storm", count=8, queues=list(range(nq)) + [nq, 0x7F])
+        await self.control("hold")
+        for q in range(nq):
+            await self.transfer(q, bucket="1")
+        await self.control("kick")
+        await self.control("storm", count=6, queues=list(range(nq)))
+        await self.control("release")
+        await self.control("hold")
+        await self.transfer(0, bucket="1")
+        await self.control("release")
+        await self.control("gate")
+        for q in range(nq):
+            for _ in range(2):
+                await self.transfer(q, bucket=self.rng.choice(("1", "2-3")))
+        await self.control("kick")
+        await self.control("storm", count=3, queues=[0, 1])
+        await self.control("open")
+        await self.control("config")
+
+
+class ResetSeq(VirtioSequence):
+    """Resets with answers held at a quiescent point, and resets at a random
+    cycle in the middle of traffic (the walker caught in its states), each
+    followed by a new init and clean traffic."""
+
+    async def body(self):
+        await self.control("hold")
+        for q in range(self.bench.num_queues):
+            await self.transfer(q)
+        await self.control("kick")
+        await self.control("reset", count=-1)
+        for _ in range(self.kw.get("resets", 16)):
+            if self.rng.random() < 0.3:
+                await self.control("hold")
+            for q in range(self.bench.num_queues):
+                await self.transfer(q, bucket=self.rng.choice(list(LENGTH_BUCKETS)))
+            await self.control("reset", count=self.rng.choice((0, 1, 2, 3, 4, 5, 6, 8, 10, 13, 16, 20, 25, 30, 40, 60, 90, 150, 250, 400)))
+            await self.transfer(0)
+            await self.control("kick")
+
+
+class ResetSweepSeq(VirtioSequence):
+    """The same small chain each time, the reset ``d`` cycles after its notify
+    for d = 0, step, 2*step...: the reset lands in each state of the walker's
+    pass over one chain (pop, data, answer, used element, interrupt decision)."""
+
+    async def body(self):
+        step = self.kw.get("step", 2)
+        for d in range(0, self.kw.get("cycles", 360), step):
+            item = TransferItem("sweep", 0, [(24, False), (40, True)], indirect=d % 2 == 0)
+            await self.send(item)
+            await self.control("reset", count=d)
+
+
+class RegisterSeq(VirtioSequence):
+    """Bursts of random register accesses on a reset device (every read
+    compared with the reference device), each followed by a new init and traffic."""
+
+    async def body(self):
+        for _ in range(self.kw.get("bursts", 3)):
+            await self.control("registers", count=self.kw.get("count", 120))
+            for q in range(self.bench.num_queues):
+                await self.transfer(q)
+            await self.control("kick")
+
+
+class HostileSeq(VirtioSequence):
+    """Every hostile case the build's DMA window allows, in random order, each
+    followed by the driver's recovery and clean traffic."""
+
+    async def body(self):
+        window = self.bench.params["DMA_SIZE"]
+        full = window > self.bench.env.mem.size
+        cases = [c for c in CASES if c.window == "any" or (c.window == "full") == full]
+        self.rng.shuffle(cases)
+        for case in cases:
+            await self.control("hostile", cause=case.name)
+            await self.transfer(self.rng.randrange(self.bench.num_queues))
+            await self.control("kick")
+
+
+class BlockSeq(VirtioSequence):
+    """Random reads and writes of 1..8 sectors, flush, get_id, a read past the
+    end; every read against the shadow disk image, the disk against it after
+    every request."""
+
+    async def body(self):
+        sectors = self.bench.cls.capacity
+        await self.control("block", "get_id")
+        for _ in range(self.kw.get("requests", 12)):
+            count = self.rng.randint(1, 8)
+            sector = self.rng.randrange(sectors - count + 1)
+            if self.rng.random() < 0.5:
+                await self.control("block", "write", sector=sector, sectors=count, data=self.rng.randbytes(count * C.SECTOR_SIZE))
+            else:
+                await self.control("block", "read", sector=sector, sectors=count)
+        await self.control("block", "flush")
+        await self.control("block", "ioerr")
+
+
+class ConsoleSeq(VirtioSequence):
+    """Console multiport: both ports opened at both ends, lines each way,
+    ports closed and opened again."""
+
+    async def body(self):
+        for _ in range(self.kw.get("cycles", 2)):
+            for port in (0, 1):
+                await self.control("console", "host_open", port=port)
+                await self.control("console", "guest_open", port=port)
+                for _ in range(2):
+                    line = self.rng.randbytes(self.rng.randint(1, 40))
+                    await self.control("console", "guest_write", port=port, data=line)
+                    await self.control("console", "host_write", port=port, data=line[::-1])
+            for port in (1, 0):
+                await self.control("console", "guest_close", port=port)
+                await self.control("console", "host_close", port=port)

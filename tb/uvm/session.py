@@ -1,0 +1,120 @@
+"""One driver lifetime between two device inits, checked by the co-simulation's
+scoreboards (tb/scoreboards.py), on a :class:`tb.env.VirtioEnv`.
+
+A :class:`Session` is what the pyuvm driver component drives: a fresh
+:class:`~tb.scoreboards.Predictor` (the reference device with its own backend,
+its memory a copy of guest memory at the start), a
+:class:`~tb.scoreboards.PredictedHal` in front of the DUT, the four
+scoreboards with their monitors, and the driver model on top. A device reset
+(Status=0 then a new init) ends a session and starts the next, because the
+predictor's per-queue sequence numbers restart with the rings.
+
+Ending a session checks it: ``close("full")`` runs every scoreboard (chains
+the reset abandoned in flight are taken out of the completion record first:
+neither side used them); ``close("memory")`` is for a session cut at an
+arbitrary cycle (a reset or a bus error the predictor cannot follow): only the
+memory scoreboard and the AXI write monitor are meaningful then.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from cocotb.triggers import RisingEdge
+
+from vio.device.backend import Backend
+from vio.driver import VioDriver
+
+from ..env import VirtioEnv
+from ..hal import CocotbHal
+from ..scoreboards import RISE_BOUND_CYCLES, CycleClock, MirroredMemory, PredictedHal, Predictor, Scoreboards
+
+QUIET_CYCLES = 48  # no valid on any bus or stream for this long: the DUT is quiescent
+SETTLE_LIMIT = 400_000  # cycles: a DUT that never goes quiet is a failure, not a hang
+_VALIDS = ("m_axi_arvalid", "m_axi_rvalid", "m_axi_awvalid", "m_axi_wvalid", "m_axi_bvalid", "m_axis_tvalid", "s_axis_tvalid")
+
+
+async def settle(env: VirtioEnv) -> None:
+    """Until no DMA or stream valid for QUIET_CYCLES cycles and no answer on
+    its way. Unlike VirtioEnv.quiesce, answers the backend holds back on
+    purpose do not count as activity."""
+    signals = [getattr(env.dut, name) for name in _VALIDS]
+    quiet = 0
+    for _ in range(SETTLE_LIMIT):
+        await RisingEdge(env.dut.clk)
+        busy = any(str(v.value) == "1" for v in signals) or not env.streams.source.idle() or env.streams.sink.active
+        quiet = 0 if busy else quiet + 1
+        if quiet >= QUIET_CYCLES:
+            return
+    raise AssertionError(f"the DUT did not settle within {SETTLE_LIMIT} cycles")
+
+
+class Session:
+    """A predictor, the scoreboards and a PredictedHal around ``env``'s DUT.
+
+    ``predictor_backend`` is the predictor's own backend: the same class and
+    state as ``env.backend`` at this point. Build the driver model on
+    ``session.hal`` and hand it to :meth:`attach`.
+    """
+
+    def __init__(self, env: VirtioEnv, predictor_backend: Backend, scoreboards_cls: type[Scoreboards] = Scoreboards):
+        p = env.params
+        self.env = env
+        self.clock = CycleClock()
+        self.predictor = Predictor(
+            predictor_backend,
+            env.mem.size,
+            vendor_id=p["VENDOR_ID"],
+            queue_num_max=p["QUEUE_NUM_MAX"],
+            transport_features=p["HOST_FEATURES"] & ~predictor_backend.device_features,
+            dma_window=(p["DMA_BASE"], p["DMA_SIZE"]),
+            indirect_max=p["INDIRECT_MAX"],
+            ring_index_base=p["RING_INDEX_BASE"],
+        )
+        self.predictor.mem.write(0, bytes(env.store))  # the guest memory as it is now
+        self.mem = MirroredMemory(env.mem.size, store=env.store, mirror=self.predictor.mem)
+        self.dut_hal = CocotbHal(env.axil, env.dut.irq, self.mem, base=env.base)
+        self.hal = PredictedHal(self.dut_hal, self.predictor, clock=self.clock, base=env.base, settle=self.settle)
+        # the rise bound was measured with zero-latency memory; the decision
+        # waits for the B of the used.idx write and a read of used_event or
+        # avail.flags, each delayed by the memory latency
+        self.sb = scoreboards_cls(env.dut, self.predictor, clock=self.clock, rise_bound=RISE_BOUND_CYCLES + 2 * env.mem_latency)
+        env.streams.log = []  # the RTL backend's requests of this session
+        self.sb.start()
+        self.vio: VioDriver | None = None
+        self.closed = False
+        self.exempt: set[int] = set()  # write bursts (by AWADDR) the memory check lets pass
+
+    async def settle(self) -> None:
+        await settle(self.env)
+
+    def attach(self, vio: VioDriver) -> None:
+        self.vio = vio
+        self.sb.attach(self.hal, vio, self.env.streams.log)
+
+    # ------------------------------------------------------------ ending
+    def _prune_abandoned(self) -> None:
+        """Chains a reset took back before either side used them leave the record."""
+        comp = self.sb.completion
+        for q, posted in comp.posted.items():
+            used = len(self.predictor.uses.get(q, []))
+            comp.posted[q] = [c for c in posted if c.seq < used or comp.reaped.get(q, {}).get(c.seq)]
+
+    def errors(self, mode: str = "full") -> list[str]:
+        if mode == "full":
+            self._prune_abandoned()
+            return self.sb.errors()
+        # a burst the driver aimed outside guest memory on purpose (bus error) is exempt
+        errs = [f"memory scoreboard: {e}" for e in self.sb.memory.violations if not any(f"awaddr {a:#x}" in e for a in self.exempt)]
+        return errs + [f"AXI write monitor: {e}" for e in self.sb.writes.errors]
+
+    def close(self, mode: str = "full", report: Callable[[str], None] | None = None) -> list[str]:
+        """Stop the monitors and return the discrepancies (``mode`` as above)."""
+        if self.closed:
+            return []
+        self.closed = True
+        errs = self.errors(mode)
+        if report is not None:
+            report(f"session closed ({mode} check): " + (self.sb.summary() if mode == "full" else self.sb.memory.summary()))
+        self.sb.stop()
+        return errs

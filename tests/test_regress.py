@@ -1,0 +1,28 @@
+"""The regression of tb/regress.py, one pytest test per run (simulator,
+parameter set, test, seed), so that pytest-xdist spreads them over the cores.
+
+Under `make test` this is the short regression (one seed of a few tests on
+both simulators, REGRESS unset); `make regress` runs the full one through
+``python -m tb.regress run`` (REGRESS=full, SEEDS, SIM, TESTS, PARAMS, SHARD).
+A run passes when every cocotb test in it passed, or, for an entry meant to
+fail (an injected fault), when it failed with the scoreboard's message.
+"""
+
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # tb/ for the simulator's Python too (the runner passes sys.path on)
+
+from tb.regress import ok, run_one, select  # noqa: E402
+
+RUNS = select()
+
+
+@pytest.mark.parametrize("run", RUNS, ids=[r.id for r in RUNS])
+def test_regress(run):
+    record = run_one(run)
+    detail = "\n".join("\n".join(record["failures"]).splitlines()[:16]) or "(no failure)"
+    assert ok(record), f"{record['result']}: {detail}\nreproduce: {record['reproduce']}"
