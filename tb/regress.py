@@ -75,6 +75,11 @@ def param_sets() -> dict[str, dict[str, int]]:
         "lb-dw32-mem": _loopback(32, DMA_SIZE=MEM_SIZE),  # the DMA window = guest memory
         "block-dw64": _personality("block", 64),
         "console-dw32": _personality("console", 32),
+        # the hostile campaign's device (vio.hostile.target): 2 queues of 16, 4 GiB window
+        "hostile-dw32": {"NUM_QUEUES": 2, "QUEUE_NUM_MAX": 16, "AXI_DATA_WIDTH": 32},
+        # the fault campaign's (tests/test_faults.py): a window twice the memory
+        "faults-dw32": _loopback(32, NUM_QUEUES=2, DMA_SIZE=2 * MEM_SIZE),
+        "faults-dw128": _loopback(128, NUM_QUEUES=2, DMA_SIZE=2 * MEM_SIZE),
     }
 
 
@@ -88,6 +93,7 @@ class TestEntry:
     params: tuple[str, ...]  # parameter sets it runs on (full regression)
     short: tuple[str, ...] = ()  # "sim:params" runs of the short regression (make test); () = not in it
     expect_fail: tuple[str, ...] = ()  # meant to fail, with all these phrases in the failure
+    env: tuple[tuple[str, str], ...] = ()  # environment of its runs (e.g. seeds per run of a campaign)
 
 
 UVM = "tb.uvm.tests"
@@ -111,6 +117,11 @@ TESTS = [
         ("verilator:lb-dw32",),
         expect_fail=("completion scoreboard", "the driver reaped used.len"),
     ),
+    # the campaigns of issue 5, whole modules (make test runs them through
+    # tests/test_hostile_rtl.py and tests/test_faults.py): each run takes the
+    # slice of fuzz / reset seeds that its seed names
+    TestEntry("hostile_rtl", "tb.test_hostile_rtl", ".", ("hostile-dw32",), env=(("HOSTILE_SEEDS", "15"), ("HOSTILE_STEPS", "100"))),
+    TestEntry("faults", "tb.test_faults", ".", ("faults-dw32", "faults-dw128"), env=(("FAULT_SEEDS_PER_RUN", "5"),)),
 ]
 SIMS = ("verilator", "icarus")
 
@@ -192,7 +203,7 @@ def run_one(run: Run) -> dict:
     try:
         build(run.sim, params, bdir, coverage=run.sim == "verilator")
         t1 = time.monotonic()
-        results = sim_run(run.sim, params, bdir, entry.module, test_dir=rdir, test_filter=entry.filter, seed=run.seed)
+        results = sim_run(run.sim, params, bdir, entry.module, test_dir=rdir, test_filter=entry.filter, seed=run.seed, extra_env=dict(entry.env))
         failures = [f"{name}: {text}" for name, text in results if text]
         record.update(build_s=round(t1 - t0, 1), tests=len(results), failures=failures)
     except SimulationError as err:

@@ -24,7 +24,8 @@ is inside the window and answers SLVERR, as the reference device's case 21).
 - ``protocol_checker_catches``: the AXI protocol checker reports a response
   no burst asked for (it can fail a test).
 
-``FAULT_SEEDS``: seeds of the reset tests, "1,2,5" or "1-20" (default "1").
+``FAULT_SEEDS``: seeds of the reset tests, "1,2,5" or "1-20" (default: seed
+``VIO_SEED``, or ``FAULT_SEEDS_PER_RUN`` seeds from its slice, as `make regress` runs it).
 """
 
 import os
@@ -69,7 +70,11 @@ SKEW = 3  # buffers start 3 bytes into a bus word: partial first and last beats
 
 
 def seeds() -> list[int]:
-    text = os.environ.get("FAULT_SEEDS", "1")
+    """FAULT_SEEDS ("1,4" or "1-20"); unset: FAULT_SEEDS_PER_RUN seeds (default
+    1) from the run's seed VIO_SEED's slice, as a regression's runs need."""
+    per_run = int(os.environ.get("FAULT_SEEDS_PER_RUN", "1"))
+    first = 1 + (int(os.environ.get("VIO_SEED", "1")) - 1) * per_run
+    text = os.environ.get("FAULT_SEEDS") or f"{first}-{first + per_run - 1}"
     out = []
     for part in text.split(","):
         lo, _, hi = part.partition("-")
