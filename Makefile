@@ -8,9 +8,9 @@ SYSTAMP := $(VENV)/.sysdeps
 SIM    ?= verilator
 WAVES  ?= 0
 # tools the co-simulation needs that PyPI does not ship: command:debian-package
-SYSTEM_TOOLS := iverilog:iverilog g++:g++ perl:perl make:make
+SYSTEM_TOOLS := iverilog:iverilog g++:g++ perl:perl make:make yosys:yosys yosys-abc:yosys
 
-.PHONY: sim test lint bench bench-model setup clean
+.PHONY: sim test lint formal bench bench-model setup clean
 
 setup: $(STAMP) $(SYSTAMP)
 
@@ -80,6 +80,12 @@ lint: build/synth_stat.txt
 build/synth_stat.txt: $(HDL)
 	$(call ensure_tools,yosys:yosys)
 	@mkdir -p build && yosys -q -p "read_verilog $(HDL); synth -flatten -top virtio_mmio; tee -q -o $@.tmp stat" && mv $@.tmp $@
+
+# bounded proofs (Yosys + ABC bmc3): every property group to its depth, the
+# reachability witnesses, the mutation table (README "Formal proofs")
+formal: setup
+	$(call ensure_tools,yosys:yosys yosys-abc:yosys)
+	$(PY) formal/run.py --mutations
 
 # the RTL against the bus limit (several minutes: four builds, seven runs)
 bench: setup
