@@ -286,7 +286,7 @@ def main(argv: list[str] | None = None) -> int:
             if r.frame is not None:
                 note = f"frame {r.frame}"
             if r.trace:
-                note += f", trace {r.trace}"
+                note += f", trace {r.trace}" if args.keep else " (--keep DIR keeps its trace.vcd)"
             if r.detail:
                 note += r.detail.strip().splitlines()[-1]
             rows.append([g.name, r.depth, SOLVER, r.status + ("" if good else " (!)"),
