@@ -102,17 +102,17 @@ MUTATIONS = [
              "if ({4'd0, burst} > beats_4k) begin",
              "if (1'b0) begin"),
     Mutation("awvalid-survives-reset", "axi", "virtio_mmio_dma_wr.v",
-             "        m_axi_awvalid_reg <= 1'b0;\n    end",
-             "    end"),
+             "        m_axi_awvalid_reg <= 1'b0;\n",
+             ""),
     Mutation("axil-bvalid-drops", "lite", "virtio_mmio_regs.v",
              "s_axil_bvalid_next = s_axil_bvalid_reg && !s_axil_bready;",
              "s_axil_bvalid_next = 1'b0;"),
     Mutation("m_axis-tvalid-drops", "stream", "virtio_mmio_walker.v",
              "m_axis_tvalid_next = m_axis_tvalid_reg && !m_axis_tready;",
              "m_axis_tvalid_next = 1'b0;"),
-    Mutation("used-elem-past-ring", "walker", "virtio_mmio_walker.v",
-             "wire [15:0] used_slot = cq_used_idx & cq_mask;",
-             "wire [15:0] used_slot = cq_used_idx;"),
+    Mutation("avail-event-past-used-ring", "walker", "virtio_mmio_walker.v",
+             "wire [ADDR_WIDTH-1:0] addr_avail_event = cq_used + 4 +",
+             "wire [ADDR_WIDTH-1:0] addr_avail_event = cq_used + 6 +"),
     Mutation("answer-into-readable-segment", "walker", "virtio_mmio_walker.v",
              "                sptr_next = if_rd_wfirst;\n",
              "                sptr_next = if_rd_wfirst - 1'b1;\n"),
@@ -257,6 +257,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--depth", type=int, help="override the depth")
     ap.add_argument("--mutations", action="store_true", help="also run the mutation table")
     ap.add_argument("--only-mutations", action="store_true", help="only the mutation table")
+    ap.add_argument("--mutation", action="append", help="only this mutation (repeatable)")
     ap.add_argument("--keep", type=Path, help="work directory to keep (default: a temporary one)")
     args = ap.parse_args(argv)
 
@@ -299,6 +300,8 @@ def main(argv: list[str] | None = None) -> int:
         rows = []
         for m in MUTATIONS:
             if args.group and m.group not in args.group:
+                continue
+            if args.mutation and m.name not in args.mutation:
                 continue
             r = run_mutation(m, workdir, args.depth)
             good = r.status == "FAIL"
