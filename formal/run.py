@@ -60,7 +60,7 @@ GROUPS = [
           "W beats = AWLEN+1, outstanding bounded, reset",
           depth=36, defines=["PROPS_AXI"]),
     Group("stream", "m_axis/config port stable until ready, tdest/tuser per packet, reset",
-          depth=32, defines=["PROPS_STREAM"]),
+          depth=40, defines=["PROPS_STREAM"]),
     Group("walker", "writes only inside the used ring or a writable buffer of the chain "
           "completed (walker + DMA write engine)",
           depth=44, hdl_asserts=True),
