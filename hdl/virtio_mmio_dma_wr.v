@@ -449,7 +449,7 @@ end
 
 `ifdef FORMAL
 /*
- * Formal check (formal/README.md, `make formal`): every byte this engine
+ * Formal check (README "Formal proofs", `make formal`): every byte this engine
  * writes (a W beat's strobed lane) lies inside the request that produced it,
  * [req_addr, req_addr + req_len), none at all for MODE_DRAIN. The beat's
  * address is counted from the AW it belongs to, as a bus slave places it.

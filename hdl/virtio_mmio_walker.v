@@ -1298,7 +1298,7 @@ end
 
 `ifdef FORMAL
 /*
- * Formal checks (formal/README.md, `make formal`): the walker never issues a
+ * Formal checks (README "Formal proofs", `make formal`): the walker never issues a
  * write outside the used ring of the queue it services or outside a writable
  * buffer of the chain it completes (issue 5). Two shadow facts, noted when a
  * descriptor becomes a segment, are independent of the segment bookkeeping:
