@@ -8,10 +8,11 @@ SYSTAMP := $(VENV)/.sysdeps
 SIM    ?= verilator
 WAVES  ?= 0
 # tools the co-simulation needs that PyPI does not ship: command:debian-package
-# (QEMU: the third back end of the driver model, tests/test_qemu.py)
-SYSTEM_TOOLS := iverilog:iverilog g++:g++ perl:perl make:make qemu-system-aarch64:qemu-system-arm
+# (QEMU: the third back end of the driver model, tests/test_qemu.py; Yosys and
+# its ABC: the formal quick subset, tests/test_formal.py)
+SYSTEM_TOOLS := iverilog:iverilog g++:g++ perl:perl make:make qemu-system-aarch64:qemu-system-arm yosys:yosys yosys-abc:yosys
 
-.PHONY: sim test lint bench bench-model qemu-check regress regress-report setup clean
+.PHONY: sim test lint formal bench bench-model qemu-check regress regress-report setup clean
 
 setup: $(STAMP) $(SYSTAMP)
 
@@ -94,6 +95,12 @@ regress: setup
 # the report of the runs on disk (e.g. after copying the runs of several shards together)
 regress-report: setup
 	$(PY) -m tb.regress report
+
+# bounded proofs (Yosys + ABC bmc3): every property group to its depth, the
+# reachability witnesses, the mutation table (README "Formal proofs")
+formal: setup
+	$(call ensure_tools,yosys:yosys yosys-abc:yosys)
+	$(PY) formal/run.py --mutations
 
 # the RTL against the bus limit (several minutes: four builds, seven runs)
 bench: setup

@@ -447,6 +447,53 @@ always @(posedge clk) begin
     end
 end
 
+`ifdef FORMAL
+/*
+ * Formal check (README "Formal proofs", `make formal`): every byte this engine
+ * writes (a W beat's strobed lane) lies inside the request that produced it,
+ * [req_addr, req_addr + req_len), none at all for MODE_DRAIN. The beat's
+ * address is counted from the AW it belongs to, as a bus slave places it.
+ */
+reg [AXI_ADDR_WIDTH:0] f_lo, f_hi;           // request in progress
+reg [AXI_ADDR_WIDTH:0] f_burst_addr;          // AW of the burst being filled
+reg [8:0] f_beat;                             // beats made of that burst
+reg [AXI_ADDR_WIDTH:0] f_w_addr, f_w_lo, f_w_hi;  // the beat on W: address, window
+reg [AXI_ADDR_WIDTH:0] f_lane_addr;
+integer f_i;
+
+always @(posedge clk) begin
+    if (req_valid && req_ready) begin
+        f_lo <= {1'b0, req_addr};
+        f_hi <= {1'b0, req_addr} + ((req_mode == MODE_DRAIN) ? {(AXI_ADDR_WIDTH+1){1'b0}}
+            : {{(AXI_ADDR_WIDTH-31){1'b0}}, req_len});
+    end
+    if (m_axi_awvalid_next && !m_axi_awvalid_reg) begin
+        f_burst_addr <= {1'b0, m_axi_awaddr_next};
+        f_beat <= 9'd0;
+    end
+    if (beat_go) begin
+        f_beat <= f_beat + 9'd1;
+        f_w_addr <= f_burst_addr + ({{(AXI_ADDR_WIDTH-8){1'b0}}, f_beat} << OFF_W);
+        f_w_lo <= f_lo;
+        f_w_hi <= f_hi;
+    end
+end
+
+`ifndef FORMAL_WITNESS
+always @* begin
+    f_lane_addr = {(AXI_ADDR_WIDTH+1){1'b0}};
+    if (!rst && m_axi_wvalid_reg) begin
+        for (f_i = 0; f_i < AXI_STRB_WIDTH; f_i = f_i + 1) begin
+            f_lane_addr = f_w_addr + f_i;
+            if (m_axi_wstrb_reg[f_i]) begin
+                assert(f_w_lo <= f_lane_addr && f_lane_addr < f_w_hi);
+            end
+        end
+    end
+end
+`endif
+`endif
+
 endmodule
 
 `resetall

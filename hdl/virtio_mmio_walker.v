@@ -1297,6 +1297,67 @@ always @(posedge clk) begin
     end
 end
 
+`ifdef FORMAL
+/*
+ * Formal checks (README "Formal proofs", `make formal`): the walker never issues a
+ * write outside the used ring of the queue it services or outside a writable
+ * buffer of the chain it completes (issue 5). Two shadow facts, noted when a
+ * descriptor becomes a segment, are independent of the segment bookkeeping:
+ * f_seg_w = the descriptor had VRING_DESC_F_WRITE, f_seg_tag = the in-flight
+ * slot its chain takes when popped. A buffer write (MODE_STREAM) must use a
+ * writable segment whose chain is the oldest in flight of the queue (the one
+ * the answer completes); an immediate write (used element, used.idx,
+ * avail_event) must lie inside the queue's used ring
+ * [used, used + 4 + 8*num + 2). hdl/virtio_mmio_dma_wr.v checks in turn that
+ * its AXI writes stay inside each request.
+ */
+reg f_seg_w [0:(2**(Q_W+SP_W))-1];
+reg [IFP_W-1:0] f_seg_tag [0:(2**(Q_W+SP_W))-1];
+wire [65:0] f_used_lo = {{(66-ADDR_WIDTH){1'b0}}, cq_used};
+wire [65:0] f_used_hi = f_used_lo + 66'd6 + {47'd0, cq_num, 3'b000};
+wire [65:0] f_imm_lo = {{(66-ADDR_WIDTH){1'b0}}, wr_issue_addr};
+wire [65:0] f_imm_hi = f_imm_lo + {34'd0, wr_issue_len};
+wire [Q_W+SP_W-1:0] f_seg_sel = {cur_q_reg, sptr_reg[SP_W-1:0]};
+
+always @(posedge clk) begin
+    if (seg_we) begin
+        f_seg_w[{cur_q_reg, walk_ptr_reg[SP_W-1:0]}] <= d_flags[DESC_F_WRITE];
+        f_seg_tag[{cur_q_reg, walk_ptr_reg[SP_W-1:0]}] <= cq_if_wr_ptr;
+    end
+end
+
+`ifndef FORMAL_WITNESS
+always @* begin
+    if (!rst && wr_issue) begin
+        if (wr_issue_mode == MODE_STREAM) begin
+            assert(state_reg == STATE_ANS_NEXT && sleft_reg != 0);
+            assert(f_seg_w[f_seg_sel]);
+            assert(f_seg_tag[f_seg_sel] == cq_if_rd_ptr && cq_inflight != 0);
+        end
+        if (wr_issue_mode == MODE_IMM) begin
+            assert(wr_issue_len != 0 && wr_issue_len <= 32'd8);
+            assert(f_used_lo <= f_imm_lo && f_imm_hi <= f_used_hi);
+        end
+    end
+end
+`endif
+
+// reachability: a buffer written, a chain completed (used.idx written), a
+// vring interrupt. formal/run.py asks for one of them at a time with
+// FORMAL_WITNESS (1, 2, 3) and has the model checker refute "never reached".
+`ifdef FORMAL_WITNESS
+always @* begin
+    if (!rst) begin
+        case (`FORMAL_WITNESS)
+            1: assert(!(wr_issue && wr_issue_mode == MODE_STREAM));
+            2: assert(!used_commit);
+            default: assert(!irq_vring_reg);
+        endcase
+    end
+end
+`endif
+`endif
+
 endmodule
 
 `resetall
