@@ -22,7 +22,6 @@ group that covers that behaviour to find a counterexample.
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import shutil
 import subprocess

@@ -31,7 +31,10 @@ from vio.oracle import (
     landmark_regions,
     used_ring_region,
 )
-from vio.ring import DESC_SIZE, Desc, VringLayout, u16, unpack_used_elem
+from vio.hostile import SCENARIOS, ModelTarget
+from vio.hostile.cases import READ_ONLY, UNMAPPED, WRITE_ONLY
+from vio.hostile.session import HandRing
+from vio.ring import DESC_SIZE, VringLayout, u16, unpack_used_elem
 
 R = 0  # readable descriptor
 NEXT = C.VRING_DESC_F_NEXT
@@ -87,46 +90,6 @@ def buf(r: Rig, data: bytes | int, fill: int = 0) -> int:
     addr = r.mem.alloc(len(raw), 16)
     r.mem.write(addr, raw)
     return addr
-
-
-class HandRing:
-    """Writes descriptors and avail entries straight into a live queue's ring,
-    continuing from where the driver left its avail index."""
-
-    def __init__(self, r: Rig, queue: int = 0, layout: VringLayout | None = None, idx: int | None = None):
-        q = r.drv.queue[queue]
-        self.r = r
-        self.mem = r.mem
-        self.queue = queue
-        self.layout = layout if layout is not None else q.layout
-        assert self.layout is not None
-        self.num = self.layout.num
-        self.idx = q.avail_idx if idx is None else idx
-
-    @property
-    def table(self) -> tuple[int, int]:
-        return self.layout.desc, self.layout.desc + DESC_SIZE * self.num
-
-    def desc(self, index: int, addr: int, length: int, flags: int = 0, next: int = 0, table: int | None = None) -> None:
-        base = self.layout.desc if table is None else table
-        self.mem.write(base + DESC_SIZE * index, Desc(addr, length, flags, next).pack())
-
-    def offer(self, *heads: int) -> None:
-        for head in heads:
-            self.mem.write16(self.layout.avail_ring(self.idx % self.num), head)
-            self.idx = u16(self.idx + 1)
-        self.mem.write16(self.layout.avail_idx, self.idx)
-
-    def set_avail_idx(self, value: int) -> None:
-        self.idx = u16(value)
-        self.mem.write16(self.layout.avail_idx, self.idx)
-
-    @property
-    def used_idx(self) -> int:
-        return self.mem.read16(self.layout.used_idx)
-
-    def used(self, idx: int) -> tuple[int, int]:
-        return unpack_used_elem(self.mem.read(self.layout.used_ring(idx % self.num), 8))
 
 
 def step(r: Rig, action, *, allow: tuple[Region, ...] = (), name: str = "step", budget: int = BUDGET) -> AccessLog:
@@ -1095,28 +1058,6 @@ def test_case22_last_byte_of_memory_is_legal():
 
 # ------------------------------------------------------------------ case 23
 
-READ_ONLY = [
-    C.VIRTIO_MMIO_MAGIC_VALUE,
-    C.VIRTIO_MMIO_VERSION,
-    C.VIRTIO_MMIO_DEVICE_ID,
-    C.VIRTIO_MMIO_VENDOR_ID,
-    C.VIRTIO_MMIO_DEVICE_FEATURES,
-    C.VIRTIO_MMIO_QUEUE_NUM_MAX,
-    C.VIRTIO_MMIO_INTERRUPT_STATUS,
-    C.VIO_MMIO_DEVICE_ERROR,
-]
-WRITE_ONLY = [
-    C.VIRTIO_MMIO_DEVICE_FEATURES_SEL,
-    C.VIRTIO_MMIO_DRIVER_FEATURES,
-    C.VIRTIO_MMIO_DRIVER_FEATURES_SEL,
-    C.VIRTIO_MMIO_GUEST_PAGE_SIZE,
-    C.VIRTIO_MMIO_QUEUE_SEL,
-    C.VIRTIO_MMIO_QUEUE_NUM,
-    C.VIRTIO_MMIO_QUEUE_ALIGN,
-    C.VIRTIO_MMIO_QUEUE_NOTIFY,
-    C.VIRTIO_MMIO_INTERRUPT_ACK,
-]
-UNMAPPED = [0x018, 0x02C, 0x044, 0x048, 0x054, 0x068, 0x074, 0x080, 0x090, 0x094, 0x0A0, 0x0A4, 0x0AC, 0x0C0, 0x0F4, 0x0FC]
 
 
 def _dev_state(r: Rig) -> tuple:
@@ -1366,8 +1307,6 @@ def test_oracle_write_log_sees_what_a_snapshot_cannot():
 
 
 # ------------------------------------------------------------------ the shared scenarios
-
-from vio.hostile import SCENARIOS, ModelTarget  # noqa: E402
 
 
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
