@@ -16,6 +16,7 @@ from conftest import run
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from vio.device.loopback import ANSWER_MAX, LoopbackBackend, loopback_answer
 from vio.hostile.fuzz import FuzzRun, fuzz_seeds, ops
 
 
@@ -73,3 +74,18 @@ def test_a_device_writing_outside_its_buffers_is_caught():
 def test_ops_are_a_function_of_the_seed():
     assert [str(o) for o in ops(7)] == [str(o) for o in ops(7)]
     assert [str(o) for o in ops(7)] != [str(o) for o in ops(8)]
+
+
+def test_gigabyte_lengths_cost_at_most_a_bounded_answer():
+    """Seed 2 fuzzes a writable length of 2 GiB (step 69 of 100): the loopback
+    answers at most ``answer_max`` bytes (a page on the hostile targets), so
+    neither the reference device nor the RTL's stream gets gigabytes to carry."""
+    r = run(FuzzRun(2, steps=100).run())
+    assert max(n for _, _, n in r.model.backend.received) >= 1 << 31
+    assert r.model.backend.answer_max == 4096
+    loopback = LoopbackBackend(1)
+    assert len(loopback.request(0, b"ab", 0xFFFFFFFF)) == ANSWER_MAX
+    loopback.answer_max = 100
+    assert loopback.request(0, b"ab", 1000) == loopback_answer(0, b"ab", 100)
+    loopback.limit = 7
+    assert len(loopback.request(0, b"ab", 1000)) == 7

@@ -1,5 +1,7 @@
 """A loopback personality: every chain is answered with its own readable bytes,
-then a counting pattern, up to the chain's writable size. Generic enough for
+then a counting pattern, up to the chain's writable size (at most
+``answer_max`` bytes: that size is the driver's word, up to 4 GiB - 1, and an
+answer is built in memory and streamed to the RTL). Generic enough for
 property tests of the ring machinery (any iov layout, any queue), and able to
 defer its answers (``hold``) to keep chains in flight, or to pop nothing at
 all (``gate``), as a device that has not got round to the ring yet."""
@@ -9,6 +11,9 @@ from collections import deque
 from .backend import Backend
 
 LOOPBACK_DEVICE_ID = 0xFFF0  # outside the assigned virtio ids
+# the longest answer by default: the largest guest memory of the project's tests
+# and benches (16 MiB), far less than the 4 GiB - 1 a chain may claim
+ANSWER_MAX = 1 << 24
 
 
 _RAMP = bytes(range(256))
@@ -24,6 +29,7 @@ def loopback_answer(queue: int, readable: bytes, writable_len: int) -> bytes:
 
 class LoopbackBackend(Backend):
     device_id = LOOPBACK_DEVICE_ID
+    answer_max = ANSWER_MAX  # bytes; used.len tells the driver how many were written
 
     def __init__(self, num_queues: int = 2, device_features: int = 0, limit: int | None = None):
         super().__init__()
@@ -46,8 +52,9 @@ class LoopbackBackend(Backend):
 
     def request(self, queue: int, readable: bytes, writable_len: int) -> bytes | None:
         self.received.append((queue, readable, writable_len))
-        # never builds more than limit bytes, so chains of gigabytes are cheap
-        n = writable_len if self.limit is None else min(self.limit, writable_len)
+        # never builds more than answer_max (or limit) bytes, so chains of gigabytes are cheap
+        cap = self.answer_max if self.limit is None else min(self.limit, self.answer_max)
+        n = min(writable_len, cap)
         answer = loopback_answer(queue, readable, n)
         if self.hold:
             self._held[queue].append(answer)

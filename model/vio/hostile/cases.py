@@ -510,6 +510,25 @@ for _name, _lengths, _bad in (
         return s
 
 
+@scenario(12, "gigabyte_writable_answered_with_a_page", "a writable buffer of 2 GiB from inside guest memory: legal; the answer (a page) is written there")
+async def _c12_big_writable(t: Target) -> Session:
+    # the answer's length is the backend's, not the descriptor's: a backend
+    # that filled 2 GiB (the fuzz once did) ran the simulator out of memory
+    s = await session(t)
+    page = s.backend.answer_max
+    ring = s.ring()
+    rd = s.buf(b"page")
+    wr = s.buf(2 * page, fill=0xEE)
+    ring.desc(0, rd, 4, NEXT, 1)
+    ring.desc(1, wr, 0x80000000, W)
+    ring.offer(0)
+    await s.notify_ok(ring, (0, page), allow=[Region.sized(wr, page, "the page answered")])
+    assert s.backend.received == [(0, b"page", 0x80000000)]
+    assert s.mem.read(wr, page) == loopback_answer(0, b"page", page)
+    assert s.mem.read(wr + page, page) == bytes([0xEE]) * page, "written past the answer"
+    return s
+
+
 # ------------------------------------------------------------------ case 13
 @scenario(13, "head_offered_again_in_flight", "a head offered again while in flight: broken; its answer posts nothing")
 async def _c13(t: Target) -> Session:
