@@ -587,7 +587,6 @@ for _limit in (None, 9, 0):
             s.backend.hold = True
             await s.drv.submit(tfr)
             await t.settle()
-            lay = s.drv.queue[0].layout
             table = s.drv.queue[0].posted[tfr.head].indirect_table
             assert (table is not None) == indirect
             shadow = ShadowMemory.around(s.drv)  # used rings, w1 and w2 only
