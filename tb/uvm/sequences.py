@@ -8,6 +8,7 @@ from pyuvm import ConfigDB, uvm_sequence
 from vio import constants as C
 
 from ..hostile_chains import ALL_RING, ANY_LAYOUT, CASES, EVENT_IDX, INDIRECT, NOTIFY_ON_EMPTY
+from .coverage import WALKER_STATES
 from .items import DIRECTIONS, LENGTH_BUCKETS, ControlItem, TransferItem
 
 FEATURE_SETS = [ANY_LAYOUT, ANY_LAYOUT | INDIRECT, ANY_LAYOUT | INDIRECT | EVENT_IDX, NOTIFY_ON_EMPTY | ANY_LAYOUT | EVENT_IDX, ALL_RING]
@@ -170,6 +171,45 @@ class ResetSweepSeq(VirtioSequence):
             item = TransferItem("sweep", 0, [(24, False), (40, True)], indirect=d % 2 == 0)
             await self.send(item)
             await self.control("reset", count=d)
+
+
+class DirectedResetSeq(VirtioSequence):
+    """Resets aimed at the walker's short states, each followed by a new init.
+
+    For each target (state, chain) the same chain is posted and the reset
+    issued ``d`` cycles after its notify, d = 0, 1, 2, ... until the reset's
+    request meets the walker in the target state (the register bus monitor
+    notes the state on the cycle the request reaches the walker): DATA_START
+    (one cycle before the request's read), IRQ_WAIT (the read of used_event
+    or avail.flags), ANS_DRAIN (a chain with nothing writable: its answer is
+    drained). Then DRAIN (an answer no chain waits for, dropped while the
+    reset lands) and ABORT / ABORT_BEAT (the abort of a bus-error break held
+    by a stalled m_axis, the Status=0 write timed against its release)."""
+
+    # (state, chain, features): without NOTIFY_ON_EMPTY for IRQ_WAIT, which
+    # the walker skips when the ring is left empty under NOTIFY_ON_EMPTY (the
+    # interrupt is raised at once), as after every lone chain of ALL_RING
+    TARGETS = (
+        ("DATA_START", [(24, False), (40, True)], ALL_RING),
+        ("IRQ_WAIT", [(24, False), (40, True)], ANY_LAYOUT | INDIRECT | EVENT_IDX),
+        ("ANS_DRAIN", [(24, False)], ALL_RING),
+    )
+
+    async def body(self):
+        await self.control("pressure", pause=0.0)  # a fixed register bus latency: d steps one cycle at a time
+        cycles = self.kw.get("cycles", 400)
+        for name, segments, features in self.TARGETS:
+            await self.control("reset", count=-1, queues=[features])
+            for d in range(cycles):
+                await self.send(TransferItem("directed", 0, segments, indirect=False))
+                item = await self.control("reset", count=d)
+                if item.walker_state == WALKER_STATES.index(name):
+                    break
+        await self.control("drain_reset", count=4096)
+        for d in range(self.kw.get("abort_steps", 12)):
+            await self.control("abort_reset", count=d)
+        await self.transfer(0)
+        await self.control("kick")
 
 
 class RegisterSeq(VirtioSequence):

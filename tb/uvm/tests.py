@@ -31,6 +31,7 @@ from .sequences import (
     BlockSeq,
     ConsoleSeq,
     CrossSweepSeq,
+    DirectedResetSeq,
     HostileSeq,
     InterruptRulesSeq,
     RandomTrafficSeq,
@@ -136,6 +137,14 @@ class LoopbackResetTest(VirtioBaseTest):
     """Resets in the middle of traffic, then new inits."""
 
     SEQUENCES = [(ResetSeq, {}), (ResetSweepSeq, {})]
+
+
+@pyuvm.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
+class LoopbackDirectedResetTest(VirtioBaseTest):
+    """Resets aimed at the walker's short states (DATA_START, IRQ_WAIT,
+    ANS_DRAIN, DRAIN, ABORT, ABORT_BEAT), then new inits."""
+
+    SEQUENCES = [(DirectedResetSeq, {})]
 
 
 @pyuvm.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
