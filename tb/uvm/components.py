@@ -163,6 +163,11 @@ class VirtioDriverComponent(uvm_driver):
         await self.bench.settle()
         await self.collect(item.args.ack)
 
+    async def do_overrun(self, item: ControlItem) -> None:
+        """The RTL's backend answers ``count`` bytes past each chain's writable length from now on."""
+        await self.close_batch()
+        self.bench.env.backend.overrun = item.args.count
+
     async def do_gate(self, item: ControlItem) -> None:
         for b in self.bench.backends():
             b.gate = True

@@ -212,6 +212,38 @@ class DirectedResetSeq(VirtioSequence):
         await self.control("kick")
 
 
+class BackendLimitsSeq(VirtioSequence):
+    """Answers longer than the writable buffers (the RTL's backend runs
+    ``overrun`` bytes past them: the rest is drained and dropped, used.len =
+    the writable length, no byte past the buffers), on chains with and
+    without writable buffers, every queue, direct and indirect; then the
+    per-queue segment buffer full: answers held, indirect chains of
+    INDIRECT_MAX writable buffers on one queue until their segments exceed
+    SEG_DEPTH (the walk of the last is abandoned and retried after a
+    completion), then released."""
+
+    async def body(self):
+        b = self.bench
+        nq = b.num_queues
+        for overrun in (1, 37, 300):
+            await self.control("overrun", count=overrun)
+            for q in range(nq):
+                for direction in DIRECTIONS:
+                    await self.transfer(q, bucket=self.rng.choice(("1", "2-3", "4-8")), direction=direction)
+            await self.control("kick")
+        await self.control("overrun", count=0)
+        qnm, im = b.params["QUEUE_NUM_MAX"], b.params["INDIRECT_MAX"]
+        seg_depth = 1 << (qnm + im - 2).bit_length()  # the RTL's default: 2**clog2(QUEUE_NUM_MAX+INDIRECT_MAX-1)
+        for n in range(seg_depth // im + 1):
+            item = TransferItem("segments", 2, [(self.rng.choice((1, 8, 64)), True) for _ in range(im)], indirect=True)
+            if n == 0:
+                item.expect = "hold"
+            await self.send(item)
+        await self.control("kick")
+        await self.control("release")
+        await self.control("kick")
+
+
 class RegisterSeq(VirtioSequence):
     """Bursts of random register accesses on a reset device (every read
     compared with the reference device), each followed by a new init and traffic."""

@@ -28,6 +28,7 @@ from .bench import Bench
 from .components import VirtioDriverComponent, VirtioUvmEnv
 from .sequences import (
     FEATURE_SETS,
+    BackendLimitsSeq,
     BlockSeq,
     ConsoleSeq,
     CrossSweepSeq,
@@ -145,6 +146,13 @@ class LoopbackDirectedResetTest(VirtioBaseTest):
     ANS_DRAIN, DRAIN, ABORT, ABORT_BEAT), then new inits."""
 
     SEQUENCES = [(DirectedResetSeq, {})]
+
+
+@pyuvm.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
+class LoopbackBackendLimitsTest(VirtioBaseTest):
+    """Answers longer than the writable buffers; the segment buffer full."""
+
+    SEQUENCES = [(BackendLimitsSeq, {})]
 
 
 @pyuvm.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
