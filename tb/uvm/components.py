@@ -310,6 +310,34 @@ class VirtioDriverComponent(uvm_driver):
         item.result = "during_traffic"
         await self.reset_and_open(item, "memory", bench.vio.reset(), during=reopen(), features=features)
 
+    async def do_stop(self, item: ControlItem) -> None:
+        """QueuePFN=0 on queue 0 ``count`` cycles after its notify: a stop
+        that meets the walker at work on the queue (its abort, acknowledged
+        from ABORT_BEAT). With ``cause`` "bus_error_read" the chain is the
+        hostile one whose readable buffer lies past guest memory, so that the
+        stop can catch its failing read in flight (the stopped queue's burst
+        failed: BUS_ERROR, queue halted). Then a reset and a new init; only the
+        memory scoreboard holds for the session. Needs a fresh session when
+        ``cause`` is given (the hostile chain takes the last descriptor slot)."""
+        bench, s = self.bench, self.session
+        notify = bench.env.base + C.VIRTIO_MMIO_QUEUE_NOTIFY
+        if item.args.cause:
+            await self.close_batch()
+            s.mem.mirror = None
+            s.exempt.add(s.mem.size + BUS_ERROR_OFFSET)
+            corrupt(BY_NAME[item.args.cause], s.mem, bench.vio.queue[0])
+            await s.dut_hal.write(notify, 0)
+        else:
+            for q in self.take_notifies():  # the notifies, without waiting for the DUT
+                s.predictor.write(C.VIRTIO_MMIO_QUEUE_NOTIFY, q)
+                await s.dut_hal.write(notify, q)
+        if item.args.count:
+            await ClockCycles(bench.env.dut.clk, item.args.count)
+        await bench.vio.write_reg(C.VIRTIO_MMIO_QUEUE_SEL, 0)
+        await bench.vio.write_reg(C.VIRTIO_MMIO_QUEUE_PFN, 0)
+        item.result = await bench.vio.read_reg(C.VIO_MMIO_DEVICE_ERROR)
+        await self.reset_and_open(item, "memory", bench.vio.reset())
+
     async def do_hostile(self, item: ControlItem) -> None:
         """A broken ring on queue 0 of a fresh init with the case's features;
         the RTL's DEVICE_ERROR is compared (by the scoreboard) with the

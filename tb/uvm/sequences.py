@@ -183,8 +183,9 @@ class DirectedResetSeq(VirtioSequence):
     (one cycle before the request's read), IRQ_WAIT (the read of used_event
     or avail.flags), ANS_DRAIN (a chain with nothing writable: its answer is
     drained). Then DRAIN (an answer no chain waits for, dropped while the
-    reset lands) and ABORT / ABORT_BEAT (the abort of a bus-error break held
-    by a stalled m_axis, the Status=0 write timed against its release)."""
+    reset lands), ABORT / ABORT_BEAT (the abort of a bus-error break held
+    by a stalled m_axis, the Status=0 write timed against its release), and
+    queue stops that abort the walker's work on the queue."""
 
     # (state, chain, features): without NOTIFY_ON_EMPTY for IRQ_WAIT, which
     # the walker skips when the ring is left empty under NOTIFY_ON_EMPTY (the
@@ -206,8 +207,15 @@ class DirectedResetSeq(VirtioSequence):
                 if item.walker_state == WALKER_STATES.index(name):
                     break
         await self.control("drain_reset", count=4096)
-        for d in range(self.kw.get("abort_steps", 12)):
-            await self.control("abort_reset", count=d)
+        # queue stops (QueuePFN=0) meeting the walker at work on the queue
+        for d in range(0, 40, 2):
+            await self.send(TransferItem("directed", 0, [(24, False), (40, True)], indirect=False))
+            await self.control("stop", count=d)
+        if self.bench.params["DMA_SIZE"] > self.bench.env.mem.size:  # a buffer past guest memory, inside the window
+            for d in range(self.kw.get("abort_steps", 12)):
+                await self.control("abort_reset", count=d)
+            for d in range(40):  # the stop catches the chain's failing read (SLVERR) in flight
+                await self.control("stop", count=d, cause="bus_error_read")
         await self.transfer(0)
         await self.control("kick")
 
