@@ -313,9 +313,9 @@ class VirtioDriverComponent(uvm_driver):
     async def do_stop(self, item: ControlItem) -> None:
         """QueuePFN=0 on queue 0 ``count`` cycles after its notify: a stop
         that meets the walker at work on the queue (its abort, acknowledged
-        from ABORT_BEAT). With ``cause`` "bus_error_read" the chain is the
-        hostile one whose readable buffer lies past guest memory, so that the
-        stop can catch its failing read in flight (the stopped queue's burst
+        from ABORT_BEAT). With ``cause`` "bus_error_read" / "bus_error" the chain is the
+        hostile one whose readable / writable buffer lies past guest memory, so
+        that the stop can catch its failing read / answer write in flight (the stopped queue's burst
         failed: BUS_ERROR, queue halted). Then a reset and a new init; only the
         memory scoreboard holds for the session. Needs a fresh session when
         ``cause`` is given (the hostile chain takes the last descriptor slot)."""

@@ -214,8 +214,9 @@ class DirectedResetSeq(VirtioSequence):
         if self.bench.params["DMA_SIZE"] > self.bench.env.mem.size:  # a buffer past guest memory, inside the window
             for d in range(self.kw.get("abort_steps", 12)):
                 await self.control("abort_reset", count=d)
-            for d in range(40):  # the stop catches the chain's failing read (SLVERR) in flight
-                await self.control("stop", count=d, cause="bus_error_read")
+            for cause in ("bus_error_read", "bus_error"):  # the stop catches the chain's failing read / answer write (SLVERR) in flight
+                for d in range(40):
+                    await self.control("stop", count=d, cause=cause)
         await self.transfer(0)
         await self.control("kick")
 
