@@ -199,24 +199,30 @@ class DirectedResetSeq(VirtioSequence):
     async def body(self):
         await self.control("pressure", pause=0.0)  # a fixed register bus latency: d steps one cycle at a time
         cycles = self.kw.get("cycles", 400)
+        met = set()  # the states the reset requests met
         for name, segments, features in self.TARGETS:
             await self.control("reset", count=-1, queues=[features])
             for d in range(cycles):
                 await self.send(TransferItem("directed", 0, segments, indirect=False))
-                item = await self.control("reset", count=d)
-                if item.walker_state == WALKER_STATES.index(name):
+                met.add(WALKER_STATES[(await self.control("reset", count=d)).walker_state])
+                if name in met:
                     break
-        await self.control("drain_reset", count=4096)
+        met.add(WALKER_STATES[(await self.control("drain_reset", count=4096)).walker_state])
         # queue stops (QueuePFN=0) meeting the walker at work on the queue
         for d in range(0, 40, 2):
             await self.send(TransferItem("directed", 0, [(24, False), (40, True)], indirect=False))
             await self.control("stop", count=d)
         if self.bench.params["DMA_SIZE"] > self.bench.env.mem.size:  # a buffer past guest memory, inside the window
             for d in range(self.kw.get("abort_steps", 12)):
-                await self.control("abort_reset", count=d)
+                met.add(WALKER_STATES[(await self.control("abort_reset", count=d)).walker_state])
             for cause in ("bus_error_read", "bus_error"):  # the stop catches the chain's failing read / answer write (SLVERR) in flight
                 for d in range(40):
                     await self.control("stop", count=d, cause=cause)
+            aimed = ("DATA_START", "IRQ_WAIT", "ANS_DRAIN", "DRAIN", "ABORT", "ABORT_BEAT")
+        else:
+            aimed = ("DATA_START", "IRQ_WAIT", "ANS_DRAIN", "DRAIN")
+        missed = [name for name in aimed if name not in met]
+        assert not missed, f"directed resets: no reset request met the walker in {missed} (met: {sorted(met)})"
         await self.transfer(0)
         await self.control("kick")
 
