@@ -255,6 +255,9 @@ class BackendLimitsSeq(VirtioSequence):
                 item.expect = "hold"
             await self.send(item)
         await self.control("kick")
+        # the last walk was abandoned: queue 2 waits for room in its segment buffer
+        waiting = b.env.dut.walker_inst.wait_space_reg.value.to_unsigned()
+        assert waiting & 1 << 2, f"segment buffer: queue 2 does not wait for room (wait_space {waiting:#x})"
         await self.control("release")
         await self.control("kick")
 
