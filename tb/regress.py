@@ -105,6 +105,8 @@ TESTS = [
     TestEntry("interrupt", UVM, "LoopbackInterruptTest$", ("lb-dw32", "lb-dw64-wrap")),
     TestEntry("storm", UVM, "LoopbackStormTest$", ("lb-dw32", "lb-dw128-q32")),
     TestEntry("reset", UVM, "LoopbackResetTest$", ("lb-dw32", "lb-dw64-wrap")),
+    TestEntry("reset_directed", UVM, "LoopbackDirectedResetTest$", ("lb-dw32", "lb-dw128-q32")),
+    TestEntry("backend_limits", UVM, "LoopbackBackendLimitsTest$", ("lb-dw32", "lb-dw128-q32")),
     TestEntry("hostile", UVM, "LoopbackHostileTest$", ("lb-dw32", "lb-dw32-mem"), ("verilator:lb-dw32",)),
     TestEntry("registers", UVM, "LoopbackRegisterTest$", ("lb-dw32", "lb-dw128-q32")),
     TestEntry("block", UVM, "BlockTest$", ("block-dw64",), ("icarus:block-dw64",)),

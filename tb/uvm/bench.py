@@ -37,6 +37,25 @@ def personality_of(params: dict) -> str:
     return {LOOPBACK_DEVICE_ID: "loopback", C.VIRTIO_ID_BLOCK: "block", C.VIRTIO_ID_CONSOLE: "console"}[params["DEVICE_ID"]]
 
 
+class OverrunLoopback(LoopbackBackend):
+    """The RTL's loopback backend, whose answers can run ``overrun`` bytes past
+    the chain's writable length (0: the plain loopback). The RTL writes the
+    first writable_len bytes and drops the rest (hdl/README.md, "Backend
+    protocol"), which is what the reference device's plain loopback twin
+    (answers of exactly writable_len bytes) predicts; the model's own backend
+    contract forbids such answers, so only the RTL's side overruns."""
+
+    overrun = 0
+
+    def request(self, queue: int, readable: bytes, writable_len: int) -> bytes | None:
+        answer = super().request(queue, readable, writable_len)
+        pad = bytes((0xC3 + i) & 0xFF for i in range(self.overrun))
+        if answer is not None:
+            return answer + pad
+        self._held[queue][-1] += pad
+        return None
+
+
 class Bench:
     """``dut`` with the backend of its personality, random gaps ``pause`` and
     ``mem_latency`` (tb/env.py), seeded by ``seed``."""
@@ -48,7 +67,7 @@ class Bench:
         self.seed = seed
         nq = self.params["NUM_QUEUES"]
         if self.personality == "loopback":
-            backend = LoopbackBackend(nq)
+            backend = OverrunLoopback(nq)
         elif self.personality == "block":
             self.disk = bytearray(random.Random(seed).randbytes(DISK_SECTORS * C.SECTOR_SIZE))
             self.shadow = bytearray(self.disk)
@@ -63,7 +82,7 @@ class Bench:
         self.session: Session | None = None
         self.vio: VioDriver | None = None
         self.cls = None  # the class driver (block, console)
-        self.reset_states: list[int] = []  # the walker's state at every Status=0 write (register bus monitor)
+        self.reset_states: list[int] = []  # the walker's state when each reset request (Status=0) reaches it (register bus monitor)
         self.on_close: list[Callable[[Session, str, list[str]], None]] = []
 
     @property

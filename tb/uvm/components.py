@@ -18,12 +18,14 @@ from dataclasses import dataclass
 
 import cocotb
 from cocotb.triggers import ClockCycles, RisingEdge
+from cocotbext.axi import AxiStreamFrame
 from pyuvm import ConfigDB, uvm_analysis_port, uvm_component, uvm_driver, uvm_env, uvm_sequencer, uvm_subscriber
 
 from vio import constants as C
 from vio.constants import Cause
 from vio.driver import VIO_IOV_FLAGS_WRITE, VioIov, VioTransfer
 from vio.errors import VioDeviceBroken
+from vio.ring import Desc
 
 from ..hostile_chains import BUS_ERROR_OFFSET, BY_NAME, corrupt
 from ..scoreboards import AxiWriteMonitor, CycleClock, IrqMonitor
@@ -161,6 +163,11 @@ class VirtioDriverComponent(uvm_driver):
         await self.bench.settle()
         await self.collect(item.args.ack)
 
+    async def do_overrun(self, item: ControlItem) -> None:
+        """The RTL's backend answers ``count`` bytes past each chain's writable length from now on."""
+        await self.close_batch()
+        self.bench.env.backend.overrun = item.args.count
+
     async def do_gate(self, item: ControlItem) -> None:
         for b in self.bench.backends():
             b.gate = True
@@ -222,14 +229,114 @@ class VirtioDriverComponent(uvm_driver):
                 await s.dut_hal.write(bench.env.base + C.VIRTIO_MMIO_QUEUE_NOTIFY, q)
             await ClockCycles(bench.env.dut.clk, item.args.count)
             mode, item.result = "memory", "during_traffic"
+        await self.reset_and_open(item, mode, bench.vio.reset())
+
+    async def reset_and_open(self, item: ControlItem, mode: str, reset, during=None, features: int | None = None) -> None:
+        """Await ``reset`` (the driver's Status=0 and its wait for Status 0),
+        note the walker's state its request met, close the session (``mode``)
+        and open a new one. ``during``: awaited while the reset is under way."""
+        bench = self.bench
         k = len(bench.reset_states)
-        await bench.vio.reset()
+        task = cocotb.start_soon(reset)
+        if during is not None:
+            await during
+        await task
         item.walker_state = bench.reset_states[k] if k < len(bench.reset_states) else 0
         for b in bench.backends():
             b.hold = b.gate = False  # a fresh start for the backends too
         bench.env.streams.refresh()
         bench.close(mode)
-        await bench.open(item.args.queues[0] if item.args.queues else None)
+        await bench.open(features if features is not None else item.args.queues[0] if item.args.queues else None)
+
+    # ------------------------------------------- resets timed on the walker
+    async def wait_state(self, name: str, limit: int = 20000) -> None:
+        """Until the walker is in state ``name`` (fails after ``limit`` cycles)."""
+        dut, code = self.bench.env.dut, cov.WALKER_STATES.index(name)
+        for _ in range(limit):
+            if dut.walker_inst.state_reg.value.to_unsigned() == code:
+                return
+            await RisingEdge(dut.clk)
+        raise AssertionError(f"the walker never reached {name} in {limit} cycles")
+
+    async def do_drain_reset(self, item: ControlItem) -> None:
+        """An answer of ``count`` bytes on queue ``queues[0]`` that no chain
+        waits for, sent on s_axis behind the backend's (and the reference
+        device's) back: the RTL must drop it (DRAIN) and write nothing; a reset
+        lands while it drains, and the session is checked in full."""
+        await self.collect()
+        bench = self.bench
+        queue = item.args.queues[0] if item.args.queues else 0
+        bench.env.streams.source.send_nowait(AxiStreamFrame(bench.rng.randbytes(item.args.count), tdest=queue))
+        await self.wait_state("DRAIN")
+        item.result = "during_traffic"
+        await self.reset_and_open(item, "full", bench.vio.reset())
+
+    async def do_abort_reset(self, item: ControlItem) -> None:
+        """A reset that meets the walker in ABORT or ABORT_BEAT, the abort of a
+        break: a one-beat readable buffer past guest memory (SLVERR on its
+        read, as the hostile ``bus_error_read``) with m_axis stalled, so that
+        the walker breaks and waits in ABORT until the request's last beat is
+        taken. m_axis is opened again ``count`` cycles after the Status=0
+        write starts (its request reaches the walker in ABORT, ABORT_BEAT or
+        IDLE depending on ``count`` and the register bus latency).
+        Only the memory scoreboard holds for the session (the reference
+        device has no bus to fail)."""
+        bench = self.bench
+        features = bench.features
+        await self.close_batch()
+        await bench.vio.reset()
+        bench.close("full")
+        s = await bench.open(BY_NAME["bus_error_read"].features)
+        q0 = bench.vio.queue[0]
+        s.mem.mirror = None
+        s.exempt.add(s.mem.size + BUS_ERROR_OFFSET)
+        corrupt(BY_NAME["bus_error_read"], s.mem, q0)
+        # one beat at any data width: the error beat is the request's last
+        s.mem.write(q0.layout.desc_addr(q0.num - 1), Desc(s.mem.size + BUS_ERROR_OFFSET, 4, 0, 0).pack())
+        sink = bench.env.streams.sink
+        gaps = sink._pause_generator  # cocotbext-axi keeps no public getter
+        sink.clear_pause_generator()
+        sink.pause = True
+        await s.dut_hal.write(bench.env.base + C.VIRTIO_MMIO_QUEUE_NOTIFY, 0)
+        await self.wait_state("ABORT")
+
+        async def reopen():
+            if item.args.count:
+                await ClockCycles(bench.env.dut.clk, item.args.count)
+            sink.pause = False
+            if gaps is not None:
+                sink.set_pause_generator(gaps)
+
+        item.result = "during_traffic"
+        await self.reset_and_open(item, "memory", bench.vio.reset(), during=reopen(), features=features)
+
+    async def do_stop(self, item: ControlItem) -> None:
+        """QueuePFN=0 on queue 0 ``count`` cycles after its notify: a stop
+        that meets the walker at work on the queue (its abort, acknowledged
+        from ABORT_BEAT). With ``cause`` "bus_error_read" / "bus_error" the chain is the
+        hostile one whose readable / writable buffer lies past guest memory, so
+        that the stop can catch its failing read / answer write in flight (the stopped queue's burst
+        failed: BUS_ERROR, queue halted). Then a reset and a new init; only the
+        memory scoreboard holds for the session. Needs a fresh session when
+        ``cause`` is given (the hostile chain takes the last descriptor slot)."""
+        bench, s = self.bench, self.session
+        notify = bench.env.base + C.VIRTIO_MMIO_QUEUE_NOTIFY
+        if item.args.cause:
+            await self.close_batch()
+            s.mem.mirror = None
+            s.exempt.add(s.mem.size + BUS_ERROR_OFFSET)
+            corrupt(BY_NAME[item.args.cause], s.mem, bench.vio.queue[0])
+            await s.dut_hal.write(notify, 0)
+        else:
+            for q in self.take_notifies():  # the notifies, without waiting for the DUT
+                s.predictor.write(C.VIRTIO_MMIO_QUEUE_NOTIFY, q)
+                await s.dut_hal.write(notify, q)
+        if item.args.count:
+            await ClockCycles(bench.env.dut.clk, item.args.count)
+        await bench.vio.write_reg(C.VIRTIO_MMIO_QUEUE_SEL, 0)
+        await bench.vio.write_reg(C.VIRTIO_MMIO_QUEUE_PFN, 0)
+        item.result = await bench.vio.read_reg(C.VIO_MMIO_DEVICE_ERROR)
+        await self.reset_and_open(item, "memory", bench.vio.reset())
 
     async def do_hostile(self, item: ControlItem) -> None:
         """A broken ring on queue 0 of a fresh init with the case's features;
@@ -388,7 +495,9 @@ class RegisterWrite:
 
 class RegisterBusMonitor(uvm_component):
     """s_axil: pairs AW and W handshakes into writes and publishes each, with
-    the walker FSM's state on the cycle the register block takes it."""
+    the walker FSM's state on the cycle the register block takes it; notes in
+    ``bench.reset_states`` the walker's state on the cycle a reset request
+    (Status=0) reaches it."""
 
     def build_phase(self):
         self.ap = uvm_analysis_port("ap", self)
@@ -400,7 +509,9 @@ class RegisterBusMonitor(uvm_component):
         await bench.started.wait()
         dut = cocotb.top
         clock = CycleClock()
-        state = dut.walker_inst.state_reg
+        walker = dut.walker_inst
+        state = walker.state_reg
+        ctrl_seen = False  # the reset request of the register block already sampled
         aw: deque[int] = deque()
         w: deque[int] = deque()
         while True:
@@ -411,11 +522,16 @@ class RegisterBusMonitor(uvm_component):
                 w.append(dut.s_axil_wdata.value.to_unsigned())
             if dut.s_axil_arvalid.value and dut.s_axil_arready.value:
                 self.reads += 1
+            # the walker's state on the first cycle it sees the reset request
+            # (ctrl_valid + ctrl_reset from the register block, a cycle or more
+            # after the Status=0 write's handshake): the state the reset hits
+            reset_req = bool(walker.ctrl_valid.value) and bool(walker.ctrl_reset.value)
+            if reset_req and not ctrl_seen:
+                bench.reset_states.append(state.value.to_unsigned())
+            ctrl_seen = reset_req
             while aw and w:
                 self.writes += 1
                 wr = RegisterWrite(aw.popleft(), w.popleft(), clock.now(), state.value.to_unsigned())
-                if wr.addr == C.VIRTIO_MMIO_STATUS and wr.data == 0:
-                    bench.reset_states.append(wr.walker_state)
                 self.ap.write(wr)
 
 
@@ -574,7 +690,7 @@ class VirtioCoverage(uvm_subscriber):
         elif kind == "storm":
             for k in r:
                 (cov.sample_ring if k == "empty_notify" else cov.sample_notify)(k)
-        elif kind == "reset":
+        elif kind in ("reset", "drain_reset", "abort_reset"):
             cov.sample_reset(item.walker_state, r)
         elif kind == "hostile":
             cov.sample_cause(r)

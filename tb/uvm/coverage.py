@@ -83,7 +83,7 @@ def sample_notify(event: str) -> None:
 @CoverPoint(f"{PREFIX}.reset.walker_state", xf=lambda state, point: WALKER_STATES[state] if state < len(WALKER_STATES) else "?", bins=list(WALKER_STATES))
 @CoverPoint(f"{PREFIX}.reset.point", xf=lambda state, point: point, bins=list(RESET_POINTS))
 def sample_reset(state: int, point: str) -> None:
-    """The walker's state on the cycle the Status=0 write reached the register block."""
+    """The walker's state on the cycle the reset request of a Status=0 write reached it."""
 
 
 # ------------------------------------------------------------- hostile

@@ -8,6 +8,7 @@ from pyuvm import ConfigDB, uvm_sequence
 from vio import constants as C
 
 from ..hostile_chains import ALL_RING, ANY_LAYOUT, CASES, EVENT_IDX, INDIRECT, NOTIFY_ON_EMPTY
+from .coverage import WALKER_STATES
 from .items import DIRECTIONS, LENGTH_BUCKETS, ControlItem, TransferItem
 
 FEATURE_SETS = [ANY_LAYOUT, ANY_LAYOUT | INDIRECT, ANY_LAYOUT | INDIRECT | EVENT_IDX, NOTIFY_ON_EMPTY | ANY_LAYOUT | EVENT_IDX, ALL_RING]
@@ -170,6 +171,95 @@ class ResetSweepSeq(VirtioSequence):
             item = TransferItem("sweep", 0, [(24, False), (40, True)], indirect=d % 2 == 0)
             await self.send(item)
             await self.control("reset", count=d)
+
+
+class DirectedResetSeq(VirtioSequence):
+    """Resets aimed at the walker's short states, each followed by a new init.
+
+    For each target (state, chain) the same chain is posted and the reset
+    issued ``d`` cycles after its notify, d = 0, 1, 2, ... until the reset's
+    request meets the walker in the target state (the register bus monitor
+    notes the state on the cycle the request reaches the walker): DATA_START
+    (one cycle before the request's read), IRQ_WAIT (the read of used_event
+    or avail.flags), ANS_DRAIN (a chain with nothing writable: its answer is
+    drained). Then DRAIN (an answer no chain waits for, dropped while the
+    reset lands), ABORT / ABORT_BEAT (the abort of a bus-error break held
+    by a stalled m_axis, the Status=0 write timed against its release), and
+    queue stops that abort the walker's work on the queue."""
+
+    # (state, chain, features): without NOTIFY_ON_EMPTY for IRQ_WAIT, which
+    # the walker skips when the ring is left empty under NOTIFY_ON_EMPTY (the
+    # interrupt is raised at once), as after every lone chain of ALL_RING
+    TARGETS = (
+        ("DATA_START", [(24, False), (40, True)], ALL_RING),
+        ("IRQ_WAIT", [(24, False), (40, True)], ANY_LAYOUT | INDIRECT | EVENT_IDX),
+        ("ANS_DRAIN", [(24, False)], ALL_RING),
+    )
+
+    async def body(self):
+        await self.control("pressure", pause=0.0)  # a fixed register bus latency: d steps one cycle at a time
+        cycles = self.kw.get("cycles", 400)
+        met = set()  # the states the reset requests met
+        for name, segments, features in self.TARGETS:
+            await self.control("reset", count=-1, queues=[features])
+            for d in range(cycles):
+                await self.send(TransferItem("directed", 0, segments, indirect=False))
+                met.add(WALKER_STATES[(await self.control("reset", count=d)).walker_state])
+                if name in met:
+                    break
+        met.add(WALKER_STATES[(await self.control("drain_reset", count=4096)).walker_state])
+        # queue stops (QueuePFN=0) meeting the walker at work on the queue
+        for d in range(0, 40, 2):
+            await self.send(TransferItem("directed", 0, [(24, False), (40, True)], indirect=False))
+            await self.control("stop", count=d)
+        if self.bench.params["DMA_SIZE"] > self.bench.env.mem.size:  # a buffer past guest memory, inside the window
+            for d in range(self.kw.get("abort_steps", 12)):
+                met.add(WALKER_STATES[(await self.control("abort_reset", count=d)).walker_state])
+            for cause in ("bus_error_read", "bus_error"):  # the stop catches the chain's failing read / answer write (SLVERR) in flight
+                for d in range(40):
+                    await self.control("stop", count=d, cause=cause)
+            aimed = ("DATA_START", "IRQ_WAIT", "ANS_DRAIN", "DRAIN", "ABORT", "ABORT_BEAT")
+        else:
+            aimed = ("DATA_START", "IRQ_WAIT", "ANS_DRAIN", "DRAIN")
+        missed = [name for name in aimed if name not in met]
+        assert not missed, f"directed resets: no reset request met the walker in {missed} (met: {sorted(met)})"
+        await self.transfer(0)
+        await self.control("kick")
+
+
+class BackendLimitsSeq(VirtioSequence):
+    """Answers longer than the writable buffers (the RTL's backend runs
+    ``overrun`` bytes past them: the rest is drained and dropped, used.len =
+    the writable length, no byte past the buffers), on chains with and
+    without writable buffers, every queue, direct and indirect; then the
+    per-queue segment buffer full: answers held, indirect chains of
+    INDIRECT_MAX writable buffers on one queue until their segments exceed
+    SEG_DEPTH (the walk of the last is abandoned and retried after a
+    completion), then released."""
+
+    async def body(self):
+        b = self.bench
+        nq = b.num_queues
+        for overrun in (1, 37, 300):
+            await self.control("overrun", count=overrun)
+            for q in range(nq):
+                for direction in DIRECTIONS:
+                    await self.transfer(q, bucket=self.rng.choice(("1", "2-3", "4-8")), direction=direction)
+            await self.control("kick")
+        await self.control("overrun", count=0)
+        qnm, im = b.params["QUEUE_NUM_MAX"], b.params["INDIRECT_MAX"]
+        seg_depth = 1 << (qnm + im - 2).bit_length()  # the RTL's default: 2**clog2(QUEUE_NUM_MAX+INDIRECT_MAX-1)
+        for n in range(seg_depth // im + 1):
+            item = TransferItem("segments", 2, [(self.rng.choice((1, 8, 64)), True) for _ in range(im)], indirect=True)
+            if n == 0:
+                item.expect = "hold"
+            await self.send(item)
+        await self.control("kick")
+        # the last walk was abandoned: queue 2 waits for room in its segment buffer
+        waiting = b.env.dut.walker_inst.wait_space_reg.value.to_unsigned()
+        assert waiting & 1 << 2, f"segment buffer: queue 2 does not wait for room (wait_space {waiting:#x})"
+        await self.control("release")
+        await self.control("kick")
 
 
 class RegisterSeq(VirtioSequence):

@@ -28,9 +28,11 @@ from .bench import Bench
 from .components import VirtioDriverComponent, VirtioUvmEnv
 from .sequences import (
     FEATURE_SETS,
+    BackendLimitsSeq,
     BlockSeq,
     ConsoleSeq,
     CrossSweepSeq,
+    DirectedResetSeq,
     HostileSeq,
     InterruptRulesSeq,
     RandomTrafficSeq,
@@ -136,6 +138,21 @@ class LoopbackResetTest(VirtioBaseTest):
     """Resets in the middle of traffic, then new inits."""
 
     SEQUENCES = [(ResetSeq, {}), (ResetSweepSeq, {})]
+
+
+@pyuvm.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
+class LoopbackDirectedResetTest(VirtioBaseTest):
+    """Resets aimed at the walker's short states (DATA_START, IRQ_WAIT,
+    ANS_DRAIN, DRAIN, ABORT, ABORT_BEAT), then new inits."""
+
+    SEQUENCES = [(DirectedResetSeq, {})]
+
+
+@pyuvm.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
+class LoopbackBackendLimitsTest(VirtioBaseTest):
+    """Answers longer than the writable buffers; the segment buffer full."""
+
+    SEQUENCES = [(BackendLimitsSeq, {})]
 
 
 @pyuvm.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
