@@ -9,6 +9,8 @@ bounded in clock cycles, until no bus or stream is busy).
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 from ..device.loopback import LoopbackBackend
 from ..device.mmio import TRANSPORT_FEATURES, ReferenceDevice
 from ..hal import VioHal
@@ -67,7 +69,7 @@ class HostileBackend(LoopbackBackend):
         pass  # read-only config: a write must change nothing
 
 
-class Target:
+class Target(ABC):
     """A device under a hostile campaign.
 
     ``hal`` reaches the registers at ``base``; ``mem`` is guest memory (the back
@@ -93,9 +95,9 @@ class Target:
     async def settle(self) -> None:
         """Return once the device has finished reacting to what was done (bounded)."""
 
+    @abstractmethod
     def interrupts(self) -> int:
         """Rising edges of the IRQ line so far."""
-        raise NotImplementedError
 
 
 class BoundedModelHal(ModelHal):
