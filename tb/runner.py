@@ -13,7 +13,7 @@ from cocotb_tools.runner import get_runner
 
 ROOT = Path(__file__).resolve().parents[1]
 HDL = ROOT / "hdl"
-SOURCES = [HDL / f"{name}.v" for name in ("virtio_mmio", "virtio_mmio_regs", "virtio_mmio_walker", "virtio_mmio_dma_rd", "virtio_mmio_dma_wr")]
+SOURCES = sorted(HDL.glob("virtio_mmio*.v"))
 TOP = "virtio_mmio"
 PARAMS_ENV = "VIO_PARAMS"
 # parameters wider than 32 bits, given as sized literals: a plain -G number is
@@ -78,6 +78,7 @@ def build(sim: str, params: dict[str, int], build_dir: Path, *, waves: bool = Fa
         fcntl.flock(lock, fcntl.LOCK_EX)
         get_runner(sim).build(
             sources=SOURCES,
+            includes=[HDL],
             hdl_toplevel=TOP,
             parameters=verilog_parameters(params),
             build_args=build_args,
