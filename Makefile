@@ -16,9 +16,10 @@ SYSTEM_TOOLS := iverilog:iverilog g++:g++ perl:perl make:make qemu-system-aarch6
 
 setup: $(STAMP) $(SYSTAMP)
 
-$(STAMP): pyproject.toml
+# the kit with its cocotb and test extras, at the versions of constraints.txt
+$(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check -e .
+	$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[cocotb,test]'
 	@touch $@
 
 # Installs missing tools (command:debian-package ...) with apt-get where we can
