@@ -1,4 +1,4 @@
-"""The device-side cases of shared/hostile-input.md (1-24), and the driver-side
+"""The device-side cases of docs/verification.md (1-24), and the driver-side
 ones a corrupted used ring reaches (25-28, 31), as scenarios over any target.
 
 ``SCENARIOS`` maps a name (``c04_loop_pair``) to a :class:`Scenario`: its case
