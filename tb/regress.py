@@ -297,6 +297,25 @@ def table(recs: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def junit(recs: list[dict], path: Path) -> None:
+    """The table as JUnit XML (one testcase per run) for CI dashboards: a run
+    not as expected is a failure with its first lines and the reproduce line."""
+    bad = [r for r in recs if not ok(r)]
+    suite = ET.Element("testsuite", name="regress", tests=str(len(recs)), failures=str(len(bad)), errors="0", skipped="0")
+    suite.set("time", f"{sum(r.get('wall_s') or 0 for r in recs):.1f}")
+    for r in sorted(recs, key=lambda r: r["id"]):
+        case = ET.SubElement(suite, "testcase", classname=f"regress.{r['test']}", name=r["id"], time=f"{r.get('wall_s') or 0:.1f}")
+        props = ET.SubElement(case, "properties")
+        for key in ("sim", "params", "seed", "result", "sim_ns", "reproduce"):
+            ET.SubElement(props, "property", name=key, value=str(r.get(key)))
+        if not ok(r):
+            first = (r["failures"] or ["(no failure: it was meant to fail)"])[0].splitlines()[0][:200]
+            failure = ET.SubElement(case, "failure", message=f"{r['result']}: {first}")
+            failure.text = "\n".join(r["failures"])[:20000] + f"\nreproduce: {r['reproduce']}"
+    ET.indent(suite)
+    ET.ElementTree(suite).write(path, encoding="utf-8", xml_declaration=True)
+
+
 def functional_report(recs: list[dict]) -> str:
     from .uvm import coverage as cov
 
@@ -332,8 +351,26 @@ def code_coverage_report(recs: list[dict]) -> str:
     (OUT / "code_coverage.txt").write_text(text + "\n")
     return (
         f"code coverage (Verilator line + toggle), merged over {len(dats)} runs: {merged}\n"
-        f"verilator_coverage: {total}\n{text}\n(per-line annotation: {annotated}/, report: {OUT / 'code_coverage.txt'})"
+        f"verilator_coverage: {total}\n{text}\n{lcov_report(tool, merged)}\n"
+        f"(per-line annotation: {annotated}/, report: {OUT / 'code_coverage.txt'})"
     )
+
+
+def lcov_report(tool: str, merged: Path) -> str:
+    """The merged coverage as lcov tracefile (verilator_coverage --write-info)
+    and as HTML pages (genhtml, Debian package lcov); genhtml's summary line."""
+    info = OUT / "coverage.info"
+    html = OUT / "coverage_html"
+    subprocess.run([tool, "--write-info", str(info), str(merged)], check=True, capture_output=True)
+    genhtml = shutil.which("genhtml")
+    if genhtml is None:
+        return f"lcov: {info} (no HTML: genhtml is not installed, Debian package lcov; `make regress` installs it)"
+    shutil.rmtree(html, ignore_errors=True)
+    proc = subprocess.run([genhtml, "--output-directory", str(html), str(info)], capture_output=True, text=True)
+    if proc.returncode != 0:
+        return f"lcov: {info}; genhtml failed: {proc.stderr.strip()[-500:]}"
+    summary_line = next((line.strip() for line in proc.stdout.splitlines() if line.strip().startswith("lines")), "")
+    return f"lcov: {info}, HTML: {html}/index.html ({summary_line})"
 
 
 def report(runs: list[Run] | None = None) -> bool:
@@ -342,7 +379,8 @@ def report(runs: list[Run] | None = None) -> bool:
         print("no regression runs on disk (build/regress/runs)")
         return False
     OUT.mkdir(parents=True, exist_ok=True)
-    parts = [table(recs), functional_report(recs), code_coverage_report(recs)]
+    junit(recs, OUT / "junit.xml")
+    parts = [table(recs) + f"\n(as JUnit XML: {OUT / 'junit.xml'})", functional_report(recs), code_coverage_report(recs)]
     text = "\n\n".join(parts)
     (OUT / "report.txt").write_text(text + "\n")
     print(text)
