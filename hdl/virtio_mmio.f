@@ -1,0 +1,16 @@
+virtio_mmio_fifo.v
+virtio_mmio_ram.v
+virtio_mmio_wr_planner.v
+virtio_mmio_dma_rd.v
+virtio_mmio_dma_wr.v
+virtio_mmio_sched.v
+virtio_mmio_fetch_idx.v
+virtio_mmio_fetch_head.v
+virtio_mmio_walk.v
+virtio_mmio_data_fetch.v
+virtio_mmio_commit.v
+virtio_mmio_complete.v
+virtio_mmio_publish.v
+virtio_mmio_engine.v
+virtio_mmio_regs.v
+virtio_mmio.v
