@@ -60,6 +60,7 @@ module virtio_mmio_complete #
     input  wire [SEQ_WIDTH-1:0]         st_seq,
     input  wire                         st_rsp_valid,
     input  wire [31:0]                  st_rsp_count,
+    input  wire                         st_rsp_drain,
 
     // a chain left the in-flight FIFO
     output wire                         done_valid,
@@ -107,7 +108,6 @@ reg [SPP_W-1:0] ptr_reg, ptr_next;
 reg [SPP_W-1:0] left_reg, left_next;
 reg first_reg, first_next;
 reg drop_reg, drop_next;
-reg [SPP_W:0] nreq_reg, nreq_next;
 // answers asked of the write engine whose packet has not ended yet
 reg [1:0] open_reg;
 
@@ -124,11 +124,9 @@ reg st_req_valid_reg, st_req_valid_next;
 // answers waiting for the byte counts of their requests, oldest first
 reg [Q_W-1:0] c_q [0:CD-1];
 reg [15:0] c_head [0:CD-1];
-reg [SPP_W:0] c_nreq [0:CD-1];
 reg [SEQ_WIDTH-1:0] c_need [0:CD-1];
 reg c_drop [0:CD-1];
 reg [CD_W:0] c_wr_reg, c_rd_reg;
-reg [SPP_W:0] c_got_reg;
 reg [31:0] c_sum_reg;
 
 reg [Q_W-1:0] pub_q_reg;
@@ -144,9 +142,16 @@ reg [15:0] done_head_reg;
 reg pop_entry;
 reg c_push;
 reg c_push_drop;
+reg c_close;
+reg c_close_drop;
 reg open_inc;
+
 reg ans_ok;
 integer i;
+
+// the entry of the answer being issued (the newest); in the IDLE drop path it
+// is pushed and closed in the same cycle
+wire [CD_W-1:0] c_last_i = c_push ? c_wr_reg[CD_W-1:0] : c_wr_reg[CD_W-1:0] - 1'b1;
 
 wire [CD_W:0] c_count = c_wr_reg - c_rd_reg;
 wire c_empty = c_count == 0;
@@ -205,7 +210,6 @@ always @* begin
     left_next = left_reg;
     first_next = first_reg;
     drop_next = drop_reg;
-    nreq_next = nreq_reg;
     st_req_drain_next = st_req_drain_reg;
     st_req_start_next = st_req_start_reg;
     st_req_addr_next = st_req_addr_reg;
@@ -215,6 +219,8 @@ always @* begin
     pop_entry = 1'b0;
     c_push = 1'b0;
     c_push_drop = 1'b0;
+    c_close = 1'b0;
+    c_close_drop = 1'b0;
     open_inc = 1'b0;
 
     ans_ok = s_axis_tdest < NQ_DEST && q_live[ans_q] && !halt && !stopping[ans_q]
@@ -236,7 +242,8 @@ always @* begin
                     open_inc = 1'b1;
                     c_push = 1'b1;
                     c_push_drop = 1'b1;
-                    nreq_next = {{SPP_W{1'b0}}, 1'b1};
+                    c_close = 1'b1;
+                    c_close_drop = 1'b1;
                 end
             end
         end
@@ -252,8 +259,8 @@ always @* begin
             left_next = if_e_wcnt;
             first_next = 1'b1;
             drop_next = 1'b0;
-            nreq_next = {(SPP_W+1){1'b0}};
             open_inc = 1'b1;
+            c_push = 1'b1;
             state_next = if_e_wcnt == 0 ? S_DRAIN_REQ : S_SEG_ADDR;
         end
         S_SEG_ADDR: begin
@@ -273,7 +280,6 @@ always @* begin
                 st_req_tag_next = {{(8-Q_W){1'b0}}, q_reg};
                 st_req_valid_next = 1'b1;
                 first_next = 1'b0;
-                nreq_next = nreq_reg + 1'b1;
                 ptr_next = ptr_reg + 1'b1;
                 left_next = left_reg - 1'b1;
                 state_next = left_reg == {{(SPP_W-1){1'b0}}, 1'b1} ? S_DRAIN_REQ : S_SEG_ADDR;
@@ -286,9 +292,8 @@ always @* begin
                 st_req_start_next = first_reg;
                 st_req_tag_next = {{(8-Q_W){1'b0}}, q_reg};
                 st_req_valid_next = 1'b1;
-                nreq_next = nreq_reg + 1'b1;
-                c_push = 1'b1;
-                c_push_drop = drop_reg || halt || stopping[q_reg];
+                c_close = 1'b1;
+                c_close_drop = drop_reg || halt || stopping[q_reg];
                 state_next = S_IDLE;
             end
         end
@@ -306,7 +311,6 @@ always @(posedge clk) begin
     left_reg <= left_next;
     first_reg <= first_next;
     drop_reg <= drop_next;
-    nreq_reg <= nreq_next;
     st_req_drain_reg <= st_req_drain_next;
     st_req_start_reg <= st_req_start_next;
     st_req_addr_reg <= st_req_addr_next;
@@ -324,21 +328,26 @@ always @(posedge clk) begin
         seg_tail_reg[q_reg] <= if_e_end;
     end
 
-    // the collector: an entry per answer, closed when all its counts are in
+    // the collector: an entry per answer, from its first request; its DRAIN
+    // request (always the last) is the one whose answering closes it
     if (c_push) begin
         c_q[c_wr_reg[CD_W-1:0]] <= q_next;
-        c_head[c_wr_reg[CD_W-1:0]] <= head_reg;
-        c_nreq[c_wr_reg[CD_W-1:0]] <= nreq_next;
-        c_need[c_wr_reg[CD_W-1:0]] <= st_seq + (st_req_valid_reg ? 16'd2 : 16'd1);
+        c_head[c_wr_reg[CD_W-1:0]] <= {{(16-QN_W){1'b0}}, if_e_head};
         c_drop[c_wr_reg[CD_W-1:0]] <= c_push_drop;
         c_wr_reg <= c_wr_reg + 1'b1;
+    end
+    if (c_close) begin
+        // the DRAIN's sequence number: its data writes are all answered by then
+        c_need[c_last_i] <= st_seq + (st_req_valid_reg ? 16'd2 : 16'd1);
+        if (c_close_drop) begin
+            c_drop[c_last_i] <= 1'b1;
+        end
     end
     if (pub_valid_reg && pub_ready) begin
         pub_valid_reg <= 1'b0;
     end
     if (st_rsp_valid && !c_empty) begin
-        if (c_got_reg + 1'b1 == c_nreq[c_head_i]) begin
-            c_got_reg <= {(SPP_W+1){1'b0}};
+        if (st_rsp_drain) begin
             c_sum_reg <= 32'd0;
             c_rd_reg <= c_rd_reg + 1'b1;
             if (!c_drop[c_head_i] && !halt && !stopping[c_q[c_head_i]]) begin
@@ -349,7 +358,6 @@ always @(posedge clk) begin
                 pub_need_reg <= c_need[c_head_i];
             end
         end else begin
-            c_got_reg <= c_got_reg + 1'b1;
             c_sum_reg <= c_sum_reg + st_rsp_count;
         end
     end
@@ -368,7 +376,6 @@ always @(posedge clk) begin
         done_valid_reg <= 1'b0;
         c_wr_reg <= {(CD_W+1){1'b0}};
         c_rd_reg <= {(CD_W+1){1'b0}};
-        c_got_reg <= {(SPP_W+1){1'b0}};
         c_sum_reg <= 32'd0;
         pub_valid_reg <= 1'b0;
     end

@@ -11,7 +11,7 @@
  * of the answer. Bytes left over stay for the next request: the writable
  * segments of a chain take one answer in turn (st_req_start marks the first
  * request of a new answer). Each request ends with one st_rsp pulse (bytes
- * written, answer used up), in request order.
+ * written, answer used up, a DRAIN request), in request order.
  *
  * Immediate path (ring fields): up to 8 bytes of im_req_data at im_req_addr.
  *
@@ -69,6 +69,7 @@ module virtio_mmio_dma_wr #
     output wire                       st_rsp_valid,
     output wire [31:0]                st_rsp_count,
     output wire                       st_rsp_ended,
+    output wire                       st_rsp_drain,
     output wire [SEQ_WIDTH-1:0]       st_acked,
 
     input  wire [AXI_DATA_WIDTH-1:0]  in_data,
@@ -331,6 +332,7 @@ reg [ACC_CNT_W-1:0] st_acc_cnt_reg, st_acc_cnt_next;
 reg st_rsp_valid_reg, st_rsp_valid_next;
 reg [31:0] st_rsp_count_reg, st_rsp_count_next;
 reg st_rsp_ended_reg, st_rsp_ended_next;
+reg st_rsp_drain_reg, st_rsp_drain_next;
 
 /*
  * Immediate emitter
@@ -420,6 +422,7 @@ wire [TAG_WIDTH-1:0] bt_head_tag = bt_tag[bt_head];
 assign st_rsp_valid = st_rsp_valid_reg;
 assign st_rsp_count = st_rsp_count_reg;
 assign st_rsp_ended = st_rsp_ended_reg;
+assign st_rsp_drain = st_rsp_drain_reg;
 assign st_acked = st_acked_reg;
 assign im_acked = im_acked_reg;
 
@@ -487,6 +490,7 @@ always @* begin
     st_rsp_valid_next = 1'b0;
     st_rsp_count_next = st_rsp_count_reg;
     st_rsp_ended_next = st_rsp_ended_reg;
+    st_rsp_drain_next = st_rsp_drain_reg;
 
     im_active_next = im_active_reg;
     im_window_next = im_window_reg;
@@ -593,6 +597,7 @@ always @* begin
         st_rsp_valid_next = 1'b1;
         st_rsp_count_next = st_count_reg;
         st_rsp_ended_next = st_ended_reg && st_acc_cnt_reg == 0;
+        st_rsp_drain_next = st_drain_reg;
         st_done_push = 1'b1;
         if (st_drain_reg) begin
             st_acc_next = {2*DW{1'b0}};
@@ -756,6 +761,7 @@ always @(posedge clk) begin
     st_rsp_valid_reg <= st_rsp_valid_next;
     st_rsp_count_reg <= st_rsp_count_next;
     st_rsp_ended_reg <= st_rsp_ended_next;
+    st_rsp_drain_reg <= st_rsp_drain_next;
 
     im_active_reg <= im_active_next;
     im_window_reg <= im_window_next;

@@ -876,7 +876,7 @@ wire [AXI_ADDR_WIDTH-1:0] st_req_addr;
 wire [31:0] st_req_len;
 wire [7:0] st_req_tag;
 wire st_req_valid, st_req_ready;
-wire st_rsp_valid, st_rsp_ended;
+wire st_rsp_valid, st_rsp_ended, st_rsp_drain;
 wire [31:0] st_rsp_count;
 wire [Q_W-1:0] pub_in_q;
 wire [15:0] pub_in_head;
@@ -921,6 +921,7 @@ complete_inst (
     .st_seq(wr_st_seq),
     .st_rsp_valid(st_rsp_valid),
     .st_rsp_count(st_rsp_count),
+    .st_rsp_drain(st_rsp_drain),
     .done_valid(done_valid),
     .done_q(done_q),
     .done_head(done_head),
@@ -1092,6 +1093,7 @@ dma_wr_inst (
     .st_rsp_valid(st_rsp_valid),
     .st_rsp_count(st_rsp_count),
     .st_rsp_ended(st_rsp_ended),
+    .st_rsp_drain(st_rsp_drain),
     .st_acked(wr_st_acked),
     .in_data(s_axis_tdata),
     .in_keep(s_axis_tkeep),
