@@ -145,7 +145,8 @@ module virtio_mmio_commit #
 
     // a request packet of this queue is on m_axis or still to be dropped
     output wire                         streaming,
-    output wire [Q_W-1:0]               streaming_q
+    output wire [Q_W-1:0]               streaming_q,
+    output wire                         idle
 );
 
 `include "virtio_mmio_defs.vh"
@@ -249,6 +250,7 @@ assign brk_q = brk_q_reg;
 assign brk_info = brk_info_reg;
 assign streaming = state_reg == S_STREAM || state_reg == S_ABORT || state_reg == S_DRAIN || m_axis_tvalid_reg;
 assign streaming_q = cur_q_reg;
+assign idle = state_reg == S_IDLE && !m_axis_tvalid_reg && !ae_valid_reg && !rd_valid_reg && !brk_valid_reg;
 
 genvar n;
 generate

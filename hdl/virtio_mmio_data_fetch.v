@@ -51,7 +51,9 @@ module virtio_mmio_data_fetch #
     output wire [TOK_W-1:0]             out_tok,
     output wire                         out_data_read,
     output wire                         out_valid,
-    input  wire                         out_ready
+    input  wire                         out_ready,
+
+    output wire                         idle
 );
 
 `include "virtio_mmio_defs.vh"
@@ -91,6 +93,7 @@ assign data_req_valid = data_req_valid_reg;
 assign out_tok = out_tok_reg;
 assign out_data_read = out_data_read_reg;
 assign out_valid = out_valid_reg;
+assign idle = state_reg == S_IDLE && !data_req_valid_reg && !out_valid_reg;
 
 always @* begin
     state_next = state_reg;

@@ -96,6 +96,8 @@ module virtio_mmio_dma_wr #
     input  wire                       flush,
     input  wire                       err_clr,
     output wire                       busy,
+    // nothing held at all: no request, byte or burst
+    output wire                       idle,
     output wire                       err,
     output wire                       err_valid,
     output wire [TAG_WIDTH-1:0]       err_tag,
@@ -431,6 +433,8 @@ assign in_ready = st_active_reg && !flush && !st_ended_reg && (st_drain_reg || c
 
 assign busy = m_axi_awvalid_reg || m_axi_wvalid_reg || !wp_empty || outstanding_reg != 0;
 assign err = err_reg;
+assign idle = !busy && !st_active_reg && !im_active_reg && st_plan_idle && im_plan_idle
+    && st_req_count == 0 && im_req_count == 0 && bt_empty && !clear_reg;
 assign err_valid = err_valid_reg;
 assign err_tag = err_tag_reg;
 
@@ -450,7 +454,7 @@ assign m_axi_wvalid = m_axi_wvalid_reg;
 assign m_axi_bready = 1'b1;
 
 // B IDs are not checked: every burst uses ID 0
-wire unused_ok = &{1'b0, m_axi_bid, m_axi_bresp[0], st_plan_idle, im_plan_idle, st_req_count, im_req_count, st_beat_count, im_beat_count};
+wire unused_ok = &{1'b0, m_axi_bid, m_axi_bresp[0], st_beat_count, im_beat_count};
 
 // the realigner's next beat: how many bytes it takes from the accumulator
 // (a block of its own: the input's ready depends on it)

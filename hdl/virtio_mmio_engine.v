@@ -81,6 +81,9 @@ module virtio_mmio_engine #
     output wire [7:0]                          err_queue,
     output wire [15:0]                         err_info,
     output wire                                irq_vring,
+    // nothing in progress: every unit idle, no queue waiting to be served
+    // (for testbenches: the buses can stay quiet for a while during a walk)
+    output wire                                idle,
 
     /*
      * Backend
@@ -328,6 +331,7 @@ wire fetch_idx_idle, fetch_head_idle, walk_idle;
 wire fetch_free = fetch_idx_idle && fetch_head_idle && walk_idle;
 wire others_waiting;
 wire [NUM_QUEUES-1:0] run_active;
+wire sched_pending;
 wire run_end_valid;
 wire [Q_W-1:0] run_end_q;
 wire run_end_kick;
@@ -374,7 +378,8 @@ sched_inst (
     .wait_space_q(run_end_q),
     .space_freed(done_valid),
     .space_freed_q(done_q),
-    .run_active(run_active)
+    .run_active(run_active),
+    .pending(sched_pending)
 );
 
 /*
@@ -606,7 +611,7 @@ wire [AXI_ADDR_WIDTH-1:0] data_req_addr;
 wire [31:0] data_req_len;
 wire data_req_last, data_req_valid, data_req_ready;
 wire [TOK_W-1:0] df_tok;
-wire df_data_read, df_valid, df_ready;
+wire df_data_read, df_valid, df_ready, df_idle;
 
 virtio_mmio_ram #(
     .ADDR_WIDTH(Q_W+SP_W),
@@ -650,7 +655,8 @@ data_fetch_inst (
     .out_tok(df_tok),
     .out_data_read(df_data_read),
     .out_valid(df_valid),
-    .out_ready(df_ready)
+    .out_ready(df_ready),
+    .idle(df_idle)
 );
 
 wire [TOK_W:0] t2_out;
@@ -728,6 +734,7 @@ wire [7:0] cmt_brk_cause;
 wire [Q_W-1:0] cmt_brk_q;
 wire [15:0] cmt_brk_info;
 wire cmt_streaming;
+wire cmt_idle;
 wire [Q_W-1:0] cmt_streaming_q;
 wire complete_idle, publish_idle;
 
@@ -815,7 +822,8 @@ commit_inst (
     .stopping(stopping),
     .clr(clr_reg),
     .streaming(cmt_streaming),
-    .streaming_q(cmt_streaming_q)
+    .streaming_q(cmt_streaming_q),
+    .idle(cmt_idle)
 );
 
 // the in-flight FIFOs of all queues
@@ -1003,7 +1011,7 @@ publish_inst (
  * DMA engines
  */
 wire wr_im_ready;
-wire rd_busy, wr_busy;
+wire rd_busy, wr_busy, wr_idle;
 wire wr_err_valid;
 wire [7:0] wr_err_tag;
 
@@ -1111,6 +1119,7 @@ dma_wr_inst (
     .flush(flush),
     .err_clr(clr_reg[0] && ctrl_reset_done_reg),
     .busy(wr_busy),
+    .idle(wr_idle),
     .err(wr_err),
     .err_valid(wr_err_valid),
     .err_tag(wr_err_tag),
@@ -1256,7 +1265,10 @@ always @(posedge clk) begin
     end
 end
 
-// the walk's segment bookkeeping reads a queue's oldest segment in use
+assign idle = fetch_free && !sched_pending && !t1_valid && df_idle && !t2_valid && cmt_idle
+    && complete_idle && publish_idle && !ring_req_valid_reg && !rd_busy && wr_idle
+    && !ctrl_valid && !flush_reg && !err_valid_reg && !dq_valid;
+
 wire unused_ok = &{1'b0, st_rsp_ended, ring_rsp_keep, wq_count, t1_count, t2_count, dq_in_ready, wr_err,
     done_head, head_chk, t2_out[32+5*SPP_W:33+3*SPP_W]};
 

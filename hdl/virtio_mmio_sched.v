@@ -55,7 +55,9 @@ module virtio_mmio_sched #
     input  wire                   space_freed,
     input  wire [Q_W-1:0]         space_freed_q,
 
-    output wire [NUM_QUEUES-1:0]  run_active
+    output wire [NUM_QUEUES-1:0]  run_active,
+    // a queue is waiting for the fetch unit
+    output wire                   pending
 );
 
 localparam [Q_W:0] NQ_IDX = NUM_QUEUES[Q_W:0];
@@ -76,6 +78,7 @@ reg [Q_W:0] next_idx;
 integer i;
 
 assign run_active = run_active_reg;
+assign pending = pick_found;
 assign run_start_valid = fetch_free && pick_found;
 assign run_start_q = pick_q;
 

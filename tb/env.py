@@ -240,6 +240,10 @@ class VirtioEnv:
         self.ram = GuestRam(AxiBus.from_prefix(dut, "m_axi"), dut.clk, dut.rst, self.store, latency=mem_latency, faults=faults)
         self.hal = CocotbHal(self.axil, dut.irq, self.mem, base=base)
         self.streams = BackendStreams(dut, backend, dut.clk, dut.rst)
+        # the DUT's own "nothing in progress" signal where it has one (this
+        # project's RTL: engine_idle): a pipelined engine may walk a chain, or
+        # pass a completion from unit to unit, with every bus quiet
+        self.idle_signal = getattr(dut, "engine_idle", None)
         self.irq_cycles: list[int] = []
         self.on_irq = None
         self._irq_task = cocotb.start_soon(self._watch_irq())
@@ -300,10 +304,15 @@ class VirtioEnv:
             if self.on_irq is not None:
                 self.on_irq(self.cycle)
 
+    def device_idle(self) -> bool:
+        """The DUT says it has nothing in progress (always True for a DUT
+        without such a signal: the buses' silence is all there is to go by)."""
+        return self.idle_signal is None or str(self.idle_signal.value) == "1"
+
     async def quiesce(self, quiet_cycles: int = 16) -> None:
         """Wait until no valid signal is high on any bus or stream for
-        ``quiet_cycles`` and the backend owes no answer (hdl/README.md:
-        compare at quiescent points)."""
+        ``quiet_cycles``, the DUT is idle and the backend owes no answer
+        (docs/rtl.md: compare at quiescent points)."""
         dut = self.dut
         names = (
             "m_axi_arvalid", "m_axi_rvalid", "m_axi_awvalid", "m_axi_wvalid", "m_axi_bvalid",
@@ -313,7 +322,7 @@ class VirtioEnv:
         quiet = 0
         while quiet < quiet_cycles:
             await RisingEdge(dut.clk)
-            busy = any(str(s.value) == "1" for s in signals) or not self.streams.idle()
+            busy = any(str(s.value) == "1" for s in signals) or not self.streams.idle() or not self.device_idle()
             quiet = 0 if busy else quiet + 1
 
     # ---------------------------------------------------------- factories

@@ -77,6 +77,7 @@ class RtlTarget(Target):
             await RisingEdge(clk)
             cycles += 1
             busy = any(str(s.value) == "1" for s in self._busy) or not streams.source.idle() or streams.sink.active
+            busy = busy or not self.env.device_idle()
             quiet = 0 if busy else quiet + 1
             assert cycles <= bound + QUIET_CYCLES, f"the RTL is still busy {bound} cycles after the last step: a hang"
         self.max_settle = max(self.max_settle, cycles - QUIET_CYCLES)

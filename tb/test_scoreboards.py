@@ -81,6 +81,7 @@ class Bench:
         self.drop: set[tuple[int, int]] = set()  # fault: (queue, request #) left unanswered
         self.requests: dict[int, int] = defaultdict(int)
         self.aborted = 0
+        self._idle = getattr(dut, "engine_idle", None)  # as VirtioEnv.device_idle
         self._valids = [
             getattr(dut, s)
             for s in ("m_axi_arvalid", "m_axi_rvalid", "m_axi_awvalid", "m_axi_wvalid", "m_axi_bvalid", "m_axis_tvalid", "s_axis_tvalid")
@@ -174,6 +175,7 @@ class Bench:
         for _ in range(SETTLE_LIMIT):
             await RisingEdge(self.dut.clk)
             busy = any(v.value for v in self._valids) or not self.src.idle() or not self.sink.empty()
+            busy = busy or (self._idle is not None and str(self._idle.value) != "1")
             quiet = 0 if busy else quiet + 1
             if quiet >= QUIET_CYCLES:
                 return

@@ -43,6 +43,7 @@ async def settle(env: VirtioEnv) -> None:
     for _ in range(SETTLE_LIMIT):
         await RisingEdge(env.dut.clk)
         busy = any(str(v.value) == "1" for v in signals) or not env.streams.source.idle() or env.streams.sink.active
+        busy = busy or not env.device_idle()
         quiet = 0 if busy else quiet + 1
         if quiet >= QUIET_CYCLES:
             return
