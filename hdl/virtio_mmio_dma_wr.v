@@ -220,7 +220,7 @@ virtio_mmio_fifo #(.DEPTH(4), .WIDTH(ST_REQ_W))
 st_req_fifo (
     .clk(clk), .rst(rst), .clear(clear_reg),
     .in_data({st_req_drain, st_req_start, st_req_addr, st_req_len, st_req_tag}),
-    .in_valid(st_req_valid && !flush), .in_ready(st_req_ready_int),
+    .in_valid(st_req_valid && st_req_ready), .in_ready(st_req_ready_int),
     .out_data({st_q_drain, st_q_start, st_q_addr, st_q_len, st_q_tag}),
     .out_valid(st_q_valid), .out_ready(st_q_ready),
     .count(st_req_count)
@@ -230,14 +230,15 @@ virtio_mmio_fifo #(.DEPTH(4), .WIDTH(IM_REQ_W))
 im_req_fifo (
     .clk(clk), .rst(rst), .clear(clear_reg),
     .in_data({im_req_addr, im_req_len, im_req_data, im_req_tag}),
-    .in_valid(im_req_valid && !flush), .in_ready(im_req_ready_int),
+    .in_valid(im_req_valid && im_req_ready), .in_ready(im_req_ready_int),
     .out_data({im_q_addr, im_q_len, im_q_data, im_q_tag}),
     .out_valid(im_q_valid), .out_ready(im_q_ready),
     .count(im_req_count)
 );
 
-assign st_req_ready = st_req_ready_int && !flush;
-assign im_req_ready = im_req_ready_int && !flush;
+// (not while the FIFOs are being cleared either: a request taken then would be lost)
+assign st_req_ready = st_req_ready_int && !flush && !clear_reg;
+assign im_req_ready = im_req_ready_int && !flush && !clear_reg;
 assign st_seq = st_seq_reg;
 assign im_seq = im_seq_reg;
 
