@@ -21,8 +21,13 @@
  * answered SLVERR/DECERR ends the packet at once with an error beat (keep 0,
  * last 1, err 1); the rest of the chain's bytes are read and dropped.
  *
- * The ring client has priority on AR and never waits for data credit: a
- * stalled request stream never delays ring reads.
+ * Interrupt client: one 16-bit field (used_event or avail.flags) at a time,
+ * straight into the AR register in the cycle it is asked for, and its value
+ * straight out of the R beat (the interrupt decision's latency).
+ *
+ * Priority on AR: interrupt, ring, data; data bursts never take the last
+ * burst slot and never wait for anything but data credit, so a stalled
+ * request stream never delays ring or interrupt reads.
  *
  * flush: drop requests not yet issued; bursts in flight are received and
  * dropped; busy falls once nothing is in flight. Requests made during a
@@ -85,6 +90,16 @@ module virtio_mmio_dma_rd #
     input  wire [SPACE_WIDTH-1:0]     data_space,
 
     /*
+     * Interrupt-decision read: 2 bytes at an even irq_req_addr
+     */
+    input  wire [AXI_ADDR_WIDTH-1:0]  irq_req_addr,
+    input  wire                       irq_req_valid,
+    output wire                       irq_req_ready,
+    output wire [15:0]                irq_rsp_data,
+    output wire                       irq_rsp_err,
+    output wire                       irq_rsp_valid,
+
+    /*
      * Control and status
      */
     input  wire                       flush,
@@ -128,8 +143,12 @@ localparam [2:0] AXI_SIZE = OFF_W[2:0];
 // own beats: the packer's residual beat, and the consumer's count lagging a cycle
 localparam [33:0] SPACE_MARGIN = 34'd2;
 
-localparam CLIENT_RING = 1'b0;
-localparam CLIENT_DATA = 1'b1;
+localparam [1:0]
+    CLIENT_RING = 2'd0,
+    CLIENT_DATA = 2'd1,
+    CLIENT_IRQ = 2'd2;
+// data bursts leave a slot for ring and interrupt reads
+localparam [OUTS_W-1:0] OUTS_DATA_MAX = (MAX_OUTSTANDING > 1) ? OUTS_MAX - 1'b1 : OUTS_MAX;
 
 initial begin
     if (AXI_DATA_WIDTH != 32 && AXI_DATA_WIDTH != 64 && AXI_DATA_WIDTH != 128) begin
@@ -174,7 +193,9 @@ reg [7:0] m_axi_arlen_reg, m_axi_arlen_next;
 reg m_axi_arvalid_reg, m_axi_arvalid_next;
 
 // bursts in flight: the client of each, in issue order
-reg burst_client [0:QD-1];
+reg [1:0] burst_client [0:QD-1];
+// the byte offset of the interrupt read in flight (one at a time)
+reg [OFF_W-1:0] irq_off_reg;
 reg [QD_W:0] burst_wr_reg, burst_rd_reg;
 
 // requests in flight per client, in issue order: {offset, length, tag/last}
@@ -222,14 +243,14 @@ reg data_out_valid_reg, data_out_valid_next;
 
 // scratch
 reg ring_req_take, data_req_take;
-reg issue_ring, issue_data;
+reg issue_ring, issue_data, issue_irq;
 reg [8:0] ring_burst, data_burst;
 reg [12:0] ring_4k, data_4k;
 reg [32:0] ring_beats;
 reg burst_push, burst_pop;
 reg ring_q_pop, data_q_pop;
 reg rready_int;
-reg beat_client;
+reg [1:0] beat_client;
 reg [OFF_W-1:0] b_off;
 reg [32:0] b_left;
 reg [CNT_W-1:0] n_bytes;
@@ -243,7 +264,13 @@ wire data_q_empty = data_q_wr_reg == data_q_rd_reg;
 wire burst_empty = burst_wr_reg == burst_rd_reg;
 wire [QD_W-1:0] ring_q_head = ring_q_rd_reg[QD_W-1:0];
 wire [QD_W-1:0] data_q_head = data_q_rd_reg[QD_W-1:0];
-wire head_client = burst_client[burst_rd_reg[QD_W-1:0]];
+wire [1:0] head_client = burst_client[burst_rd_reg[QD_W-1:0]];
+wire ar_free = !flush && (!m_axi_arvalid_reg || m_axi_arready) && outstanding_reg < OUTS_MAX;
+assign irq_req_ready = ar_free;
+assign irq_rsp_valid = m_axi_rvalid && m_axi_rready && head_client == CLIENT_IRQ && !flush;
+wire [AXI_DATA_WIDTH-1:0] irq_shifted = m_axi_rdata >> {irq_off_reg, 3'b000};
+assign irq_rsp_data = irq_shifted[15:0];
+assign irq_rsp_err = m_axi_rresp[1];
 wire [OFF_W-1:0] ring_h_off = ring_q_off[ring_q_head];
 wire [15:0] ring_h_len = ring_q_len[ring_q_head];
 wire [TAG_WIDTH-1:0] ring_h_tag = ring_q_tag[ring_q_head];
@@ -281,7 +308,7 @@ assign m_axi_arvalid = m_axi_arvalid_reg;
 assign m_axi_rready = rready_int;
 
 // R beat IDs are not checked: every burst uses ID 0
-wire unused_ok = &{1'b0, m_axi_rid, m_axi_rresp[0], m_axi_rlast, ring_beats[32:17]};
+wire unused_ok = &{1'b0, m_axi_rid, m_axi_rresp[0], m_axi_rlast, ring_beats[32:17], irq_shifted};
 
 // beats of a request: from its word-aligned start to its last byte
 function [32:0] beats_of;
@@ -385,13 +412,24 @@ always @* begin
 
     issue_ring = 1'b0;
     issue_data = 1'b0;
-    if (!flush && (!m_axi_arvalid_reg || m_axi_arready) && outstanding_reg < OUTS_MAX) begin
-        if (ring_active_reg) begin
+    issue_irq = 1'b0;
+    if (ar_free) begin
+        if (irq_req_valid) begin
+            issue_irq = 1'b1;
+        end else if (ring_active_reg) begin
             issue_ring = 1'b1;
-        end else if (data_active_reg
+        end else if (data_active_reg && outstanding_reg < OUTS_DATA_MAX
                 && {{(34-SPACE_WIDTH){1'b0}}, data_space} >= {1'b0, data_pending_reg} + {25'd0, data_burst} + SPACE_MARGIN) begin
             issue_data = 1'b1;
         end
+    end
+
+    if (issue_irq) begin
+        m_axi_araddr_next = {irq_req_addr[AXI_ADDR_WIDTH-1:OFF_W], {OFF_W{1'b0}}};
+        m_axi_arlen_next = 8'd0;
+        m_axi_arvalid_next = 1'b1;
+        outstanding_next = outstanding_next + 1'b1;
+        burst_push = 1'b1;
     end
 
     if (issue_ring) begin
@@ -429,8 +467,8 @@ always @* begin
             data_pending_next = data_pending_next - 33'd1;
         end
 
-        if (flush) begin
-            // dropped
+        if (flush || beat_client == CLIENT_IRQ) begin
+            // dropped, or the interrupt read's value (irq_rsp_*, above)
         end else if (beat_client == CLIENT_RING) begin
             if (ring_cur_reg) begin
                 b_off = ring_off_reg;
@@ -624,11 +662,15 @@ always @(posedge clk) begin
 
     // bursts in flight
     if (burst_push) begin
-        burst_client[burst_wr_reg[QD_W-1:0]] <= issue_data ? CLIENT_DATA : CLIENT_RING;
+        burst_client[burst_wr_reg[QD_W-1:0]] <= issue_irq ? CLIENT_IRQ : issue_data ? CLIENT_DATA : CLIENT_RING;
         burst_wr_reg <= burst_wr_reg + 1'b1;
     end
     if (burst_pop) begin
         burst_rd_reg <= burst_rd_reg + 1'b1;
+    end
+
+    if (issue_irq) begin
+        irq_off_reg <= irq_req_addr[OFF_W-1:0];
     end
 
     // requests in flight

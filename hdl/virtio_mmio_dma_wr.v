@@ -286,6 +286,7 @@ wire st_plan_ready, im_plan_ready;
 wire [AXI_ADDR_WIDTH-1:0] st_burst_addr, im_burst_addr;
 wire [8:0] st_burst_len, im_burst_len;
 wire st_burst_valid, im_burst_valid, st_close_valid, im_close_valid;
+wire st_burst_last, im_burst_last;
 reg st_burst_take, im_burst_take, st_close_take, im_close_take;
 wire st_plan_idle, im_plan_idle;
 
@@ -298,7 +299,7 @@ st_planner (
     .plan_addr(st_plan_addr), .plan_beats(st_plan_beats), .plan_valid(st_plan_push), .plan_ready(st_plan_ready),
     .done_beats(st_done_beats), .done_valid(st_done_push),
     .beat_pushed(st_beat_push && st_beat_ready),
-    .burst_addr(st_burst_addr), .burst_len(st_burst_len), .burst_valid(st_burst_valid), .burst_take(st_burst_take),
+    .burst_addr(st_burst_addr), .burst_len(st_burst_len), .burst_valid(st_burst_valid), .burst_last(st_burst_last), .burst_take(st_burst_take),
     .close_valid(st_close_valid), .close_take(st_close_take),
     .idle(st_plan_idle)
 );
@@ -312,7 +313,7 @@ im_planner (
     .plan_addr(im_plan_addr), .plan_beats(im_plan_beats), .plan_valid(im_plan_push), .plan_ready(im_plan_ready),
     .done_beats(im_done_beats), .done_valid(im_done_push),
     .beat_pushed(im_beat_push && im_beat_ready),
-    .burst_addr(im_burst_addr), .burst_len(im_burst_len), .burst_valid(im_burst_valid), .burst_take(im_burst_take),
+    .burst_addr(im_burst_addr), .burst_len(im_burst_len), .burst_valid(im_burst_valid), .burst_last(im_burst_last), .burst_take(im_burst_take),
     .close_valid(im_close_valid), .close_take(im_close_take),
     .idle(im_plan_idle)
 );
@@ -368,6 +369,8 @@ localparam BT_BURST = 1'b0;
 localparam BT_DONE = 1'b1;
 reg bt_kind [0:BT-1];
 reg bt_path [0:BT-1];
+// a burst that is its request's last: its B acknowledges the request
+reg bt_last [0:BT-1];
 reg [TAG_WIDTH-1:0] bt_tag [0:BT-1];
 reg [BT_W:0] bt_wr_reg, bt_rd_reg;
 reg [OUTS_W-1:0] outstanding_reg, outstanding_next;
@@ -403,6 +406,7 @@ reg im_take_req;
 reg bt_push;
 reg bt_push_kind;
 reg bt_push_path;
+reg bt_push_last;
 reg [TAG_WIDTH-1:0] bt_push_tag;
 reg wp_push;
 reg bt_pop;
@@ -420,6 +424,7 @@ wire wp_head_path = wp_path[wp_head];
 wire [8:0] wp_head_len = wp_len[wp_head];
 wire bt_head_kind = bt_kind[bt_head];
 wire bt_head_path = bt_path[bt_head];
+wire bt_head_last = bt_last[bt_head];
 wire [TAG_WIDTH-1:0] bt_head_tag = bt_tag[bt_head];
 
 assign st_rsp_valid = st_rsp_valid_reg;
@@ -552,6 +557,7 @@ always @* begin
     bt_push = 1'b0;
     bt_push_kind = BT_BURST;
     bt_push_path = PATH_ST;
+    bt_push_last = 1'b0;
     bt_push_tag = {TAG_WIDTH{1'b0}};
     wp_push = 1'b0;
     bt_pop = 1'b0;
@@ -668,6 +674,7 @@ always @* begin
             bt_push = 1'b1;
             bt_push_kind = BT_BURST;
             bt_push_path = PATH_IM;
+            bt_push_last = im_burst_last;
             bt_push_tag = im_tag_head;
         end else if (im_close_valid) begin
             im_close_take = 1'b1;
@@ -684,6 +691,7 @@ always @* begin
             bt_push = 1'b1;
             bt_push_kind = BT_BURST;
             bt_push_path = PATH_ST;
+            bt_push_last = st_burst_last;
             bt_push_tag = st_tag_head;
         end else if (st_close_valid) begin
             st_close_take = 1'b1;
@@ -729,11 +737,19 @@ always @* begin
             end else begin
                 st_acked_next = st_acked_reg + 1'b1;
             end
-        end else if (bq_count_reg != 0) begin
+        end else if (bq_count_reg != 0 || m_axi_bvalid) begin
+            // the oldest B not yet matched (this cycle's if none is waiting)
             bt_pop = 1'b1;
             bq_pop = 1'b1;
             outstanding_next = outstanding_next - 1'b1;
-            if (bq_err_reg[0]) begin
+            if (bt_head_last) begin
+                if (bt_head_path == PATH_IM) begin
+                    im_acked_next = im_acked_reg + 1'b1;
+                end else begin
+                    st_acked_next = st_acked_reg + 1'b1;
+                end
+            end
+            if (bq_count_reg != 0 ? bq_err_reg[0] : m_axi_bresp[1]) begin
                 if (!err_reg) begin
                     err_valid_next = 1'b1;
                     err_tag_next = bt_head_tag;
@@ -788,7 +804,7 @@ always @(posedge clk) begin
     // B error flags, oldest at bit 0
     if (bq_pop) begin
         bq_err_reg <= bq_err_reg >> 1;
-        if (m_axi_bvalid) begin
+        if (m_axi_bvalid && bq_count_reg != 0) begin
             bq_err_reg[bq_slot - 1'b1] <= m_axi_bresp[1];
         end
     end else if (m_axi_bvalid) begin
@@ -814,14 +830,14 @@ always @(posedge clk) begin
         st_tag_mem[st_tag_wr_reg[1:0]] <= st_q_tag;
         st_tag_wr_reg <= st_tag_wr_reg + 1'b1;
     end
-    if (st_close_take) begin
+    if (st_close_take || (st_burst_take && st_burst_last)) begin
         st_tag_rd_reg <= st_tag_rd_reg + 1'b1;
     end
     if (im_take_req) begin
         im_tag_mem[im_tag_wr_reg[1:0]] <= im_q_tag;
         im_tag_wr_reg <= im_tag_wr_reg + 1'b1;
     end
-    if (im_close_take) begin
+    if (im_close_take || (im_burst_take && im_burst_last)) begin
         im_tag_rd_reg <= im_tag_rd_reg + 1'b1;
     end
 
@@ -837,6 +853,7 @@ always @(posedge clk) begin
     if (bt_push) begin
         bt_kind[bt_wr_reg[BT_W-1:0]] <= bt_push_kind;
         bt_path[bt_wr_reg[BT_W-1:0]] <= bt_push_path;
+        bt_last[bt_wr_reg[BT_W-1:0]] <= bt_push_last;
         bt_tag[bt_wr_reg[BT_W-1:0]] <= bt_push_tag;
         bt_wr_reg <= bt_wr_reg + 1'b1;
     end

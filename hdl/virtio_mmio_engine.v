@@ -160,8 +160,7 @@ localparam [TAG_W-1:0]
     TAG_IDX = 3'd0,
     TAG_FIRST = 3'd1,
     TAG_WALK = 3'd2,
-    TAG_CONFIRM = 3'd3,
-    TAG_IRQ = 3'd4;
+    TAG_CONFIRM = 3'd3;
 // entries between the fetch stages: {kind, val, cause}
 localparam ENT_W = 3+16+8;
 localparam ENT_DEPTH = (HEAD_BURST < 8) ? 8 : 2**$clog2(HEAD_BURST);
@@ -256,10 +255,10 @@ wire [IFP_W-1:0] tok_inflight = c_if_wr[tok_q*IFP_W +: IFP_W] - k_if_rd[tok_q*IF
 /*
  * Ring reads: five requesters, one read port; responses routed by tag
  */
-wire [AXI_ADDR_WIDTH-1:0] idx_rd_addr, head_rd_addr, walk_rd_addr, cmt_rd_addr, pub_rd_addr;
+wire [AXI_ADDR_WIDTH-1:0] idx_rd_addr, head_rd_addr, walk_rd_addr, cmt_rd_addr;
 wire [15:0] idx_rd_len, walk_rd_len;
-wire idx_rd_valid, head_rd_valid, walk_rd_valid, cmt_rd_valid, pub_rd_valid;
-reg idx_rd_ready, head_rd_ready, walk_rd_ready, cmt_rd_ready, pub_rd_ready;
+wire idx_rd_valid, head_rd_valid, walk_rd_valid, cmt_rd_valid;
+reg idx_rd_ready, head_rd_ready, walk_rd_ready, cmt_rd_ready;
 
 reg [AXI_ADDR_WIDTH-1:0] ring_req_addr_reg;
 reg [15:0] ring_req_len_reg;
@@ -277,12 +276,9 @@ always @* begin
     head_rd_ready = 1'b0;
     walk_rd_ready = 1'b0;
     cmt_rd_ready = 1'b0;
-    pub_rd_ready = 1'b0;
     if (!ring_req_valid_reg || ring_req_ready) begin
-        // the interrupt decision first (its latency), then in pipeline order from the end
-        if (pub_rd_valid) begin
-            pub_rd_ready = 1'b1;
-        end else if (cmt_rd_valid) begin
+        // in pipeline order from the end
+        if (cmt_rd_valid) begin
             cmt_rd_ready = 1'b1;
         end else if (walk_rd_valid) begin
             walk_rd_ready = 1'b1;
@@ -296,12 +292,8 @@ end
 
 always @(posedge clk) begin
     if (!ring_req_valid_reg || ring_req_ready) begin
-        ring_req_valid_reg <= pub_rd_valid || cmt_rd_valid || walk_rd_valid || head_rd_valid || idx_rd_valid;
-        if (pub_rd_valid) begin
-            ring_req_addr_reg <= pub_rd_addr;
-            ring_req_len_reg <= 16'd2;
-            ring_req_tag_reg <= TAG_IRQ;
-        end else if (cmt_rd_valid) begin
+        ring_req_valid_reg <= cmt_rd_valid || walk_rd_valid || head_rd_valid || idx_rd_valid;
+        if (cmt_rd_valid) begin
             ring_req_addr_reg <= cmt_rd_addr;
             ring_req_len_reg <= 16'd2;
             ring_req_tag_reg <= TAG_CONFIRM;
@@ -954,6 +946,10 @@ wire [7:0] pub_im_tag;
 wire pub_im_valid;
 reg pub_im_ready;
 wire pub_brk_valid;
+wire [AXI_ADDR_WIDTH-1:0] irq_rd_addr;
+wire irq_rd_valid, irq_rd_ready;
+wire [15:0] irq_rsp_data;
+wire irq_rsp_err, irq_rsp_valid;
 wire [Q_W-1:0] pub_brk_q;
 
 virtio_mmio_publish #(
@@ -991,12 +987,12 @@ publish_inst (
     .im_ready(pub_im_ready),
     .im_seq(wr_im_seq),
     .im_acked(wr_im_acked),
-    .rd_addr(pub_rd_addr),
-    .rd_valid(pub_rd_valid),
-    .rd_ready(pub_rd_ready),
-    .rsp_data(ring_rsp_data[15:0]),
-    .rsp_err(ring_rsp_err),
-    .rsp_valid(ring_rsp_valid && ring_rsp_tag == TAG_IRQ),
+    .rd_addr(irq_rd_addr),
+    .rd_valid(irq_rd_valid),
+    .rd_ready(irq_rd_ready),
+    .rsp_data(irq_rsp_data),
+    .rsp_err(irq_rsp_err),
+    .rsp_valid(irq_rsp_valid),
     .irq_vring(irq_vring),
     .brk_valid(pub_brk_valid),
     .brk_q(pub_brk_q),
@@ -1056,6 +1052,12 @@ dma_rd_inst (
     .data_out_err(rd_data_err),
     .data_out_valid(rd_data_valid),
     .data_space(dq_space),
+    .irq_req_addr(irq_rd_addr),
+    .irq_req_valid(irq_rd_valid),
+    .irq_req_ready(irq_rd_ready),
+    .irq_rsp_data(irq_rsp_data),
+    .irq_rsp_err(irq_rsp_err),
+    .irq_rsp_valid(irq_rsp_valid),
     .flush(flush),
     .busy(rd_busy),
     .m_axi_arid(m_axi_arid),

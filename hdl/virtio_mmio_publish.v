@@ -61,6 +61,7 @@ module virtio_mmio_publish #
     input  wire [SEQ_WIDTH-1:0]         im_seq,
     input  wire [SEQ_WIDTH-1:0]         im_acked,
 
+    // the read of used_event or avail.flags (the DMA read engine's interrupt port)
     output wire [ADDR_WIDTH-1:0]        rd_addr,
     output wire                         rd_valid,
     input  wire                         rd_ready,
@@ -132,8 +133,6 @@ reg [Q_W-1:0] im_q_reg;
 reg [15:0] im_new_reg;
 reg [15:0] im_old_reg;
 
-reg [ADDR_WIDTH-1:0] rd_addr_reg;
-reg rd_valid_reg;
 reg irq_vring_reg;
 reg brk_valid_reg;
 reg [Q_W-1:0] brk_q_reg;
@@ -177,8 +176,10 @@ assign im_len = im_len_reg;
 assign im_data = im_data_reg;
 assign im_tag = im_tag_reg;
 assign im_valid = im_valid_reg;
-assign rd_addr = rd_addr_reg;
-assign rd_valid = rd_valid_reg;
+// asked in the cycle its used.idx write is answered (the read engine puts it
+// straight into its AR register)
+assign rd_valid = !c_empty && !c_busy_reg && !halt && !stopping[cq] && !c_noe && !c_wait[SEQ_WIDTH-1];
+assign rd_addr = feat_event_idx ? cq_avail + 4 + {{(ADDR_WIDTH-17){1'b0}}, cq_num, 1'b0} : cq_avail;
 assign irq_vring = irq_vring_reg;
 assign brk_valid = brk_valid_reg;
 assign brk_q = brk_q_reg;
@@ -218,8 +219,6 @@ reg im_kind_next;
 reg [Q_W-1:0] im_q_next;
 reg [15:0] im_new_next;
 reg [15:0] im_old_next;
-reg [ADDR_WIDTH-1:0] rd_addr_next;
-reg rd_valid_next;
 reg irq_vring_next;
 reg brk_valid_next;
 reg [Q_W-1:0] brk_q_next;
@@ -251,8 +250,6 @@ always @* begin
     im_q_next = im_q_reg;
     im_new_next = im_new_reg;
     im_old_next = im_old_reg;
-    rd_addr_next = rd_addr_reg;
-    rd_valid_next = rd_valid_reg && !rd_ready;
     irq_vring_next = 1'b0;
     brk_valid_next = 1'b0;
     brk_q_next = brk_q_reg;
@@ -339,10 +336,8 @@ always @* begin
             if (c_noe) begin
                 irq_vring_next = 1'b1;
                 c_rd_next = c_rd_reg + 1'b1;
-            end else if (!c_wait[SEQ_WIDTH-1] && !rd_valid_reg) begin
-                // used_event or avail.flags, read after used.idx is written
-                rd_addr_next = feat_event_idx ? cq_avail + 4 + {{(ADDR_WIDTH-17){1'b0}}, cq_num, 1'b0} : cq_avail;
-                rd_valid_next = 1'b1;
+            end else if (rd_valid && rd_ready) begin
+                // used_event or avail.flags, read once used.idx is written
                 c_busy_next = 1'b1;
             end
         end else if (rsp_valid) begin
@@ -383,8 +378,6 @@ always @(posedge clk) begin
     im_q_reg <= im_q_next;
     im_new_reg <= im_new_next;
     im_old_reg <= im_old_next;
-    rd_addr_reg <= rd_addr_next;
-    rd_valid_reg <= rd_valid_next;
     irq_vring_reg <= irq_vring_next;
     brk_valid_reg <= brk_valid_next;
     brk_q_reg <= brk_q_next;
@@ -430,7 +423,6 @@ always @(posedge clk) begin
         g_valid_reg <= 1'b0;
         c_busy_reg <= 1'b0;
         im_valid_reg <= 1'b0;
-        rd_valid_reg <= 1'b0;
         irq_vring_reg <= 1'b0;
         brk_valid_reg <= 1'b0;
     end

@@ -12,7 +12,8 @@
  * may need) and at its end (done: beats it produced, at most the plan: an
  * answer may end early). Beats are counted as the path pushes them. Once a
  * request has produced and issued all its beats, the planner proposes to
- * close it (the write engine then marks it done behind its last burst).
+ * close it (the write engine then marks it done behind its last burst);
+ * a burst known to be a request's last (burst_last) closes it at once.
  */
 module virtio_mmio_wr_planner #
 (
@@ -46,6 +47,7 @@ module virtio_mmio_wr_planner #
     output wire [ADDR_WIDTH-1:0]    burst_addr,
     output wire [8:0]               burst_len,
     output wire                     burst_valid,
+    output wire                     burst_last,
     input  wire                     burst_take,
 
     output wire                     close_valid,
@@ -97,6 +99,7 @@ assign plan_ready = (plan_wr_reg - plan_rd_reg) != DEPTH[P_W:0];
 assign burst_addr = {head_addr[ADDR_WIDTH-1:OFF_W], {OFF_W{1'b0}}};
 assign burst_len = len;
 assign burst_valid = !plan_empty && head_left != 0 && avail_reg >= {{(BEAT_WIDTH-9){1'b0}}, len};
+assign burst_last = head_ended && head_left == {{(BEAT_WIDTH-9){1'b0}}, len};
 assign close_valid = !plan_empty && head_ended && head_left == 0;
 assign idle = plan_empty;
 
@@ -119,7 +122,7 @@ always @(posedge clk) begin
         cur_addr_reg <= head_addr + {{(ADDR_WIDTH-9-OFF_W){1'b0}}, len, {OFF_W{1'b0}}};
         cur_issued_reg <= head_issued + {{(BEAT_WIDTH-9){1'b0}}, len};
     end
-    if (close_valid && close_take) begin
+    if ((close_valid && close_take) || (burst_valid && burst_take && burst_last)) begin
         cur_reg <= 1'b0;
         plan_rd_reg <= plan_rd_reg + 1'b1;
         done_rd_reg <= done_rd_reg + 1'b1;
