@@ -21,7 +21,7 @@
  * answered SLVERR/DECERR ends the packet at once with an error beat (keep 0,
  * last 1, err 1); the rest of the chain's bytes are read and dropped.
  *
- * Interrupt client: one 16-bit field (used_event or avail.flags) at a time,
+ * Interrupt client: 16-bit fields (used_event or avail.flags), each
  * straight into the AR register in the cycle it is asked for, and its value
  * straight out of the R beat (the interrupt decision's latency).
  *
@@ -147,8 +147,9 @@ localparam [1:0]
     CLIENT_RING = 2'd0,
     CLIENT_DATA = 2'd1,
     CLIENT_IRQ = 2'd2;
-// data bursts leave a slot for ring and interrupt reads
-localparam [OUTS_W-1:0] OUTS_DATA_MAX = (MAX_OUTSTANDING > 1) ? OUTS_MAX - 1'b1 : OUTS_MAX;
+// data bursts leave a slot for ring reads, ring reads one for interrupt reads
+localparam [OUTS_W-1:0] OUTS_RING_MAX = (MAX_OUTSTANDING > 1) ? OUTS_MAX - 1'b1 : OUTS_MAX;
+localparam [OUTS_W-1:0] OUTS_DATA_MAX = (MAX_OUTSTANDING > 2) ? OUTS_RING_MAX - 1'b1 : OUTS_RING_MAX;
 
 initial begin
     if (AXI_DATA_WIDTH != 32 && AXI_DATA_WIDTH != 64 && AXI_DATA_WIDTH != 128) begin
@@ -194,8 +195,8 @@ reg m_axi_arvalid_reg, m_axi_arvalid_next;
 
 // bursts in flight: the client of each, in issue order
 reg [1:0] burst_client [0:QD-1];
-// the byte offset of the interrupt read in flight (one at a time)
-reg [OFF_W-1:0] irq_off_reg;
+// an interrupt read's byte offset in its bus word
+reg [OFF_W-1:0] burst_off [0:QD-1];
 reg [QD_W:0] burst_wr_reg, burst_rd_reg;
 
 // requests in flight per client, in issue order: {offset, length, tag/last}
@@ -268,7 +269,8 @@ wire [1:0] head_client = burst_client[burst_rd_reg[QD_W-1:0]];
 wire ar_free = !flush && (!m_axi_arvalid_reg || m_axi_arready) && outstanding_reg < OUTS_MAX;
 assign irq_req_ready = ar_free;
 assign irq_rsp_valid = m_axi_rvalid && m_axi_rready && head_client == CLIENT_IRQ && !flush;
-wire [AXI_DATA_WIDTH-1:0] irq_shifted = m_axi_rdata >> {irq_off_reg, 3'b000};
+wire [OFF_W-1:0] head_off = burst_off[burst_rd_reg[QD_W-1:0]];
+wire [AXI_DATA_WIDTH-1:0] irq_shifted = m_axi_rdata >> {head_off, 3'b000};
 assign irq_rsp_data = irq_shifted[15:0];
 assign irq_rsp_err = m_axi_rresp[1];
 wire [OFF_W-1:0] ring_h_off = ring_q_off[ring_q_head];
@@ -416,7 +418,7 @@ always @* begin
     if (ar_free) begin
         if (irq_req_valid) begin
             issue_irq = 1'b1;
-        end else if (ring_active_reg) begin
+        end else if (ring_active_reg && outstanding_reg < OUTS_RING_MAX) begin
             issue_ring = 1'b1;
         end else if (data_active_reg && outstanding_reg < OUTS_DATA_MAX
                 && {{(34-SPACE_WIDTH){1'b0}}, data_space} >= {1'b0, data_pending_reg} + {25'd0, data_burst} + SPACE_MARGIN) begin
@@ -663,15 +665,13 @@ always @(posedge clk) begin
     // bursts in flight
     if (burst_push) begin
         burst_client[burst_wr_reg[QD_W-1:0]] <= issue_irq ? CLIENT_IRQ : issue_data ? CLIENT_DATA : CLIENT_RING;
+        burst_off[burst_wr_reg[QD_W-1:0]] <= irq_req_addr[OFF_W-1:0];
         burst_wr_reg <= burst_wr_reg + 1'b1;
     end
     if (burst_pop) begin
         burst_rd_reg <= burst_rd_reg + 1'b1;
     end
 
-    if (issue_irq) begin
-        irq_off_reg <= irq_req_addr[OFF_W-1:0];
-    end
 
     // requests in flight
     if (ring_req_take) begin

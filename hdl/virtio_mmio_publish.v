@@ -15,6 +15,8 @@
  *    avail ring used up), else EVENT_IDX vring_need_event(used_event, new,
  *    old), else avail.flags NO_INTERRUPT clear. For a batch this equals the
  *    OR of the decisions the model takes for its entries one by one.
+ *    The reads of several writes may be in flight (each asked for as soon as
+ *    its write is answered); the decisions are taken in order.
  * Entries of a queue being stopped, and everything while the device is
  * broken, are dropped.
  */
@@ -115,8 +117,11 @@ reg [Q_W-1:0] c_q [0:CD-1];
 reg [15:0] c_old [0:CD-1];
 reg [15:0] c_new [0:CD-1];
 reg [SEQ_WIDTH-1:0] c_need [0:CD-1];
+// what the issue pointer found: 0 a read was asked for, 1 NOTIFY_ON_EMPTY, 2 dropped
+reg [1:0] c_how [0:CD-1];
 reg [CD_W:0] c_wr_reg, c_rd_reg;
-reg c_busy_reg;
+// the next entry to ask a read for (between c_rd and c_wr)
+reg [CD_W:0] c_iss_reg;
 
 // per queue: used elements written, used.idx written
 reg [15:0] elem_idx_reg [0:NUM_QUEUES-1];
@@ -143,6 +148,9 @@ wire c_empty = c_wr_reg == c_rd_reg;
 wire [PD_W-1:0] a_i = a_rd_reg[PD_W-1:0];
 wire [PD_W-1:0] b_i = b_rd_reg[PD_W-1:0];
 wire [CD_W-1:0] c_i = c_rd_reg[CD_W-1:0];
+wire [CD_W-1:0] ci_i = c_iss_reg[CD_W-1:0];
+wire c_to_issue = c_iss_reg != c_wr_reg;
+wire c_issued = c_rd_reg != c_iss_reg;
 wire [PD_W:0] a_count = a_wr_reg - a_rd_reg;
 wire [PD_W:0] b_count = b_wr_reg - b_rd_reg;
 wire c_full = (c_wr_reg - c_rd_reg) == CD[CD_W:0];
@@ -158,15 +166,21 @@ wire [15:0] g_used_idx = used_idx_reg[g_q_reg];
 wire [15:0] a_num = q_num[aq*16 +: 16];
 wire [SEQ_WIDTH-1:0] a_wait = st_acked - a_need[a_i];
 wire [SEQ_WIDTH-1:0] g_wait = im_acked - g_need_reg;
+// the entry decided next
 wire [Q_W-1:0] cq = c_q[c_i];
-wire [SEQ_WIDTH-1:0] c_wait = im_acked - c_need[c_i];
-wire [15:0] cq_last_avail = last_avail[cq*16 +: 16];
-wire [15:0] cq_num = q_num[cq*16 +: 16];
-wire [ADDR_WIDTH-1:0] cq_avail = q_avail_addr[cq*ADDR_WIDTH +: ADDR_WIDTH];
-// the model's _should_interrupt for this used.idx write
-wire c_noe = feat_notify_on_empty && cq_last_avail == c_new[c_i] && cq_last_avail == shadow[cq*16 +: 16];
+wire [1:0] c_how_i = c_how[c_i];
 wire [15:0] c_ev_new = c_new[c_i] - rsp_data - 16'd1;
 wire [15:0] c_ev_span = c_new[c_i] - c_old[c_i];
+// the entry whose read is asked for next, once its used.idx write is answered
+wire [Q_W-1:0] ciq = c_q[ci_i];
+wire [SEQ_WIDTH-1:0] ci_wait = im_acked - c_need[ci_i];
+wire ci_acked = !ci_wait[SEQ_WIDTH-1];
+wire [15:0] ciq_last_avail = last_avail[ciq*16 +: 16];
+wire [15:0] ciq_num = q_num[ciq*16 +: 16];
+wire [ADDR_WIDTH-1:0] ciq_avail = q_avail_addr[ciq*ADDR_WIDTH +: ADDR_WIDTH];
+wire ci_drop = halt || stopping[ciq];
+// NOTIFY_ON_EMPTY: nothing in flight after this write, the avail ring used up
+wire ci_noe = feat_notify_on_empty && ciq_last_avail == c_new[ci_i] && ciq_last_avail == shadow[ciq*16 +: 16];
 wire im_free = !im_valid_reg || im_ready;
 
 assign in_ready = a_count != PUB_DEPTH[PD_W:0];
@@ -178,12 +192,12 @@ assign im_tag = im_tag_reg;
 assign im_valid = im_valid_reg;
 // asked in the cycle its used.idx write is answered (the read engine puts it
 // straight into its AR register)
-assign rd_valid = !c_empty && !c_busy_reg && !halt && !stopping[cq] && !c_noe && !c_wait[SEQ_WIDTH-1];
-assign rd_addr = feat_event_idx ? cq_avail + 4 + {{(ADDR_WIDTH-17){1'b0}}, cq_num, 1'b0} : cq_avail;
+assign rd_valid = c_to_issue && ci_acked && !ci_drop && !ci_noe;
+assign rd_addr = feat_event_idx ? ciq_avail + 4 + {{(ADDR_WIDTH-17){1'b0}}, ciq_num, 1'b0} : ciq_avail;
 assign irq_vring = irq_vring_reg;
 assign brk_valid = brk_valid_reg;
 assign brk_q = brk_q_reg;
-assign idle = a_empty && b_empty && c_empty && !g_valid_reg && !im_valid_reg && !c_busy_reg;
+assign idle = a_empty && b_empty && c_empty && !g_valid_reg && !im_valid_reg;
 
 genvar n, k;
 generate
@@ -209,7 +223,9 @@ reg [Q_W-1:0] g_q_next;
 reg [15:0] g_new_next;
 reg [SEQ_WIDTH-1:0] g_need_next;
 reg [BT_W-1:0] g_count_next;
-reg c_busy_next;
+reg [CD_W:0] c_iss_next;
+reg c_how_we;
+reg [1:0] c_how_val;
 reg [ADDR_WIDTH-1:0] im_addr_next;
 reg [3:0] im_len_next;
 reg [63:0] im_data_next;
@@ -240,7 +256,9 @@ always @* begin
     g_new_next = g_new_reg;
     g_need_next = g_need_reg;
     g_count_next = g_count_reg;
-    c_busy_next = c_busy_reg;
+    c_iss_next = c_iss_reg;
+    c_how_we = 1'b0;
+    c_how_val = 2'd0;
     im_addr_next = im_addr_reg;
     im_len_next = im_len_reg;
     im_data_next = im_data_reg;
@@ -325,33 +343,44 @@ always @* begin
         elem_we = 1'b1;
     end
 
-    // C: the interrupt decision of each used.idx write
-    if (!c_empty) begin
-        if (halt || stopping[cq]) begin
-            if (!c_busy_reg || rsp_valid) begin
+    // C, issue: once a used.idx write is answered, its interrupt decision
+    // needs used_event or avail.flags (read now), or nothing (NOTIFY_ON_EMPTY)
+    if (c_to_issue) begin
+        if (ci_drop) begin
+            c_how_we = 1'b1;
+            c_how_val = 2'd2;
+            c_iss_next = c_iss_reg + 1'b1;
+        end else if (ci_acked && ci_noe) begin
+            c_how_we = 1'b1;
+            c_how_val = 2'd1;
+            c_iss_next = c_iss_reg + 1'b1;
+        end else if (rd_valid && rd_ready) begin
+            c_how_we = 1'b1;
+            c_how_val = 2'd0;
+            c_iss_next = c_iss_reg + 1'b1;
+        end
+    end
+
+    // C, decide: in order, each with its read's value (reads come back in order)
+    if (c_issued) begin
+        if (c_how_i == 2'd0) begin
+            if (rsp_valid) begin
                 c_rd_next = c_rd_reg + 1'b1;
-                c_busy_next = 1'b0;
+                if (halt || stopping[cq]) begin
+                    // dropped
+                end else if (rsp_err) begin
+                    brk_valid_next = 1'b1;
+                    brk_q_next = cq;
+                end else if (feat_event_idx) begin
+                    // vring_need_event(used_event, new, old)
+                    irq_vring_next = c_ev_new < c_ev_span;
+                end else begin
+                    irq_vring_next = !rsp_data[0];
+                end
             end
-        end else if (!c_busy_reg) begin
-            if (c_noe) begin
-                irq_vring_next = 1'b1;
-                c_rd_next = c_rd_reg + 1'b1;
-            end else if (rd_valid && rd_ready) begin
-                // used_event or avail.flags, read once used.idx is written
-                c_busy_next = 1'b1;
-            end
-        end else if (rsp_valid) begin
+        end else begin
             c_rd_next = c_rd_reg + 1'b1;
-            c_busy_next = 1'b0;
-            if (rsp_err) begin
-                brk_valid_next = 1'b1;
-                brk_q_next = cq;
-            end else if (feat_event_idx) begin
-                // vring_need_event(used_event, new, old)
-                irq_vring_next = c_ev_new < c_ev_span;
-            end else begin
-                irq_vring_next = !rsp_data[0];
-            end
+            irq_vring_next = c_how_i == 2'd1 && !halt && !stopping[cq];
         end
     end
 end
@@ -368,7 +397,10 @@ always @(posedge clk) begin
     g_new_reg <= g_new_next;
     g_need_reg <= g_need_next;
     g_count_reg <= g_count_next;
-    c_busy_reg <= c_busy_next;
+    c_iss_reg <= c_iss_next;
+    if (c_how_we) begin
+        c_how[ci_i] <= c_how_val;
+    end
     im_addr_reg <= im_addr_next;
     im_len_reg <= im_len_next;
     im_data_reg <= im_data_next;
@@ -421,7 +453,7 @@ always @(posedge clk) begin
         c_wr_reg <= {(CD_W+1){1'b0}};
         c_rd_reg <= {(CD_W+1){1'b0}};
         g_valid_reg <= 1'b0;
-        c_busy_reg <= 1'b0;
+        c_iss_reg <= {(CD_W+1){1'b0}};
         im_valid_reg <= 1'b0;
         irq_vring_reg <= 1'b0;
         brk_valid_reg <= 1'b0;
