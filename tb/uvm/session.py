@@ -79,7 +79,7 @@ class Session:
         # the rise bound was measured with zero-latency memory; the decision
         # waits for the B of the used.idx write and a read of used_event or
         # avail.flags, each delayed by the memory latency
-        self.sb = scoreboards_cls(env.dut, self.predictor, clock=self.clock, rise_bound=RISE_BOUND_CYCLES + 2 * env.mem_latency)
+        self.sb = scoreboards_cls(env.dut, self.predictor, clock=self.clock, rise_bound=RISE_BOUND_CYCLES)
         env.streams.log = []  # the RTL backend's requests of this session
         self.sb.start()
         self.vio: VioDriver | None = None
