@@ -1,7 +1,8 @@
 """QEMU, the reference device and the RTL on the same scenarios
 (``vio.differential``): QEMU's observation is recorded here and handed to the
 cocotb module tb/test_differential.py, which runs the scenario on the RTL and
-on the reference device and compares all three.
+on the reference device and compares all three. Entropy builds also check the
+reset table (``vio.reset_table``) on the RTL.
 
 ``make test`` runs one small build (entropy on Icarus); ``make qemu-check``
 sets ``VIO_QEMU_CHECK=1`` and runs every personality on Verilator and Icarus.
@@ -41,6 +42,12 @@ class Build:
         return params
 
     @property
+    def cocotb_tests(self) -> list[str]:
+        """The tests of tb/test_differential.py this build runs: the scenario,
+        and on an entropy build the reset table (vio.reset_table)."""
+        return [f"differential_{self.personality}"] + (["reset_table_entropy"] if self.personality == "entropy" else [])
+
+    @property
     def id(self) -> str:
         return f"{self.sim}-{self.personality}-dw{self.width}"
 
@@ -77,11 +84,11 @@ def test_qemu_model_rtl(build: Build, tmp_path: Path):
             build.parameters,
             ROOT / "build" / "differential" / build.test_id,
             TEST_MODULE,
-            test_filter=rf"\.differential_{build.personality}$",
+            test_filter=rf"\.({'|'.join(build.cocotb_tests)})$",
             extra_env={"VIO_DIFF_QEMU": str(recorded), "VIO_DIFF_GAPS": build.gaps or "0,0"},
         )
     except SimulationError as err:
         pytest.fail(str(err))
     failed = [f"{name}: {text}" for name, text in results if text is not None]
     assert not failed, "\n".join(failed)
-    assert [name.rsplit(".", 1)[-1] for name, _ in results] == [f"differential_{build.personality}"]
+    assert sorted(name.rsplit(".", 1)[-1] for name, _ in results) == sorted(build.cocotb_tests)

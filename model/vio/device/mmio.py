@@ -66,16 +66,19 @@ class ReferenceDevice:
             q.ready_seen = backend.ready(q.index)
         self.interrupts_raised = 0  # count of 0 -> 1 edges of the IRQ line
         backend.attach(self._wake, self._config_changed)
+        # only a power-on reset sets it: Status=0 keeps it, as QEMU (Linux writes
+        # it once, before its Status=0; docs/linux.md, the reset table)
+        self.page_size = 4096
         self._reset()
 
     # ------------------------------------------------------------------ state
     def _reset(self) -> None:
+        """Status=0: everything but GuestPageSize back to its reset value."""
         self.status = 0
         self.isr = 0
         self.host_features_sel = 0
         self.guest_features_sel = 0
         self.guest_features = [0, 0]
-        self.page_size = 4096
         self.queue_sel = 0
         self.error = 0  # DEVICE_ERROR register: {info, queue, cause}
         for q in self.queues:
