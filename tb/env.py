@@ -44,7 +44,7 @@ from cocotbext.axi.memory import Memory
 
 from vio import constants as C
 from vio.device.backend import Backend
-from vio.device.mmio import TRANSPORT_FEATURES, ReferenceDevice
+from vio.device.mmio import DEFAULT_INDIRECT_MAX, TRANSPORT_FEATURES, ReferenceDevice
 from vio.driver import VioDriver, VioQueue
 from vio.memory import GuestMemory
 from vio.model_hal import ModelHal
@@ -64,6 +64,7 @@ RTL_DEFAULTS = {
     "HOST_FEATURES": TRANSPORT_FEATURES,
     "NUM_QUEUES": 2,
     "QUEUE_NUM_MAX": 16,
+    "INDIRECT_MAX": DEFAULT_INDIRECT_MAX,
     "RING_INDEX_BASE": 0,
     "AXI_DATA_WIDTH": 32,
     "AXI_ADDR_WIDTH": 32,
@@ -75,7 +76,6 @@ def rtl_parameters() -> dict[str, int]:
     """The parameters the DUT was built with: ``VIO_PARAMS`` over the RTL's defaults."""
     params = dict(RTL_DEFAULTS)
     params.update(json.loads(os.environ.get(PARAMS_ENV, "{}")))
-    params.setdefault("INDIRECT_MAX", params["QUEUE_NUM_MAX"])
     params.setdefault("DMA_SIZE", 1 << params["AXI_ADDR_WIDTH"])
     return params
 

@@ -11,6 +11,8 @@ from vio import GuestMemory, ModelHal
 from vio import constants as C
 from vio.constants import Cause
 from vio.device import DEFAULT_VENDOR_ID, TRANSPORT_FEATURES, ReferenceDevice
+from vio.device.mmio import DEFAULT_INDIRECT_MAX
+from vio.errors import DeviceModelError
 from vio.device.backend import Backend
 from vio.device.loopback import LOOPBACK_DEVICE_ID, LoopbackBackend
 from vio.ring import Desc, VringLayout
@@ -523,6 +525,31 @@ def test_status_zero_keeps_the_guest_page_size(bus, page):
 
 def test_power_on_page_size_is_4096(via):
     assert Bus(via).dev.page_size == 4096
+
+
+# -------------------------------------------------------- INDIRECT_MAX
+
+
+def test_default_indirect_max_takes_a_linux_virtio_net_table_on_a_ring_of_16(bus):
+    """virtio-net sends MAX_SKB_FRAGS + 2 = 19 entries in one table, whatever
+    the ring size: the default INDIRECT_MAX (32, docs/linux.md) takes it, while
+    QueueNumMax is 16."""
+    assert bus.dev.indirect_max == DEFAULT_INDIRECT_MAX == 32 and NUM_MAX == 16
+    bus.wr(C.VIRTIO_MMIO_DRIVER_FEATURES, 1 << C.VIRTIO_RING_F_INDIRECT_DESC)
+    lay = bus.activate(0, RING0)
+    table = BUF + 0x1000
+    for i in range(19):
+        last = i == 18
+        flags = (0 if last else C.VRING_DESC_F_NEXT) | (C.VRING_DESC_F_WRITE if last else 0)
+        bus.mem.write(table + 16 * i, Desc(BUF + 8 * i, 8, flags, 0 if last else i + 1).pack())
+    bus.post(lay, 0, [Desc(table, 16 * 19, C.VRING_DESC_F_INDIRECT)], 0)
+    assert bus.rd(C.VIO_MMIO_DEVICE_ERROR) == 0 and bus.mem.read16(lay.used_idx) == 1
+
+
+@pytest.mark.parametrize("bad", [0, 32769])
+def test_indirect_max_out_of_range_is_refused(bad):
+    with pytest.raises(DeviceModelError, match=f"indirect_max must be 1..32768, got {bad}"):
+        ReferenceDevice(ConfigBackend(1), GuestMemory(4096), indirect_max=bad)
 
 
 def test_reset_clears_every_queue_pfn_of_an_initialised_driver(via):

@@ -21,6 +21,7 @@ from .virtqueue import Broken, Chain, DeviceQueue, DmaWindow
 log = logging.getLogger(__name__)
 
 DEFAULT_VENDOR_ID = 0x4B4F4956  # "VIOK"
+DEFAULT_INDIRECT_MAX = 32  # the RTL's INDIRECT_MAX default (docs/linux.md: what Linux's drivers send)
 BUS_INFO_READ, BUS_INFO_WRITE = 0, 1  # DEVICE_ERROR info of a BUS_ERROR
 TRANSPORT_FEATURES = (
     1 << C.VIRTIO_F_NOTIFY_ON_EMPTY
@@ -48,18 +49,20 @@ class ReferenceDevice:
         queue_num_max: int = 256,
         transport_features: int = TRANSPORT_FEATURES,
         dma_window: tuple[int, int] | None = None,
-        indirect_max: int | None = None,
+        indirect_max: int = DEFAULT_INDIRECT_MAX,
         ring_index_base: int = 0,
     ):
         if not is_pow2(queue_num_max) or queue_num_max > 32768:
             raise DeviceModelError(f"queue_num_max must be a power of two <= 32768, got {queue_num_max}")
+        if not 1 <= indirect_max <= 32768:
+            raise DeviceModelError(f"indirect_max must be 1..32768, got {indirect_max}")
         self.backend = backend
         self.mem = mem
         self.vendor_id = vendor_id
         self.host_features = backend.device_features | transport_features
         base, size = dma_window if dma_window is not None else (mem.base, mem.size)
         self.window = DmaWindow(base, size)
-        self.indirect_max = indirect_max if indirect_max is not None else queue_num_max
+        self.indirect_max = indirect_max
         self.ring_index_base = ring_index_base
         self.queues = [DeviceQueue(i, queue_num_max) for i in range(backend.num_queues)]
         for q in self.queues:
