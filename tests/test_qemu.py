@@ -19,7 +19,7 @@ import pytest
 from vio import constants as C
 from vio import reset_table
 from vio.device.entropy import EntropyBackend
-from vio.differential import ALLOWED_DIFFERENCES, PERSONALITIES, check_same, compare, model_target, run_model, run_scenario
+from vio.differential import ALLOWED_DIFFERENCES, LINUX_PROBE, PERSONALITIES, check_same, compare, model_target, run_model, run_scenario
 from vio.drivers.block import BlockDriver
 from vio.drivers.entropy import EntropyDriver
 from vio.qemu import QemuError, QemuHal, QemuMachine, QemuMemory, rng_device
@@ -178,6 +178,15 @@ def test_scenario_on_qemu_equals_the_reference_device(personality, qemu_observat
     qemu = qemu_observations[personality]
     assert len(qemu.steps) > 5 and any(step.get("used") for step in qemu.steps)
     check_same(qemu, run(run_model(personality)))
+
+
+@pytest.mark.parametrize("personality", PERSONALITIES)
+def test_linux_probe_order_on_qemu_equals_the_reference_device(personality):
+    """Linux's probe order with 4, 16 and 64 KiB pages (LINUX_PROBE): QEMU, which
+    keeps the page size across the guest's reset, and the reference device agree."""
+    with QemuTarget(personality) as target:
+        qemu = run(run_scenario(personality, target, LINUX_PROBE[personality]))
+    check_same(qemu, run(run_model(personality, LINUX_PROBE[personality])))
 
 
 def test_allowed_differences_are_there_and_excused(qemu_observations):

@@ -6,37 +6,23 @@ column: tests/test_qemu.py; the RTL's: tb/test_differential.py."""
 from pathlib import Path
 
 import pytest
-from conftest import run
+from conftest import ForgetsThePageSize, run
 
 from vio.device.mmio import ReferenceDevice
-from vio.differential import MODEL_BASE, QUEUE_NUM_MAX, BackendTarget, make_backend
-from vio.memory import GuestMemory
-from vio.model_hal import ModelHal
+from vio.differential import BackendTarget, model_target
 from vio.reset_table import QUEUE_STOP, RESET_TABLE, check
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "linux.md"
 
 
 def target(device_class=ReferenceDevice) -> BackendTarget:
-    """The reference device as the entropy personality; a short bound, as a
-    ring the device does not find waits for it."""
-    backend = make_backend("entropy")
-    mem = GuestMemory(1 << 20)
-    hal = ModelHal(mem)
-    hal.attach(MODEL_BASE, device_class(backend, mem, queue_num_max=QUEUE_NUM_MAX))
-    return BackendTarget("model", hal, MODEL_BASE, backend, timeout_ns=100_000)
+    """The entropy personality with a short bound: a ring the device does not
+    find is waited for."""
+    return model_target("entropy", device_class=device_class, timeout_ns=100_000)
 
 
 def test_reference_device_follows_the_table():
     assert run(check(target(), "ours")) == []
-
-
-class ForgetsThePageSize(ReferenceDevice):
-    """The reference device as it was: Status=0 put GuestPageSize back to 4096."""
-
-    def _reset(self) -> None:
-        super()._reset()
-        self.page_size = 4096
 
 
 def test_a_device_that_forgets_the_page_size_is_caught():
