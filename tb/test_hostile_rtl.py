@@ -43,7 +43,7 @@ class RtlTarget(Target):
     """The DUT in a :class:`VirtioEnv`, as a hostile-scenario target."""
 
     name = "RTL"
-    exact_subword_reads = False  # hdl/README.md: AXI4-Lite reads whole words
+    exact_subword_reads = False  # docs/rtl.md: AXI4-Lite reads whole words
 
     def __init__(self, env: VirtioEnv):
         self.env = env

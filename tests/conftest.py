@@ -18,7 +18,7 @@ from vio.device import ReferenceDevice  # noqa: E402
 from vio.device.backend import Backend  # noqa: E402
 from vio.device.loopback import LoopbackBackend  # noqa: E402
 
-# QEMU's tests only where QEMU is installed (make setup installs it; see README, "QEMU: the third back end")
+# QEMU's tests only where QEMU is installed (make setup installs it; see docs/verification.md, "QEMU: the third back end")
 collect_ignore = [] if shutil.which("qemu-system-aarch64") else ["test_qemu.py", "test_differential.py"]
 
 BASE = 0x0A000000

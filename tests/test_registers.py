@@ -1,4 +1,4 @@
-"""Register semantics of the reference device (shared/hostile-input.md cases 15-18, 23).
+"""Register semantics of the reference device (docs/verification.md cases 15-18, 23).
 
 Every register test runs twice: on ReferenceDevice.read/write directly and
 through the ModelHal at BASE, as the driver sees it.

@@ -8,9 +8,10 @@ all (``gate``), as a device that has not got round to the ring yet."""
 
 from collections import deque
 
+from .. import constants as C
 from .backend import Backend
 
-LOOPBACK_DEVICE_ID = 0xFFF0  # outside the assigned virtio ids
+LOOPBACK_DEVICE_ID = C.VIO_ID_LOOPBACK
 # the longest answer by default: the largest guest memory of the project's tests
 # and benches (16 MiB), far less than the 4 GiB - 1 a chain may claim
 ANSWER_MAX = 1 << 24

@@ -1,4 +1,4 @@
-"""The device-side cases of shared/hostile-input.md (1-24), and the driver-side
+"""The device-side cases of docs/verification.md (1-24), and the driver-side
 ones a corrupted used ring reaches (25-28, 31), as scenarios over any target.
 
 ``SCENARIOS`` maps a name (``c04_loop_pair``) to a :class:`Scenario`: its case
@@ -1044,7 +1044,7 @@ async def _c23_width(t: Target) -> Session:
     23,
     "wrong_width_reads_zero",
     "byte, half-word and unaligned reads below 0x100 give 0",
-    model_only="the RTL's AXI4-Lite reads whole words: a narrow read sees those bytes (hdl/README.md, known differences)",
+    model_only="the RTL's AXI4-Lite reads whole words: a narrow read sees those bytes (docs/rtl.md, known differences)",
 )
 async def _c23_narrow_reads(t: Target) -> Session:
     s, _ = await _pending(t)

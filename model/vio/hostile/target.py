@@ -77,7 +77,7 @@ class Target(ABC):
     door); ``backend`` is the :class:`HostileBackend` that answers its chains.
     ``exact_subword_reads``: a byte or half-word read of a register below 0x100
     gives 0 (the model); False where the bus reads whole words (the RTL, see
-    hdl/README.md "Known differences"). ``name`` appears in messages.
+    docs/rtl.md "Known differences"). ``name`` appears in messages.
     """
 
     name = "target"
