@@ -78,7 +78,7 @@ class LinuxCheck:
         self.rng = random.Random(seed)
         self.tokens = itertools.count(1)
         self.pending: list[deque[Request]] = [deque() for _ in range(QUEUES)]
-        self.collected = [0] * QUEUES  # completions taken per queue since its ring was made
+        self.collected = [0] * QUEUES  # per queue: where the ring code's last_used stands (from the index base)
         self.received = 0  # backend.received entries already checked
         self.completions = 0
         self.interrupts = 0
