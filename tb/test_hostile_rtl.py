@@ -91,7 +91,7 @@ async def rtl_target(dut) -> RtlTarget:
     want = {
         "NUM_QUEUES": hostile_target.NUM_QUEUES,
         "QUEUE_NUM_MAX": hostile_target.QUEUE_NUM_MAX,
-        "INDIRECT_MAX": hostile_target.QUEUE_NUM_MAX,
+        "INDIRECT_MAX": hostile_target.INDIRECT_MAX,
         "DMA_BASE": hostile_target.DMA_WINDOW[0],
         "DMA_SIZE": hostile_target.DMA_WINDOW[1],
     }

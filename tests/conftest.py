@@ -35,6 +35,15 @@ def run(coro):
     return asyncio.run(coro)
 
 
+class ForgetsThePageSize(ReferenceDevice):
+    """The reference device as it was: Status=0 put GuestPageSize back to 4096
+    (Linux writes it before its reset: docs/linux.md)."""
+
+    def _reset(self) -> None:
+        super()._reset()
+        self.page_size = 4096
+
+
 @dataclass
 class Rig:
     mem: GuestMemory

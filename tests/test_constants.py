@@ -31,6 +31,7 @@ PROJECT_NAMES = {
     "VIO_BUS_INFO_READ",
     "VIO_BUS_INFO_WRITE",
     "VIO_VENDOR_ID",
+    "VIO_INDIRECT_MAX",
     "VIO_ID_LOOPBACK",
     "VIO_TRANSPORT_FEATURES",
 }
@@ -420,7 +421,12 @@ _FEATURE_SELECTS = {
     "event_idx": "VIRTIO_RING_F_EVENT_IDX",
 }
 # parameter defaults of the top (and of the blocks that repeat them)
-_PARAMETER_DEFAULTS = {"VENDOR_ID": "VIO_VENDOR_ID", "DEVICE_ID": "VIO_ID_LOOPBACK", "HOST_FEATURES": "VIO_TRANSPORT_FEATURES"}
+_PARAMETER_DEFAULTS = {
+    "VENDOR_ID": "VIO_VENDOR_ID",
+    "DEVICE_ID": "VIO_ID_LOOPBACK",
+    "HOST_FEATURES": "VIO_TRANSPORT_FEATURES",
+    "INDIRECT_MAX": "VIO_INDIRECT_MAX",
+}
 
 _VLOG_NUMBER = re.compile(r"^(?:(\d+)?\s*'([sS]?)([bBoOdDhH])\s*)?([0-9a-fA-F_]+)$")
 _VLOG_BASES = {"b": 2, "o": 8, "d": 10, "h": 16}

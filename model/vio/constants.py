@@ -106,6 +106,7 @@ VIO_BUS_INFO_WRITE = 1  # ... a write
 # --- this project's device defaults (the RTL's parameter defaults too) ---
 VIO_VENDOR_ID = 0x4B4F4956  # "VIOK"
 VIO_ID_LOOPBACK = 0xFFF0  # the loopback personality's DeviceID, outside the assigned ids
+VIO_INDIRECT_MAX = 32  # the longest indirect table: what Linux's drivers send (docs/linux.md)
 # the transport features the reference device and the RTL implement
 VIO_TRANSPORT_FEATURES = (
     1 << VIRTIO_F_NOTIFY_ON_EMPTY | 1 << VIRTIO_F_ANY_LAYOUT | 1 << VIRTIO_RING_F_INDIRECT_DESC | 1 << VIRTIO_RING_F_EVENT_IDX

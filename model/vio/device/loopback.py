@@ -45,6 +45,12 @@ class LoopbackBackend(Backend):
     def ready(self, queue: int) -> bool:
         return not self.gate
 
+    def close_gate(self) -> None:
+        """Pop nothing from now on (the device is told at once)."""
+        self.gate = True
+        for queue in range(self.num_queues):
+            self._wake(queue)
+
     def open_gate(self) -> None:
         """Let the device pop again, and wake every queue."""
         self.gate = False
