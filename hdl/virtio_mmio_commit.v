@@ -146,6 +146,8 @@ module virtio_mmio_commit #
     // a request packet of this queue is on m_axis or still to be dropped
     output wire                         streaming,
     output wire [Q_W-1:0]               streaming_q,
+    // the queue of the avail_event write waiting to be taken
+    output wire [Q_W-1:0]               ae_q,
     output wire                         idle
 );
 
@@ -190,6 +192,7 @@ reg [AXIS_DEST_WIDTH-1:0] m_axis_tdest_reg, m_axis_tdest_next;
 reg [AXIS_USER_WIDTH-1:0] m_axis_tuser_reg, m_axis_tuser_next;
 
 reg [ADDR_WIDTH-1:0] ae_addr_reg, ae_addr_next;
+reg [Q_W-1:0] ae_q_reg, ae_q_next;
 reg [15:0] ae_data_reg, ae_data_next;
 reg ae_valid_reg, ae_valid_next;
 // im_acked reaches this once the last avail_event write is answered
@@ -213,6 +216,8 @@ reg data_ready_int;
 reg skip;
 reg terminal;
 integer i;
+// (the clocked block's own loop variable: one driver per variable)
+integer qi;
 
 wire m_free = !m_axis_tvalid_reg || m_axis_tready;
 // backend_ready may be looked at: the last request packet left two edges ago
@@ -250,6 +255,7 @@ assign brk_q = brk_q_reg;
 assign brk_info = brk_info_reg;
 assign streaming = state_reg == S_STREAM || state_reg == S_ABORT || state_reg == S_DRAIN || m_axis_tvalid_reg;
 assign streaming_q = cur_q_reg;
+assign ae_q = ae_q_reg;
 assign idle = state_reg == S_IDLE && !m_axis_tvalid_reg && !ae_valid_reg && !rd_valid_reg && !brk_valid_reg;
 
 genvar n;
@@ -278,6 +284,7 @@ always @* begin
     m_axis_tuser_next = m_axis_tuser_reg;
 
     ae_addr_next = ae_addr_reg;
+    ae_q_next = ae_q_reg;
     ae_data_next = ae_data_reg;
     ae_valid_next = ae_valid_reg && !ae_ready;
     ae_need_next = ae_need_reg;
@@ -347,6 +354,7 @@ always @* begin
                                     if (feat_event_idx) begin
                                         ae_addr_next = cfg_used + 4 + {{(ADDR_WIDTH-19){1'b0}}, cfg_num, 3'b000};
                                         ae_data_next = tq_last_avail + 16'd1;
+                                        ae_q_next = tok_q;
                                         ae_valid_next = 1'b1;
                                     end
                                     cur_q_next = tok_q;
@@ -489,6 +497,7 @@ always @* begin
             end
         end
         S_CONFIRM_RD: begin
+            // (a stop waits for the read asked for: no DMA of the queue after it)
             if (flush) begin
                 // the read is dropped with everything else
                 tok_ready_int = 1'b1;
@@ -533,6 +542,7 @@ always @(posedge clk) begin
     m_axis_tuser_reg <= m_axis_tuser_next;
 
     ae_addr_reg <= ae_addr_next;
+    ae_q_reg <= ae_q_next;
     ae_data_reg <= ae_data_next;
     ae_valid_reg <= ae_valid_next;
     ae_need_reg <= ae_need_next;
@@ -559,12 +569,12 @@ always @(posedge clk) begin
         shadow_reg[tok_q] <= tok_val;
     end
 
-    for (i = 0; i < NUM_QUEUES; i = i + 1) begin
-        if (rst || clr[i]) begin
-            last_avail_reg[i] <= RING_INDEX_BASE;
-            shadow_reg[i] <= RING_INDEX_BASE;
-            seg_commit_reg[i] <= {SPP_W{1'b0}};
-            if_wr_reg[i] <= {IFP_W{1'b0}};
+    for (qi = 0; qi < NUM_QUEUES; qi = qi + 1) begin
+        if (rst || clr[qi]) begin
+            last_avail_reg[qi] <= RING_INDEX_BASE;
+            shadow_reg[qi] <= RING_INDEX_BASE;
+            seg_commit_reg[qi] <= {SPP_W{1'b0}};
+            if_wr_reg[qi] <= {IFP_W{1'b0}};
         end
     end
 

@@ -77,6 +77,8 @@ module virtio_mmio_complete #
     input  wire [$clog2(PUB_DEPTH+2)-1:0] pub_space,
 
     input  wire                         halt,
+    // the DMA engines are being flushed (reset, break): no answer starts
+    input  wire                         flush,
     input  wire [NUM_QUEUES-1:0]        stopping,
     input  wire [NUM_QUEUES-1:0]        clr,
 
@@ -229,7 +231,7 @@ always @* begin
     case (state_reg)
         S_IDLE: begin
             // the next answer, once the previous one's packet has ended
-            if (s_axis_tvalid && open_reg == 2'd0 && req_free && c_count != CD[CD_W:0]) begin
+            if (s_axis_tvalid && open_reg == 2'd0 && req_free && c_count != CD[CD_W:0] && !flush) begin
                 q_next = ans_q;
                 if (ans_ok && pub_credit) begin
                     state_next = S_LOOKUP;

@@ -191,6 +191,18 @@ function [BEAT_W-1:0] beats_of;
     end
 endfunction
 
+// bytes in a beat (tkeep contiguous from lane 0)
+function [CNT_W-1:0] keep_count;
+    input [AXI_STRB_WIDTH-1:0] keep;
+    integer k;
+    begin
+        keep_count = {CNT_W{1'b0}};
+        for (k = 0; k < AXI_STRB_WIDTH; k = k + 1) begin
+            keep_count = keep_count + {{(CNT_W-1){1'b0}}, keep[k]};
+        end
+    end
+endfunction
+
 /*
  * Request queues
  */
@@ -411,7 +423,6 @@ reg [TAG_WIDTH-1:0] bt_push_tag;
 reg wp_push;
 reg bt_pop;
 reg [OFF_W-1:0] im_off;
-integer i;
 
 wire wp_empty = wp_wr_reg == wp_rd_reg;
 wire [TAG_WIDTH-1:0] st_tag_head = st_tag_mem[st_tag_rd_reg[1:0]];
@@ -583,9 +594,7 @@ always @* begin
 
     // answer bytes in, behind the bytes held (or dropped when draining)
     if (in_valid && in_ready) begin
-        for (i = 0; i < AXI_STRB_WIDTH; i = i + 1) begin
-            n_in = n_in + {{(CNT_W-1){1'b0}}, in_keep[i]};
-        end
+        n_in = keep_count(in_keep);
         if (!st_drain_reg) begin
             st_acc_next = acc_after | ({{DW{1'b0}}, in_data & ~({DW{1'b1}} << {n_in, 3'b000})} << {cnt_after, 3'b000});
             st_acc_cnt_next = cnt_after + {1'b0, n_in};

