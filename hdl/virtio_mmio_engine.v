@@ -1220,7 +1220,9 @@ always @(posedge clk) begin
     end else if (flush_reg) begin
         flush_hold <= 1'b1;
         if (flush_hold && !rd_busy && !wr_busy) begin
+            // over: the next flush (a reset) starts the units over again
             flush_reg <= 1'b0;
+            flush_hold <= 1'b0;
         end
     end
 
