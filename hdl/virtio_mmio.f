@@ -12,5 +12,6 @@ virtio_mmio_commit.v
 virtio_mmio_complete.v
 virtio_mmio_publish.v
 virtio_mmio_engine.v
+virtio_mmio_layout.v
 virtio_mmio_regs.v
 virtio_mmio.v
