@@ -136,6 +136,8 @@ localparam CNT_W = OFF_W+1;
 localparam ACC_CNT_W = OFF_W+2;
 localparam OUTS_W = $clog2(MAX_OUTSTANDING+1);
 localparam BEAT_W = 33;
+// beats a planner counts as pushed and not yet claimed: at most a FIFO's depth
+localparam AVAIL_W = $clog2(STREAM_FIFO_DEPTH+1) < 10 ? 10 : $clog2(STREAM_FIFO_DEPTH+1);
 // B tracker: bursts in flight and the done marks between them
 localparam BT_W = $clog2(2*MAX_OUTSTANDING+4);
 localparam BT = 2**BT_W;
@@ -304,7 +306,7 @@ wire st_plan_idle, im_plan_idle;
 
 virtio_mmio_wr_planner #(
     .ADDR_WIDTH(AXI_ADDR_WIDTH), .BYTE_LANES(BYTE_LANES), .MAX_BURST_LEN(AXI_MAX_BURST_LEN),
-    .BEAT_WIDTH(BEAT_W), .DEPTH(4)
+    .BEAT_WIDTH(BEAT_W), .DEPTH(4), .AVAIL_WIDTH(AVAIL_W)
 )
 st_planner (
     .clk(clk), .rst(rst), .clear(clear_reg),
@@ -318,7 +320,7 @@ st_planner (
 
 virtio_mmio_wr_planner #(
     .ADDR_WIDTH(AXI_ADDR_WIDTH), .BYTE_LANES(BYTE_LANES), .MAX_BURST_LEN(AXI_MAX_BURST_LEN),
-    .BEAT_WIDTH(BEAT_W), .DEPTH(4)
+    .BEAT_WIDTH(BEAT_W), .DEPTH(4), .AVAIL_WIDTH(AVAIL_W)
 )
 im_planner (
     .clk(clk), .rst(rst), .clear(clear_reg),
@@ -626,7 +628,7 @@ always @* begin
     end
 
     // next request
-    if (!st_active_reg && st_q_valid && st_plan_ready && !flush) begin
+    if (!st_active_reg && st_q_valid && st_plan_ready && !flush && !clear_reg) begin
         st_take_req = 1'b1;
         st_q_ready = 1'b1;
         st_plan_push = 1'b1;
@@ -658,7 +660,7 @@ always @* begin
                 im_active_next = 1'b0;
             end
         end
-    end else if (im_q_valid && im_plan_ready && !flush) begin
+    end else if (im_q_valid && im_plan_ready && !flush && !clear_reg) begin
         im_take_req = 1'b1;
         im_q_ready = 1'b1;
         im_plan_push = 1'b1;
@@ -880,6 +882,13 @@ always @(posedge clk) begin
         bt_rd_reg <= bt_wr_reg;
         st_acked_reg <= st_seq_reg;
         im_acked_reg <= im_seq_reg;
+        // a request cut short (a drain waiting for an answer's end that the
+        // flushed completion will never send) is dropped with its bytes
+        st_active_reg <= 1'b0;
+        st_ended_reg <= 1'b0;
+        st_acc_cnt_reg <= {ACC_CNT_W{1'b0}};
+        st_rsp_valid_reg <= 1'b0;
+        im_active_reg <= 1'b0;
     end
 
     if (rst) begin
