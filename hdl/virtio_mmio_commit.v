@@ -102,6 +102,9 @@ module virtio_mmio_commit #
     output wire [NUM_QUEUES*16-1:0]     shadow,
     output wire [NUM_QUEUES*($clog2(SEG_DEPTH)+1)-1:0] seg_commit,
     output wire [NUM_QUEUES*($clog2(QUEUE_NUM_MAX)+1)-1:0] if_wr,
+    // chains whose request packet has ended (its last beat taken): only
+    // these may be answered, as then their readable segments are done with
+    output wire [NUM_QUEUES*($clog2(QUEUE_NUM_MAX)+1)-1:0] if_sent,
 
     // a chain popped: its in-flight entry {head, first writable segment, writable count, segment end}
     output wire                         pop_valid,
@@ -182,6 +185,7 @@ reg [15:0] last_avail_reg [0:NUM_QUEUES-1];
 reg [15:0] shadow_reg [0:NUM_QUEUES-1];
 reg [SPP_W-1:0] seg_commit_reg [0:NUM_QUEUES-1];
 reg [IFP_W-1:0] if_wr_reg [0:NUM_QUEUES-1];
+reg [IFP_W-1:0] if_sent_reg [0:NUM_QUEUES-1];
 reg [NUM_QUEUES-1:0] discard_reg, discard_next;
 
 reg [DATA_WIDTH-1:0] m_axis_tdata_reg, m_axis_tdata_next;
@@ -265,6 +269,7 @@ for (n = 0; n < NUM_QUEUES; n = n + 1) begin : state_out
     assign shadow[n*16 +: 16] = shadow_reg[n];
     assign seg_commit[n*SPP_W +: SPP_W] = seg_commit_reg[n];
     assign if_wr[n*IFP_W +: IFP_W] = if_wr_reg[n];
+    assign if_sent[n*IFP_W +: IFP_W] = if_sent_reg[n];
 end
 endgenerate
 
@@ -568,6 +573,11 @@ always @(posedge clk) begin
     if (shadow_we) begin
         shadow_reg[tok_q] <= tok_val;
     end
+    // (every request packet is a popped chain's; a stop clears its queue
+    // only once its packet has ended)
+    if (m_axis_tvalid_reg && m_axis_tready && m_axis_tlast_reg) begin
+        if_sent_reg[m_axis_tdest_reg[Q_W-1:0]] <= if_sent_reg[m_axis_tdest_reg[Q_W-1:0]] + 1'b1;
+    end
 
     for (qi = 0; qi < NUM_QUEUES; qi = qi + 1) begin
         if (rst || clr[qi]) begin
@@ -575,6 +585,7 @@ always @(posedge clk) begin
             shadow_reg[qi] <= RING_INDEX_BASE;
             seg_commit_reg[qi] <= {SPP_W{1'b0}};
             if_wr_reg[qi] <= {IFP_W{1'b0}};
+            if_sent_reg[qi] <= {IFP_W{1'b0}};
         end
     end
 

@@ -38,7 +38,8 @@ module virtio_mmio_complete #
     input  wire [AXIS_DEST_WIDTH-1:0]   s_axis_tdest,
 
     input  wire [NUM_QUEUES-1:0]        q_live,
-    input  wire [NUM_QUEUES*($clog2(QUEUE_NUM_MAX)+1)-1:0] if_wr,
+    // in-flight entries written, per queue, whose request packet has ended
+    input  wire [NUM_QUEUES*($clog2(QUEUE_NUM_MAX)+1)-1:0] if_sent,
     output wire [NUM_QUEUES*($clog2(QUEUE_NUM_MAX)+1)-1:0] if_rd,
     output wire [NUM_QUEUES*($clog2(SEG_DEPTH)+1)-1:0] seg_tail,
 
@@ -142,6 +143,7 @@ reg [Q_W-1:0] done_q_reg;
 reg [15:0] done_head_reg;
 
 reg pop_entry;
+reg seg_read;
 reg c_push;
 reg c_push_drop;
 reg c_close;
@@ -219,6 +221,7 @@ always @* begin
     st_req_tag_next = st_req_tag_reg;
     st_req_valid_next = st_req_valid_reg && !st_req_ready;
     pop_entry = 1'b0;
+    seg_read = 1'b0;
     c_push = 1'b0;
     c_push_drop = 1'b0;
     c_close = 1'b0;
@@ -226,7 +229,7 @@ always @* begin
     open_inc = 1'b0;
 
     ans_ok = s_axis_tdest < NQ_DEST && q_live[ans_q] && !halt && !stopping[ans_q]
-        && if_wr[ans_q*IFP_W +: IFP_W] != ans_if_rd;
+        && if_sent[ans_q*IFP_W +: IFP_W] != ans_if_rd;
 
     case (state_reg)
         S_IDLE: begin
@@ -282,6 +285,7 @@ always @* begin
                 st_req_tag_next = {{(8-Q_W){1'b0}}, q_reg};
                 st_req_valid_next = 1'b1;
                 first_next = 1'b0;
+                seg_read = 1'b1;
                 ptr_next = ptr_reg + 1'b1;
                 left_next = left_reg - 1'b1;
                 state_next = left_reg == {{(SPP_W-1){1'b0}}, 1'b1} ? S_DRAIN_REQ : S_SEG_ADDR;
@@ -327,7 +331,12 @@ always @(posedge clk) begin
     done_head_reg <= {{(16-QN_W){1'b0}}, if_e_head};
     if (pop_entry) begin
         if_rd_reg[q_reg] <= cur_if_rd + 1'b1;
-        seg_tail_reg[q_reg] <= if_e_end;
+        // the readable segments are done with (the request packet has
+        // ended); each writable one is given back once it has been read
+        seg_tail_reg[q_reg] <= if_e_wcnt == 0 ? if_e_end : if_e_wfirst;
+    end
+    if (seg_read) begin
+        seg_tail_reg[q_reg] <= ptr_reg + 1'b1;
     end
 
     // the collector: an entry per answer, from its first request; its DRAIN

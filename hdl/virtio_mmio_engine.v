@@ -245,7 +245,7 @@ wire [AXI_ADDR_WIDTH-1:0] tok_used = q_used_addr[tok_q*AXI_ADDR_WIDTH +: AXI_ADD
  */
 wire [NUM_QUEUES*16-1:0] c_last_avail, c_shadow;
 wire [NUM_QUEUES*SPP_W-1:0] c_seg_commit, k_seg_tail;
-wire [NUM_QUEUES*IFP_W-1:0] c_if_wr, k_if_rd;
+wire [NUM_QUEUES*IFP_W-1:0] c_if_wr, c_if_sent, k_if_rd;
 // heads in flight (popped, not completed), one bit per {queue, head}
 reg [(2**(Q_W+QN_W))-1:0] busy_map_reg;
 
@@ -787,6 +787,7 @@ commit_inst (
     .shadow(c_shadow),
     .seg_commit(c_seg_commit),
     .if_wr(c_if_wr),
+    .if_sent(c_if_sent),
     .pop_valid(pop_valid),
     .pop_q(pop_q),
     .pop_head(pop_head),
@@ -908,7 +909,7 @@ complete_inst (
     .s_axis_tlast(s_axis_tlast),
     .s_axis_tdest(s_axis_tdest),
     .q_live(q_live),
-    .if_wr(c_if_wr),
+    .if_sent(c_if_sent),
     .if_rd(k_if_rd),
     .seg_tail(k_seg_tail),
     .if_raddr(if_raddr),
