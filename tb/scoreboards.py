@@ -98,9 +98,11 @@ __all__ = [
 #   decision read up on the in-order R channel: that wait is the bus's, not the
 #   decision's, and is not counted.
 RISE_BOUND_CYCLES = 4
-# issue: the decision read is asked for within this many cycles of that B
-#   (a bound on the AR channel's random backpressure, not on the decision)
-ISSUE_BOUND_CYCLES = 32
+# issue: the decision read is among the first reads asked for after that B: at
+#   most this many ARs before it (the one the bus may be holding back when the B
+#   comes and one issued in that cycle); the read engine serves the decision
+#   first. Counted in ARs, not cycles, so the bus's own AR backpressure does not count.
+ISSUE_BOUND_ARS = 2
 # drop: from the cycle the InterruptACK write's response reached the driver to irq low.
 DROP_BOUND_CYCLES = 2
 
@@ -580,14 +582,15 @@ class AxiReadMonitor(_Monitor):
             if self.rvalid.value and self.rready.value and self.rlast.value and self._open:
                 self._open.popleft().last_cycle = cycle
 
-    def first_after(self, addrs: set[int], start: int, end: int) -> AxiRead | None:
-        """The first read of one of ``addrs`` (its bus word) whose AR came in [start, end]."""
+    def first_after(self, addrs: set[int], start: int, reads_before: int | None = None) -> AxiRead | None:
+        """The first read of one of ``addrs`` (its bus word) whose AR came at or
+        after ``start``, if at most ``reads_before`` other ARs came before it."""
         i = bisect.bisect_left([r.ar_cycle for r in self.reads], start)
-        for rd in self.reads[i:]:
-            if rd.ar_cycle > end:
-                return None
+        for n, rd in enumerate(self.reads[i:]):
             if any(rd.addr <= a < rd.addr + 16 for a in addrs):
                 return rd
+            if reads_before is not None and n >= reads_before:
+                return None
         return None
 
 
@@ -996,8 +999,8 @@ class InterruptScoreboard(_Scoreboard):
       is vring_need_event(used_event, new, old) of the whole write).
     - After a used.idx write that interrupts: irq high within ``rise_bound``
       cycles of the decision's last input (the write's B, or the response of
-      the used_event/avail.flags read that follows it within ``issue_bound``
-      cycles), and high from then until an InterruptACK that leaves nothing
+      the used_event/avail.flags read among the first ``issue_bound`` + 1
+      reads that follow it), and high from then until an InterruptACK that leaves nothing
       pending.
     - While nothing is pending (after an ACK or reset that clears everything, through
       entries the rules suppress): irq low; an ACK that clears everything takes it
@@ -1018,7 +1021,7 @@ class InterruptScoreboard(_Scoreboard):
         drop_bound: int = DROP_BOUND_CYCLES,
         writes: AxiWriteMonitor | None = None,
         reads: AxiReadMonitor | None = None,
-        issue_bound: int = ISSUE_BOUND_CYCLES,
+        issue_bound: int = ISSUE_BOUND_ARS,
     ):
         self.predictor = predictor
         self.observer = observer
@@ -1044,10 +1047,21 @@ class InterruptScoreboard(_Scoreboard):
             b = self.writes.writes[o.burst].b_cycle
             after = b if b is not None else self.clock.now()
         if self.reads is not None:
-            rd = self.reads.first_after(set(o.decision_addrs), after, after + self.issue_bound)
+            rd = self.reads.first_after(set(o.decision_addrs), after, self.issue_bound)
             if rd is not None:
                 after = rd.last_cycle if rd.last_cycle is not None else self.clock.now()
         return after + self.rise_bound, after
+
+    def _late_read(self, o: ObservedUse, after: int) -> str:
+        """Where the decision read went, when it came after ``issue_bound``."""
+        if self.reads is None or not o.decision_addrs:
+            return ""
+        if self.reads.first_after(set(o.decision_addrs), after, self.issue_bound) is not None:
+            return ""
+        rd = self.reads.first_after(set(o.decision_addrs), after)
+        if rd is None:
+            return ""
+        return f" (more than {self.issue_bound} reads asked for before a read of {', '.join(f'{a:#x}' for a in o.decision_addrs)} asked at cycle {rd.ar_cycle}, answered at {rd.last_cycle})"
 
     def attach_accesses(self, accesses: list[RegisterAccess]) -> None:
         self.accesses = accesses
@@ -1133,7 +1147,7 @@ class InterruptScoreboard(_Scoreboard):
                     rose = f"it rose {late - after} cycle(s) after that" if late is not None else "it never rose"
                     reason = interrupting[0].reason
                     open_(deadline, 1, f"{where}, which interrupts ({reason}); the decision's last input at cycle {after}, "
-                          f"bound {self.rise_bound} cycle(s), {rose}", o.cycle)
+                          f"bound {self.rise_bound} cycle(s), {rose}{self._late_read(o, after)}", o.cycle)
                 else:
                     self.counts["uses_suppressed"] += len(members)
                     if cur is not None and cur.expected == 0:
