@@ -1119,7 +1119,7 @@ dma_wr_inst (
     .im_req_addr(pub_im_valid ? pub_im_addr : ae_addr),
     .im_req_len(pub_im_valid ? pub_im_len : 4'd2),
     .im_req_data(pub_im_valid ? pub_im_data : {48'd0, ae_data}),
-    .im_req_tag(pub_im_valid ? pub_im_tag : {{(8-Q_W){1'b0}}, tok_q}),
+    .im_req_tag(pub_im_valid ? pub_im_tag : {{(8-Q_W){1'b0}}, cmt_ae_q}),
     .im_req_valid(pub_im_valid || ae_valid),
     .im_req_ready(wr_im_ready),
     .im_seq(wr_im_seq),

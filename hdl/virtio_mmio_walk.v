@@ -117,8 +117,8 @@ localparam [2:0]
     S_DRAIN = 3'd6;
 
 initial begin
-    if (DESC_PREFETCH < 1 || DESC_PREFETCH > 16) begin
-        $error("Error: DESC_PREFETCH must be 1 to 16 (instance %m)");
+    if (DESC_PREFETCH < 2 || DESC_PREFETCH > 16) begin
+        $error("Error: DESC_PREFETCH must be 2 to 16 (instance %m)");
         $finish;
     end
     if (INDIRECT_CHUNK < 1 || INDIRECT_CHUNK > 32 || (INDIRECT_CHUNK & (INDIRECT_CHUNK-1)) != 0) begin
