@@ -112,6 +112,15 @@ virtio_mmio #(
     .QUEUE_NUM_MAX(QUEUE_NUM_MAX),
     // tables as long as the ring: the segment buffer (and the state space) stays small
     .INDIRECT_MAX(QUEUE_NUM_MAX),
+    // the engine's queues and read-ahead as short as they go: a chain is the
+    // same sequence of steps, with fewer states to search
+    .HEAD_BURST(2),
+    .DESC_PREFETCH(2),
+    .RUN_MAX(2),
+    .INDIRECT_CHUNK(2),
+    .DATA_FIFO_DEPTH(2*AXI_MAX_BURST_LEN),
+    .WRITE_FIFO_DEPTH(2*AXI_MAX_BURST_LEN),
+    .PUBLISH_BATCH(2),
     .CONFIG_SIZE(4),
     .AXIL_ADDR_WIDTH(9),
     .AXI_DATA_WIDTH(AXI_DATA_WIDTH),
