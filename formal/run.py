@@ -67,10 +67,10 @@ GROUPS = [
           "W beats = AWLEN+1, outstanding bounded, reset",
           depth=40, defines=["PROPS_AXI"]),
     Group("stream", "m_axis/config port stable until ready, tdest/tuser per packet, reset",
-          depth=40, defines=["PROPS_STREAM"]),
+          depth=32, defines=["PROPS_STREAM"]),
     Group("writes", "writes only inside the used ring or a writable buffer of the chain "
           "completed (walk + completion + publisher + commit's avail_event + DMA write engine)",
-          depth=44, hdl_asserts=True),
+          depth=36, hdl_asserts=True),
     # every assertion in one model: the quick subset of make test
     Group("all", "every group above in one model (tests/test_formal.py)",
           depth=0, defines=["PROPS_LITE", "PROPS_AXI", "PROPS_STREAM"], hdl_asserts=True,
