@@ -7,14 +7,15 @@ checker shipped with Yosys as yosys-abc) searches for a violation up to the
 depth given. A counterexample is replayed by Yosys' `sim` into a VCD.
 
 Witness groups ("cover") turn a reachability goal into "never reached" and
-expect bmc3 to refute it within the depth: the assumptions leave room for a
-full chain (driver set-up over AXI4-Lite, ring and descriptor reads, request
-packet, answer, buffer write, used element, used.idx, interrupt).
+expect bmc3 to refute it within the depth: a request packet, answer bytes on
+W, a used.idx write, an interrupt (a whole chain through the ring engine).
+They lie deeper than a run of a few minutes reaches and are run on demand
+(--group cover-request ...; docs/formal.md).
 
 Mutations apply a named one-line change to a copy of hdl/ and expect the
 group that covers that behaviour to find a counterexample.
 
-    python formal/run.py                 # every group and witness (make formal)
+    python formal/run.py                 # every group (make formal)
     python formal/run.py --quick         # the subset run by tests/test_formal.py
     python formal/run.py --mutations     # the mutation table too
     python formal/run.py --group axi --depth 12 --keep build/formal
