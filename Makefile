@@ -6,6 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 BASE_STAMP := $(VENV)/.installed-base
 STAMP  := $(VENV)/.installed
+EXTRA_STAMP := $(VENV)/.installed-extra-
 SYSTAMP := $(VENV)/.sysdeps
 SIM    ?= verilator
 WAVES  ?= 0
@@ -21,7 +22,7 @@ LINUX_SOURCE := /usr/src/linux-source-6.1.tar.xz:linux-source-6.1
 HDL := $(addprefix hdl/,$(shell cat hdl/virtio_mmio.f))
 
 .DEFAULT_GOAL := help
-.PHONY: help sim test lint formal bench bench-model qemu-check linux-check regress regress-report setup clean
+.PHONY: help sim test lint formal bench bench-model synth qemu-check linux-check regress regress-report setup clean
 
 # ------------------------------------------------------------ bad variables
 # A bad value stops make at once with one line naming the allowed values.
@@ -57,6 +58,7 @@ help:
 	@echo "make regress-report  the table and merged coverage of the runs under build/regress/runs"
 	@echo "make bench        the RTL's cycles per chain, bytes per cycle and latencies (several minutes)"
 	@echo "make bench-model  the Python model's throughput"
+	@echo "make synth        ECP5 and Xilinx area (Yosys) and ECP5 Fmax (nextpnr), default and 6 queues x 256 (~20 min)"
 	@echo "make qemu-check   QEMU's devices, the reference device and the RTL compared on the same scenarios"
 	@echo "make linux-check  Linux 6.1's own virtio_ring.c driving the reference device and the RTL"
 	@echo "make clean        remove .venv, build/ and the simulators' work directories"
@@ -75,6 +77,11 @@ $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[cocotb,test]'
 	@touch $@ $(BASE_STAMP)
+
+# an extra of pyproject.toml on top of the set-up (bench: matplotlib; synth: yowasp)
+$(EXTRA_STAMP)%: pyproject.toml constraints.txt | $(STAMP)
+	$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[cocotb,test,$*]'
+	@touch $@
 
 # Installs missing Debian packages, quietly (their output only if apt fails),
 # as root or with password-less sudo; otherwise stops and names the packages.
@@ -168,8 +175,12 @@ formal: setup
 	$(PY) formal/run.py --mutations
 
 # the RTL against the bus limit (several minutes: four builds, seven runs)
-bench: setup
+bench: setup $(EXTRA_STAMP)bench
 	$(PY) -m tb.bench
+
+# area and Fmax: Yosys synth_ecp5/synth_xilinx and nextpnr-ecp5 from PyPI (WebAssembly)
+synth: $(EXTRA_STAMP)synth
+	$(PY) synth/run.py
 
 bench-model: $(BASE_STAMP)
 	$(PY) -m vio.bench

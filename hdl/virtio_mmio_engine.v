@@ -1198,10 +1198,17 @@ end
  */
 reg ctrl_reset_done_reg;
 
-wire [NUM_QUEUES-1:0] q_busy = run_active | complete_holds | publish_holds
-    | ((cmt_streaming ? {{(NUM_QUEUES-1){1'b0}}, 1'b1} : {NUM_QUEUES{1'b0}}) << cmt_streaming_q)
-    | ((ae_valid ? {{(NUM_QUEUES-1){1'b0}}, 1'b1} : {NUM_QUEUES{1'b0}}) << cmt_ae_q)
-    | ((!fetch_free ? {{(NUM_QUEUES-1){1'b0}}, 1'b1} : {NUM_QUEUES{1'b0}}) << fetch_q);
+// decoded with && so that a queue number not yet written (X in simulation) of a
+// unit that is not busy marks no queue
+wire [NUM_QUEUES-1:0] unit_q_busy;
+genvar gq;
+generate
+    for (gq = 0; gq < NUM_QUEUES; gq = gq + 1) begin : g_unit_q_busy
+        assign unit_q_busy[gq] = (cmt_streaming && cmt_streaming_q == gq)
+            || (ae_valid && cmt_ae_q == gq) || (!fetch_free && fetch_q == gq);
+    end
+endgenerate
+wire [NUM_QUEUES-1:0] q_busy = run_active | complete_holds | publish_holds | unit_q_busy;
 wire [SEQ_W-1:0] st_mark_wait = wr_st_acked - st_mark_reg;
 wire [SEQ_W-1:0] im_mark_wait = wr_im_acked - im_mark_reg;
 wire units_let_go = ctrl_reset ? (fetch_free && !t1_valid && !df_valid && !t2_valid && !cmt_streaming

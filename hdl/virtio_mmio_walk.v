@@ -26,7 +26,7 @@ module virtio_mmio_walk #
     // Width of keep
     parameter KEEP_WIDTH = (DATA_WIDTH/8),
     // Largest indirect table accepted, in descriptors
-    parameter INDIRECT_MAX = 16,
+    parameter INDIRECT_MAX = 32,
     // Per-queue segment buffer depth (power of two)
     parameter SEG_DEPTH = 32,
     // First descriptors read ahead
@@ -147,7 +147,9 @@ wire [128:0] first_head = first_mem[first_rd_reg[FD_W-1:0]];
 wire [128:0] walk_head = walk_mem[walk_rd_reg[CK_W-1:0]];
 wire first_empty = first_count == 0;
 wire walk_empty = walk_wr_reg == walk_rd_reg;
-assign first_credit = ({1'b0, first_count} + {1'b0, first_pend_reg}) < DESC_PREFETCH;
+// a read issued in this cycle counts already: the fetch unit may load the next
+// one in the same cycle
+assign first_credit = ({1'b0, first_count} + {1'b0, first_pend_reg} + {{(FD_W+1){1'b0}}, first_issue}) < DESC_PREFETCH;
 
 // a 16-byte descriptor completes with this beat
 reg [127:0] f_asm_next, w_asm_next;
