@@ -682,6 +682,32 @@ always @(posedge clk) begin
     end
 end
 
+`ifdef FORMAL
+/*
+ * Formal shadow (docs/formal.md, `make formal`): what each segment slot was
+ * written from, independent of the segment buffer and the tokens. The
+ * completion unit checks each answer write against it (its f_walk_seg_*
+ * wires are tied to these by formal/run.py: Yosys reads no hierarchical
+ * names; keep: nothing in this unit reads them). Per slot {queue, slot}: the descriptor had VRING_DESC_F_WRITE, the
+ * segment pointer it was written at (with its wrap bit), the chain's head,
+ * the segment {addr, len}.
+ */
+localparam F_SLOTS = 2**(Q_W+SP_W);
+(* keep *) reg [F_SLOTS-1:0] f_seg_w;
+(* keep *) reg [F_SLOTS*SPP_W-1:0] f_seg_ptr;
+(* keep *) reg [F_SLOTS*16-1:0] f_seg_head;
+(* keep *) reg [F_SLOTS*(ADDR_WIDTH+32)-1:0] f_seg_data;
+
+always @(posedge clk) begin
+    if (seg_we) begin
+        f_seg_w[seg_waddr] <= d_flags[DESC_F_WRITE];
+        f_seg_ptr[seg_waddr*SPP_W +: SPP_W] <= wptr_reg;
+        f_seg_head[seg_waddr*16 +: 16] <= head_reg;
+        f_seg_data[seg_waddr*(ADDR_WIDTH+32) +: ADDR_WIDTH+32] <= seg_wdata;
+    end
+end
+`endif
+
 endmodule
 
 `resetall
