@@ -31,7 +31,7 @@ def _tools():
 
 
 def test_every_property_holds_to_quick_depth(tmp_path):
-    result = run.run_group(QUICK, QUICK.quick_depth, tmp_path)
+    result = run.run_group(QUICK, QUICK.quick_depth, run.Design(run.ROOT / "hdl", tmp_path))
     assert result.status == "PASS", (
         f"{result.status} at frame {result.frame}: see {result.trace} {result.detail}")
 
