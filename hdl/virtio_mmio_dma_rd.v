@@ -141,7 +141,9 @@ localparam [8:0] BURST_MAX = AXI_MAX_BURST_LEN[8:0];
 localparam [2:0] AXI_SIZE = OFF_W[2:0];
 // a data burst is issued only with this many spare FIFO entries besides its
 // own beats: the packer's residual beat, and the consumer's count lagging a cycle
-localparam [33:0] SPACE_MARGIN = 34'd2;
+// the data client's credit check, wide enough for a burst and the space
+localparam CRED_W = (SPACE_WIDTH + 2 > 10) ? SPACE_WIDTH + 2 : 10;
+localparam [CRED_W-1:0] SPACE_MARGIN = 2;
 
 localparam [1:0]
     CLIENT_RING = 2'd0,
@@ -186,8 +188,14 @@ reg data_active_reg, data_active_next;
 reg [AXI_ADDR_WIDTH-1:0] data_ar_addr_reg, data_ar_addr_next;
 reg [32:0] data_ar_beats_reg, data_ar_beats_next;
 reg [OUTS_W-1:0] outstanding_reg, outstanding_next;
-// data beats asked for and not yet received (the consumer FIFO must hold them)
-reg [32:0] data_pending_reg, data_pending_next;
+// data beats asked for and not yet received (the consumer FIFO must hold them,
+// so they never exceed its space)
+reg [SPACE_WIDTH:0] data_pending_reg, data_pending_next;
+// each client's next burst, computed a cycle ahead from its registered address
+// and beats (the 4 KiB and length clipping stays off the issue path); fresh
+// while neither has changed since
+reg [8:0] ring_burst_reg, data_burst_reg;
+reg ring_fresh_reg, ring_fresh_next, data_fresh_reg, data_fresh_next;
 
 reg [AXI_ADDR_WIDTH-1:0] m_axi_araddr_reg, m_axi_araddr_next;
 reg [7:0] m_axi_arlen_reg, m_axi_arlen_next;
@@ -260,6 +268,9 @@ reg [2*AXI_DATA_WIDTH-1:0] pack;
 reg [CNT_W:0] total;
 reg b_end;
 
+wire [CRED_W-1:0] credit_space = {{(CRED_W-SPACE_WIDTH){1'b0}}, data_space};
+wire [CRED_W-1:0] credit_pending = {{(CRED_W-SPACE_WIDTH-1){1'b0}}, data_pending_reg};
+wire [CRED_W-1:0] credit_burst = {{(CRED_W-9){1'b0}}, data_burst_reg};
 wire ring_q_empty = ring_q_wr_reg == ring_q_rd_reg;
 wire data_q_empty = data_q_wr_reg == data_q_rd_reg;
 wire burst_empty = burst_wr_reg == burst_rd_reg;
@@ -418,10 +429,10 @@ always @* begin
     if (ar_free) begin
         if (irq_req_valid) begin
             issue_irq = 1'b1;
-        end else if (ring_active_reg && outstanding_reg < OUTS_RING_MAX) begin
+        end else if (ring_active_reg && ring_fresh_reg && outstanding_reg < OUTS_RING_MAX) begin
             issue_ring = 1'b1;
-        end else if (data_active_reg && outstanding_reg < OUTS_DATA_MAX
-                && {{(34-SPACE_WIDTH){1'b0}}, data_space} >= {1'b0, data_pending_reg} + {25'd0, data_burst} + SPACE_MARGIN) begin
+        end else if (data_active_reg && data_fresh_reg && outstanding_reg < OUTS_DATA_MAX
+                && credit_space >= credit_pending + credit_burst + SPACE_MARGIN) begin
             issue_data = 1'b1;
         end
     end
@@ -436,25 +447,28 @@ always @* begin
 
     if (issue_ring) begin
         m_axi_araddr_next = ring_ar_addr_reg;
-        m_axi_arlen_next = ring_burst[7:0] - 8'd1;
+        m_axi_arlen_next = ring_burst_reg[7:0] - 8'd1;
         m_axi_arvalid_next = 1'b1;
-        ring_ar_addr_next = ring_ar_addr_reg + {{(AXI_ADDR_WIDTH-9-OFF_W){1'b0}}, ring_burst, {OFF_W{1'b0}}};
-        ring_ar_beats_next = ring_ar_beats_reg - {8'd0, ring_burst};
-        ring_active_next = ring_ar_beats_reg != {8'd0, ring_burst};
+        ring_ar_addr_next = ring_ar_addr_reg + {{(AXI_ADDR_WIDTH-9-OFF_W){1'b0}}, ring_burst_reg, {OFF_W{1'b0}}};
+        ring_ar_beats_next = ring_ar_beats_reg - {8'd0, ring_burst_reg};
+        ring_active_next = ring_ar_beats_reg != {8'd0, ring_burst_reg};
         outstanding_next = outstanding_next + 1'b1;
         burst_push = 1'b1;
     end
     if (issue_data) begin
         m_axi_araddr_next = data_ar_addr_reg;
-        m_axi_arlen_next = data_burst[7:0] - 8'd1;
+        m_axi_arlen_next = data_burst_reg[7:0] - 8'd1;
         m_axi_arvalid_next = 1'b1;
-        data_ar_addr_next = data_ar_addr_reg + {{(AXI_ADDR_WIDTH-9-OFF_W){1'b0}}, data_burst, {OFF_W{1'b0}}};
-        data_ar_beats_next = data_ar_beats_reg - {24'd0, data_burst};
-        data_active_next = data_ar_beats_reg != {24'd0, data_burst};
+        data_ar_addr_next = data_ar_addr_reg + {{(AXI_ADDR_WIDTH-9-OFF_W){1'b0}}, data_burst_reg, {OFF_W{1'b0}}};
+        data_ar_beats_next = data_ar_beats_reg - {24'd0, data_burst_reg};
+        data_active_next = data_ar_beats_reg != {24'd0, data_burst_reg};
         outstanding_next = outstanding_next + 1'b1;
-        data_pending_next = data_pending_next + {24'd0, data_burst};
+        data_pending_next = data_pending_next + credit_burst[SPACE_WIDTH:0];
         burst_push = 1'b1;
     end
+
+    ring_fresh_next = ring_active_reg && !ring_req_take && !issue_ring && !flush;
+    data_fresh_next = data_active_reg && !data_req_take && !issue_data && !flush;
 
     // R: every beat is taken (its client has room), except in the cycle a
     // packer sends the rest of a packet that did not fit the beat before
@@ -466,7 +480,7 @@ always @* begin
             burst_pop = 1'b1;
         end
         if (beat_client == CLIENT_DATA) begin
-            data_pending_next = data_pending_next - 33'd1;
+            data_pending_next = data_pending_next - 1'b1;
         end
 
         if (flush || beat_client == CLIENT_IRQ) begin
@@ -627,6 +641,10 @@ always @(posedge clk) begin
     data_ar_beats_reg <= data_ar_beats_next;
     outstanding_reg <= outstanding_next;
     data_pending_reg <= data_pending_next;
+    ring_burst_reg <= ring_burst;
+    data_burst_reg <= data_burst;
+    ring_fresh_reg <= ring_fresh_next;
+    data_fresh_reg <= data_fresh_next;
 
     m_axi_araddr_reg <= m_axi_araddr_next;
     m_axi_arlen_reg <= m_axi_arlen_next;
@@ -702,7 +720,9 @@ always @(posedge clk) begin
         ring_active_reg <= 1'b0;
         data_active_reg <= 1'b0;
         outstanding_reg <= {OUTS_W{1'b0}};
-        data_pending_reg <= 33'd0;
+        data_pending_reg <= {(SPACE_WIDTH+1){1'b0}};
+        ring_fresh_reg <= 1'b0;
+        data_fresh_reg <= 1'b0;
         m_axi_arvalid_reg <= 1'b0;
         ring_cur_reg <= 1'b0;
         ring_acc_reg <= {AXI_DATA_WIDTH{1'b0}};

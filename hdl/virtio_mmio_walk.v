@@ -495,7 +495,7 @@ always @* begin
                     emit = 1'b1;
                     emit_cause = CAUSE_NEXT_RANGE;
                     emit_val = idx_reg;
-                end else if (seen_reg + 17'd1 > tbl_len_reg) begin
+                end else if (seen_reg >= tbl_len_reg) begin
                     // cases 4 and 9: more descriptors than the table holds
                     emit = 1'b1;
                     emit_cause = CAUSE_CHAIN_LOOP;
