@@ -16,6 +16,9 @@ records a violation (cycle, channel, what) for:
   last one and not before;
 - AXI4-Lite: B only after both AW and W of a write, R only after an AR.
 
+It sleeps while every VALID is low (tb/waits.py): a cycle with no VALID high
+has nothing to check.
+
 It also counts what a test needs to say "the device finished what it
 started" and "the device stays quiet": bursts issued and answered per
 direction (:attr:`reads_outstanding`, :attr:`writes_outstanding`,
@@ -39,6 +42,7 @@ from cocotb.triggers import RisingEdge
 from cocotb.utils import get_sim_time
 
 from .env import CLOCK_PERIOD_NS
+from .waits import until_rise
 
 BOUNDARY = 4096
 INCR = 1
@@ -64,12 +68,13 @@ class _Channel:
         self.payload = {p: getattr(dut, f"{prefix}{p}") for p in payload if hasattr(dut, f"{prefix}{p}")}
         self.held: dict[str, str] | None = None  # payload of a VALID still waiting for READY
         self.handshakes = 0
+        self.active = False  # VALID high at the last sample
 
     def reset(self) -> None:
         self.held = None
 
     def sample(self) -> dict[str, str] | None:
-        valid = _bits(self.valid) == "1"
+        self.active = valid = _bits(self.valid) == "1"
         if self.held is not None and not valid:
             self.checker.error(self.name, "VALID dropped before READY")
             self.held = None
@@ -264,6 +269,7 @@ class AxiProtocolChecker:
 
     async def _run(self) -> None:
         edge = RisingEdge(self.clock)
+        wake = [ch.valid for ch in self.channels] + [self.reset]
         while True:
             await edge
             self.cycle = int(get_sim_time(unit="ns")) // CLOCK_PERIOD_NS
@@ -271,3 +277,5 @@ class AxiProtocolChecker:
                 self._clear()
                 continue
             self._step()
+            if not any(ch.active for ch in self.channels):
+                await until_rise(wake)  # nothing to check before a VALID (or reset) rises

@@ -66,6 +66,8 @@ from vio.memory import GuestMemory
 from vio.oracle import OracleViolation, Region, ShadowMemory, landmark_regions, used_ring_region
 from vio.ring import USED_ELEM_SIZE, VringLayout, u16
 
+from .waits import until_rise
+
 __all__ = [
     "AxiWrite",
     "AxiWriteMonitor",
@@ -480,7 +482,8 @@ class _Monitor(ABC):
 
 class AxiWriteMonitor(_Monitor):
     """Watches the AW, W and B channels of an AXI4 master (``{prefix}_aw*``...) at
-    every rising edge; pairs each AW with its W beats (W may come first) and
+    every rising edge where one of their VALIDs is high (asleep while all are
+    low: tb/waits.py); pairs each AW with its W beats (W may come first) and
     with its B, in order (the DUT uses one ID). Subscribers get each
     :class:`AxiWrite` when its data is complete; B arrives later on the record."""
 
@@ -505,12 +508,18 @@ class AxiWriteMonitor(_Monitor):
 
     async def _run(self) -> None:
         n = self.bytes_per_beat
+        edge = RisingEdge(self.clk)
+        valids = (self.awvalid, self.wvalid, self.bvalid)
         while True:
-            await RisingEdge(self.clk)
+            await edge
+            aw, w, b = (v.value for v in valids)
+            if not (aw or w or b):  # no handshake before one of them rises
+                await until_rise(valids)
+                continue
             cycle = self.clock.now()
-            if self.awvalid.value and self.awready.value:
+            if aw and self.awready.value:
                 self._aw.append((self.awaddr.value.to_unsigned(), self.awlen.value.to_unsigned(), self.awsize.value.to_unsigned(), cycle))
-            if self.wvalid.value and self.wready.value:
+            if w and self.wready.value:
                 self._beats.append((self.wdata.value.to_unsigned(), self.wstrb.value.to_unsigned()))
                 if self.wlast.value:
                     self._w.append((self._beats, cycle))
@@ -529,7 +538,7 @@ class AxiWriteMonitor(_Monitor):
                 self._wait_b.append(wr)
                 for fn in self.subscribers:
                     fn(wr)
-            if self.bvalid.value and self.bready.value:
+            if b and self.bready.value:
                 if self._wait_b:
                     wr = self._wait_b.popleft()
                     wr.b_cycle, wr.bresp = cycle, self.bresp.value.to_unsigned()

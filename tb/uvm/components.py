@@ -27,8 +27,10 @@ from vio.driver import VIO_IOV_FLAGS_WRITE, VioIov, VioTransfer
 from vio.errors import VioDeviceBroken
 from vio.ring import Desc
 
+from ..env import CLOCK_PERIOD_NS
 from ..hostile_chains import BUS_ERROR_OFFSET, BY_NAME, corrupt
 from ..scoreboards import AxiWriteMonitor, CycleClock, IrqMonitor
+from ..waits import until_rise, within
 from . import coverage as cov
 from .bench import Bench
 from .items import ControlItem, TransferItem, length_bucket
@@ -250,13 +252,19 @@ class VirtioDriverComponent(uvm_driver):
 
     # ------------------------------------------- resets timed on the walker
     async def wait_state(self, name: str, limit: int = 20000) -> None:
-        """Until the walker is in state ``name`` (fails after ``limit`` cycles)."""
+        """Until the walker is in state ``name``, as a clock edge samples it
+        (fails after ``limit`` cycles)."""
         dut, code = self.bench.env.dut, cov.WALKER_STATES.index(name)
-        for _ in range(limit):
-            if dut.walker_inst.state_reg.value.to_unsigned() == code:
+        state = dut.walker_inst.state_reg
+
+        async def wait() -> None:
+            if state.value.to_unsigned() == code:
                 return
-            await RisingEdge(dut.clk)
-        raise AssertionError(f"the walker never reached {name} in {limit} cycles")
+            while state.value.to_unsigned() != code:
+                await state.value_change
+            await RisingEdge(dut.clk)  # the first edge that samples it
+
+        await within(wait(), limit * CLOCK_PERIOD_NS, f"the walker never reached {name} in {limit} cycles")
 
     async def do_drain_reset(self, item: ControlItem) -> None:
         """An answer of ``count`` bytes on queue ``queues[0]`` that no chain
@@ -294,18 +302,14 @@ class VirtioDriverComponent(uvm_driver):
         # one beat at any data width: the error beat is the request's last
         s.mem.write(q0.layout.desc_addr(q0.num - 1), Desc(s.mem.size + BUS_ERROR_OFFSET, 4, 0, 0).pack())
         sink = bench.env.streams.sink
-        gaps = sink._pause_generator  # cocotbext-axi keeps no public getter
-        sink.clear_pause_generator()
-        sink.pause = True
+        bench.env.gaps.hold(sink)
         await s.dut_hal.write(bench.env.base + C.VIRTIO_MMIO_QUEUE_NOTIFY, 0)
         await self.wait_state("ABORT")
 
         async def reopen():
             if item.args.count:
                 await ClockCycles(bench.env.dut.clk, item.args.count)
-            sink.pause = False
-            if gaps is not None:
-                sink.set_pause_generator(gaps)
+            bench.env.gaps.release(sink)
 
         item.result = "during_traffic"
         await self.reset_and_open(item, "memory", bench.vio.reset(), during=reopen(), features=features)
@@ -514,18 +518,22 @@ class RegisterBusMonitor(uvm_component):
         ctrl_seen = False  # the reset request of the register block already sampled
         aw: deque[int] = deque()
         w: deque[int] = deque()
+        edge = RisingEdge(dut.clk)
+        # asleep while none of these is high: nothing to see
+        wake = (dut.s_axil_awvalid, dut.s_axil_wvalid, dut.s_axil_arvalid, walker.ctrl_valid)
         while True:
-            await RisingEdge(dut.clk)
-            if dut.s_axil_awvalid.value and dut.s_axil_awready.value:
+            await edge
+            awvalid, wvalid, arvalid, ctrl_valid = (v.value for v in wake)
+            if awvalid and dut.s_axil_awready.value:
                 aw.append(dut.s_axil_awaddr.value.to_unsigned())
-            if dut.s_axil_wvalid.value and dut.s_axil_wready.value:
+            if wvalid and dut.s_axil_wready.value:
                 w.append(dut.s_axil_wdata.value.to_unsigned())
-            if dut.s_axil_arvalid.value and dut.s_axil_arready.value:
+            if arvalid and dut.s_axil_arready.value:
                 self.reads += 1
             # the walker's state on the first cycle it sees the reset request
             # (ctrl_valid + ctrl_reset from the register block, a cycle or more
             # after the Status=0 write's handshake): the state the reset hits
-            reset_req = bool(walker.ctrl_valid.value) and bool(walker.ctrl_reset.value)
+            reset_req = bool(ctrl_valid) and bool(walker.ctrl_reset.value)
             if reset_req and not ctrl_seen:
                 bench.reset_states.append(state.value.to_unsigned())
             ctrl_seen = reset_req
@@ -533,6 +541,8 @@ class RegisterBusMonitor(uvm_component):
                 self.writes += 1
                 wr = RegisterWrite(aw.popleft(), w.popleft(), clock.now(), state.value.to_unsigned())
                 self.ap.write(wr)
+            if not (awvalid or wvalid or arvalid or ctrl_valid):
+                await until_rise(wake)
 
 
 class DmaMonitor(uvm_component):
@@ -568,15 +578,23 @@ class StreamMonitor(uvm_component):
         dut = cocotb.top
         clock = CycleClock()
         beats = {"request": 0, "answer": 0}
+        ports = [(name, *(getattr(dut, f"{prefix}_{s}") for s in ("tvalid", "tready", "tlast", "tdest"))) for name, prefix in (("request", "m_axis"), ("answer", "s_axis"))]
+        valids = [p[1] for p in ports]
+        edge = RisingEdge(dut.clk)
         while True:
-            await RisingEdge(dut.clk)
-            for name, prefix in (("request", "m_axis"), ("answer", "s_axis")):
-                if getattr(dut, f"{prefix}_tvalid").value and getattr(dut, f"{prefix}_tready").value:
-                    beats[name] += 1
-                    if getattr(dut, f"{prefix}_tlast").value:
-                        self.packets += 1
-                        self.ap.write(StreamPacket(name, getattr(dut, f"{prefix}_tdest").value.to_unsigned(), beats[name], clock.now()))
-                        beats[name] = 0
+            await edge
+            active = False
+            for name, tvalid, tready, tlast, tdest in ports:
+                if tvalid.value:
+                    active = True
+                    if tready.value:
+                        beats[name] += 1
+                        if tlast.value:
+                            self.packets += 1
+                            self.ap.write(StreamPacket(name, tdest.value.to_unsigned(), beats[name], clock.now()))
+                            beats[name] = 0
+            if not active:
+                await until_rise(valids)  # no beat before a tvalid rises
 
 
 class IrqMonitorComponent(uvm_component):

@@ -1,0 +1,131 @@
+"""Waiting on the DUT without looking at every clock edge.
+
+A coroutine that awaits each rising edge costs about as much as a trivial
+simulation (see tb/bench_speed.py), so the test bench's monitors and waits
+sleep on the signal that can wake them and look at the clock only while there
+is something to see. The helpers keep the cycle semantics of a loop that
+samples at every rising edge (the values before the edge): they return at the
+same edge such a loop would have.
+
+Edges of one signal are watched by one coroutine however many waiters there
+are (:func:`until_edge`): cocotb's ``First`` would start a task per trigger
+at every wait.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+
+import cocotb
+from cocotb.handle import SimHandleBase
+from cocotb.triggers import Event, FallingEdge, First, RisingEdge, SimTimeoutError, Timer, with_timeout
+
+
+async def within(awaitable: Awaitable[object], timeout_ns: float, failure: str) -> None:
+    """Await ``awaitable``; AssertionError(``failure``) if it takes longer than ``timeout_ns``."""
+    try:
+        await with_timeout(awaitable, timeout_ns, "ns")
+    except SimTimeoutError:
+        raise AssertionError(failure) from None
+
+
+def high(signal: SimHandleBase) -> bool:
+    """A one-bit signal is 1 now (X and Z count as 0)."""
+    return str(signal.value) == "1"
+
+
+class _Watch:
+    """One coroutine awaiting every ``edge`` of ``signal``; each wakes the
+    events registered at that moment."""
+
+    def __init__(self, signal: SimHandleBase, edge: type):
+        self.trigger = edge(signal)
+        self.events: set[Event] = set()
+        self.task = cocotb.start_soon(self._run())
+
+    async def _run(self) -> None:
+        while True:
+            await self.trigger
+            for event in self.events:
+                event.set()
+
+
+_watches: dict[tuple[SimHandleBase, type], _Watch] = {}
+
+
+def _watch(signal: SimHandleBase, edge: type) -> _Watch:
+    w = _watches.get((signal, edge))
+    if w is None or w.task.done():  # (cocotb ends every task with its test)
+        w = _watches[signal, edge] = _Watch(signal, edge)
+    return w
+
+
+async def until_edge(signals: Sequence[SimHandleBase], edge: type = RisingEdge, timeout: Timer | None = None) -> bool:
+    """Until an ``edge`` (RisingEdge or FallingEdge) of one of ``signals``, or
+    ``timeout`` (a Timer); True if an edge came first."""
+    event = Event()
+    watches = [_watch(s, edge) for s in signals]
+    for w in watches:
+        w.events.add(event)
+    try:
+        if timeout is None:
+            await event.wait()
+            return True
+        return await First(event.wait(), timeout) is not timeout
+    finally:
+        for w in watches:
+            w.events.discard(event)
+
+
+async def until_rise(signals: Sequence[SimHandleBase]) -> None:
+    """Sleep while every one of ``signals`` is 0; returns at once if one is 1
+    already. For a monitor that has just sampled them all low at a clock edge:
+    the next edge that can see one high is the first edge after this returns."""
+    if not any(high(s) for s in signals):
+        await until_edge(signals)
+
+
+async def until_quiet(
+    clock: SimHandleBase,
+    signals: Sequence[SimHandleBase],
+    cycles: int,
+    *,
+    period_ns: int,
+    busy: Callable[[], bool] | None = None,
+    timeout_ns: int | None = None,
+) -> None:
+    """Until ``cycles`` consecutive rising edges of ``clock`` (period
+    ``period_ns``) at which none of ``signals`` is 1 and ``busy()`` (the test
+    bench's own state, e.g. a frame queued but not yet on the bus) is false.
+
+    Returns at the edge where a loop sampling every edge would return. While a
+    signal is high it sleeps until it falls; a quiet stretch costs its first
+    edge, one timer and its last edge, and any rise in it starts the count
+    again. ``busy()`` is looked at on the first and last edge (and at each edge
+    while it alone holds the wait): state it reports that never shows on
+    ``signals`` in between is not seen. ``timeout_ns``: AssertionError when not
+    quiet by then.
+    """
+    busy = busy or (lambda: False)
+    if timeout_ns is None:
+        return await _quiet(clock, signals, cycles, period_ns, busy)
+    await within(_quiet(clock, signals, cycles, period_ns, busy), timeout_ns, f"the DUT did not settle: not quiet for {cycles} cycles within {timeout_ns} ns")
+
+
+async def _quiet(clock: SimHandleBase, signals: Sequence[SimHandleBase], cycles: int, period_ns: int, busy: Callable[[], bool]) -> None:
+    edge = RisingEdge(clock)
+    while True:
+        up = next((s for s in signals if high(s)), None)
+        if up is not None:  # all of them must fall before a quiet edge: this one first
+            await FallingEdge(up)
+            continue
+        await edge  # the count's first edge
+        if busy() or any(high(s) for s in signals):
+            continue
+        if cycles > 1:
+            if await until_edge(signals, timeout=Timer(period_ns * (cycles - 1) - period_ns // 2, "ns")):
+                continue  # a rise: count again
+            await edge  # the count's last edge
+            if busy() or any(high(s) for s in signals):
+                continue
+        return
