@@ -4,8 +4,10 @@ The library's loops read (sink) or build (source) every signal once per byte
 lane of every beat: the sink reads ``tdata``, ``tkeep``, ``tdest`` and
 ``tuser`` sixteen times for one beat of a 128-bit stream. These subclasses
 run the same loops, handshakes, pauses and frames (byte for byte the same
-:class:`AxiStreamFrame` fields), with each signal read or written once per
-beat, and ``tready`` written only when it changes.
+:class:`AxiStreamFrame` fields), with each signal read once per beat, a
+signal written only when its value changes, and the handshake signal the
+model drives itself (the sink's ``tready``, the source's ``tvalid``) known
+without reading it back.
 """
 
 from __future__ import annotations
@@ -27,12 +29,12 @@ class BeatSink(AxiStreamSink):
         lanes, size, mask = self.byte_lanes, self.byte_size, self.byte_mask
         edge = RisingEdge(self.clock)
         wake_event = self.wake_event.wait()
-        ready = None  # the value last written to tready
+        ready = False  # tready as this loop drives it (0 after reset)
 
         while True:
             pause_sample = bool(self.pause)
             await edge
-            tready_sample = (not has_tready) or bus.tready.value
+            tready_sample = (not has_tready) or ready
             tvalid_sample = (not has_tvalid) or bus.tvalid.value
 
             if tready_sample and tvalid_sample:
@@ -68,7 +70,7 @@ class BeatSink(AxiStreamSink):
 
             if has_tready:
                 paused = self.full() or pause_sample
-                if ready is not (not paused):
+                if ready is paused:
                     ready = not paused
                     bus.tready.value = ready
                 if (not tvalid_sample or paused) and (pause_sample == bool(self.pause)):
@@ -91,11 +93,17 @@ class BeatSource(AxiStreamSource):
         has_tkeep, has_tid, has_tdest, has_tuser = (hasattr(bus, s) for s in ("tkeep", "tid", "tdest", "tuser"))
         lanes, size, mask = self.byte_lanes, self.byte_size, self.byte_mask
         edge = RisingEdge(self.clock)
+        driven: dict[str, int] = {"tvalid": 0, "tlast": 0}  # what this loop drives (0 after reset)
+
+        def drive(name: str, value: int) -> None:
+            if driven.get(name) != value:
+                driven[name] = value
+                getattr(bus, name).value = value
 
         while True:
             await edge
             tready_sample = (not has_tready) or bus.tready.value
-            tvalid_sample = (not has_tvalid) or bus.tvalid.value
+            tvalid_sample = (not has_tvalid) or driven["tvalid"]
 
             if (tready_sample and tvalid_sample) or not tvalid_sample:
                 if not frame and not self.queue.empty():
@@ -128,24 +136,24 @@ class BeatSource(AxiStreamSource):
                         frame = None
                         self.current_frame = None
 
-                    bus.tdata.value = data
+                    drive("tdata", data)
                     if has_tvalid:
-                        bus.tvalid.value = 1
+                        drive("tvalid", 1)
                     if has_tlast:
-                        bus.tlast.value = int(last)
+                        drive("tlast", int(last))
                     if has_tkeep:
-                        bus.tkeep.value = keep
+                        drive("tkeep", keep)
                     if has_tid:
-                        bus.tid.value = tid
+                        drive("tid", tid)
                     if has_tdest:
-                        bus.tdest.value = tdest
+                        drive("tdest", tdest)
                     if has_tuser:
-                        bus.tuser.value = tuser
+                        drive("tuser", tuser)
                 else:
                     if has_tvalid:
-                        bus.tvalid.value = 0
+                        drive("tvalid", 0)
                     if has_tlast:
-                        bus.tlast.value = 0
+                        drive("tlast", 0)
                     self.active = bool(frame)
                     if not frame and self.queue.empty():
                         self.idle_event.set()

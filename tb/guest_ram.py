@@ -11,7 +11,8 @@ a bytearray, with bounds, latency, bus faults and hooks on what the DUT does.
   ``latency`` cycles after its AR handshake, a write burst's B no earlier than
   ``latency`` cycles after its last W beat. Bursts in flight overlap their
   latency (a pipelined memory). The AR handshake's time comes from the AR
-  channel's bus, which stamps every request it samples (:class:`_StampedARBus`);
+  channel's bus, which stamps every request it samples (:class:`_StampedARBus`;
+  the R channel's bus writes only the signals that change, :class:`_RBus`);
 - ``faults``, a :class:`tb.faults.FaultPlan`, consulted on every beat: a read
   beat it hits answers its response with poison data; a write burst with a
   hit beat answers its response on B and writes none of its bytes;
@@ -50,6 +51,27 @@ class _StampedARBus(AxiARBus):
     def sample(self, obj, strict=False):
         super().sample(obj, strict)
         obj.accepted_ns = get_sim_time(unit="ns")
+
+
+class _RBus(AxiRBus):
+    """The R channel's signals; ``drive`` writes a signal only when its value
+    changes (the memory model is their only driver): RID and RRESP stay put
+    over a burst, RLAST changes twice."""
+
+    PAYLOAD = ("rid", "rdata", "rlast", "rresp", "ruser")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.driven: dict[str, object] = {}
+
+    def drive(self, obj, strict=False):
+        driven = self.driven
+        for name in self.PAYLOAD:
+            if hasattr(self, name):
+                value = getattr(obj, name)
+                if driven.get(name, self) != value:
+                    driven[name] = value
+                    getattr(self, name).value = value
 
 
 class _Latency:
@@ -225,7 +247,7 @@ class GuestRam(Memory):
         super().__init__(len(mem), mem)
         self.on_read: list[Callable[[int, int], None]] = []
         self.on_write: list[Callable[[int, bytes], None]] = []
-        read_bus = AxiReadBus.from_channels(_StampedARBus.from_prefix(dut, prefix), AxiRBus.from_prefix(dut, prefix))
+        read_bus = AxiReadBus.from_channels(_StampedARBus.from_prefix(dut, prefix), _RBus.from_prefix(dut, prefix))
         kw = dict(period_ns=period_ns, latency=latency, plan=faults)
         self.write_if = GuestRamWrite(AxiWriteBus.from_prefix(dut, prefix), clock, reset, self.mem, on_write=self.on_write, **kw)
         self.read_if = GuestRamRead(read_bus, clock, reset, self.mem, on_read=self.on_read, **kw)
