@@ -12,7 +12,7 @@ WAVES  ?= 0
 # its ABC: the formal quick subset, tests/test_formal.py)
 SYSTEM_TOOLS := iverilog:iverilog g++:g++ perl:perl make:make qemu-system-aarch64:qemu-system-arm yosys:yosys yosys-abc:yosys
 
-.PHONY: sim test lint formal bench bench-model qemu-check regress regress-report setup clean
+.PHONY: sim test lint formal bench bench-speed bench-model qemu-check regress regress-report setup clean
 
 setup: $(STAMP) $(SYSTAMP)
 
@@ -105,6 +105,11 @@ formal: setup
 # the RTL against the bus limit (several minutes: four builds, seven runs)
 bench: setup
 	$(PY) -m tb.bench
+
+# the co-simulation's speed against the trivial-DUT ceiling, per simulator
+# (docs/performance-cosim.md); SIM=verilator|icarus (default both), REPEAT=n
+bench-speed: setup
+	$(PY) -m tb.bench_speed $(if $(filter command line,$(origin SIM)),--sim $(SIM)) $(if $(REPEAT),--repeat $(REPEAT))
 
 bench-model: setup
 	$(PY) -m vio.bench
