@@ -8,8 +8,8 @@ samples at every rising edge (the values before the edge): they return at the
 same edge such a loop would have.
 
 Edges of one signal are watched by one coroutine however many waiters there
-are (:func:`until_edge`): cocotb's ``First`` would start a task per trigger
-at every wait.
+are (:func:`on_edge`, :func:`until_edge`): cocotb's ``First`` would start a
+task per trigger at every wait.
 """
 
 from __future__ import annotations
@@ -35,46 +35,49 @@ def high(signal: SimHandleBase) -> bool:
 
 
 class _Watch:
-    """One coroutine awaiting every ``edge`` of ``signal``; each wakes the
-    events registered at that moment."""
+    """One coroutine awaiting every ``edge`` of ``signal``; each calls the
+    callbacks registered at that moment."""
 
     def __init__(self, signal: SimHandleBase, edge: type):
         self.trigger = edge(signal)
-        self.events: set[Event] = set()
+        self.callbacks: dict[int, Callable[[], None]] = {}
         self.task = cocotb.start_soon(self._run())
 
     async def _run(self) -> None:
         while True:
             await self.trigger
-            for event in self.events:
-                event.set()
+            for fn in list(self.callbacks.values()):
+                fn()
 
 
 _watches: dict[tuple[SimHandleBase, type], _Watch] = {}
 
 
-def _watch(signal: SimHandleBase, edge: type) -> _Watch:
+def on_edge(signal: SimHandleBase, edge: type, fn: Callable[[], None]) -> Callable[[], None]:
+    """Call ``fn()`` at every ``edge`` (RisingEdge or FallingEdge) of
+    ``signal`` (in the time step of the edge) until the returned function is
+    called. One coroutine per watched edge, however many callbacks."""
     w = _watches.get((signal, edge))
     if w is None or w.task.done():  # (cocotb ends every task with its test)
         w = _watches[signal, edge] = _Watch(signal, edge)
-    return w
+    key = id(fn)
+    w.callbacks[key] = fn
+    return lambda: w.callbacks.pop(key, None)
 
 
 async def until_edge(signals: Sequence[SimHandleBase], edge: type = RisingEdge, timeout: Timer | None = None) -> bool:
     """Until an ``edge`` (RisingEdge or FallingEdge) of one of ``signals``, or
     ``timeout`` (a Timer); True if an edge came first."""
     event = Event()
-    watches = [_watch(s, edge) for s in signals]
-    for w in watches:
-        w.events.add(event)
+    cancels = [on_edge(s, edge, event.set) for s in signals]
     try:
         if timeout is None:
             await event.wait()
             return True
         return await First(event.wait(), timeout) is not timeout
     finally:
-        for w in watches:
-            w.events.discard(event)
+        for cancel in cancels:
+            cancel()
 
 
 async def until_rise(signals: Sequence[SimHandleBase]) -> None:
