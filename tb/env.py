@@ -79,9 +79,13 @@ def rtl_parameters() -> dict[str, int]:
 
 
 def start_clock(signal: SimHandleBase) -> Clock:
-    """The test bench's clock on ``signal``, started."""
-    clock = Clock(signal, CLOCK_PERIOD_NS, unit="ns")
-    clock.start()
+    """The test bench's clock on ``signal``, started: cocotb's clock in C++
+    (``impl="gpi"``; on Icarus the default is a Python coroutine, two task
+    resumes a cycle), started low so that the first rising edge comes half a
+    period after time 0, when the reset written at time 0 has reached the DUT
+    and the bus models."""
+    clock = Clock(signal, CLOCK_PERIOD_NS, unit="ns", impl="gpi")
+    clock.start(start_high=False)
     return clock
 
 
