@@ -100,6 +100,17 @@ def _cell(values: list[float]) -> str:
     return f"{med:,.0f}{spread}"
 
 
+def print_table(figures: dict[str, dict[str, list[float]]], names: list[str], note: str) -> None:
+    """The ceiling and each workload's cycles per second per simulator, and their ratio."""
+    print(f"\nco-simulation speed: simulated cycles per wall-clock second ({note}, "
+          f"load average {os.getloadavg()[0]:.1f} at the end, {os.cpu_count()} CPUs)")  # fmt: skip
+    print(f"{'sim':<10} {'ceiling':>14}  " + "  ".join(f"{WORKLOADS[n][0]:>38} {'of ceiling':>10}" for n in names))
+    for sim, f in figures.items():
+        top = statistics.median(f["ceiling"])
+        cells = "  ".join(f"{_cell(f[n]):>38} {statistics.median(f[n]) / top:>10.0%}" for n in names)
+        print(f"{sim:<10} {_cell(f['ceiling']):>14}  {cells}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sim", default="all", help="verilator, icarus (comma-separated) or all")
@@ -120,14 +131,7 @@ def main(argv: list[str] | None = None) -> int:
             figures[sim]["ceiling"].append(ceiling(sim))
             for name in names:
                 figures[sim][name].append(workload(sim, name))
-    print(f"\nco-simulation speed: simulated cycles per wall-clock second (median of {args.repeat}; "
-          f"load average {load:.1f} at the start, {os.getloadavg()[0]:.1f} at the end, {os.cpu_count()} CPUs)")  # fmt: skip
-    print(f"{'sim':<10} {'ceiling':>14}  " + "  ".join(f"{WORKLOADS[n][0]:>38} {'of ceiling':>10}" for n in names))
-    for sim in sims:
-        f = figures[sim]
-        top = statistics.median(f["ceiling"])
-        cells = "  ".join(f"{_cell(f[n]):>38} {statistics.median(f[n]) / top:>10.0%}" for n in names)
-        print(f"{sim:<10} {_cell(f['ceiling']):>14}  {cells}")
+    print_table(figures, names, f"median of {args.repeat}; load average {load:.1f} at the start")
     if args.json:
         args.json.write_text(json.dumps(figures, indent=1))
     return 0
