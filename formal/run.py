@@ -32,8 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-HDL_FILES = ["virtio_mmio.v", "virtio_mmio_regs.v", "virtio_mmio_walker.v",
-             "virtio_mmio_dma_rd.v", "virtio_mmio_dma_wr.v"]
+# the RTL sources, relative to hdl/, from its file list (the one place to add a file)
+HDL_FILES = [line.strip() for line in (ROOT / "hdl" / "virtio_mmio.f").read_text().splitlines() if line.strip()]
 PROPS = ROOT / "formal" / "virtio_mmio_props.sv"
 SOLVER = "abc bmc3"
 

@@ -110,6 +110,8 @@ wire cfg_req_valid;
 virtio_mmio #(
     .NUM_QUEUES(NUM_QUEUES),
     .QUEUE_NUM_MAX(QUEUE_NUM_MAX),
+    // tables as long as the ring: the segment buffer (and the state space) stays small
+    .INDIRECT_MAX(QUEUE_NUM_MAX),
     .CONFIG_SIZE(4),
     .AXIL_ADDR_WIDTH(9),
     .AXI_DATA_WIDTH(AXI_DATA_WIDTH),

@@ -21,8 +21,10 @@ module virtio_mmio #
     parameter NUM_QUEUES = 2,
     // QueueNumMax of every queue (power of two, 2 to 32768)
     parameter QUEUE_NUM_MAX = 16,
-    // Largest indirect table accepted, in descriptors
-    parameter INDIRECT_MAX = QUEUE_NUM_MAX,
+    // Largest indirect table accepted, in descriptors (1 to 32768); 32 takes
+    // every table Linux's console, block (seg_max <= 30), entropy and net
+    // drivers send at their defaults (docs/linux.md)
+    parameter INDIRECT_MAX = 32,
     // Per-queue segment buffer depth: every legal chain fits in an empty buffer
     parameter SEG_DEPTH = 2**$clog2(QUEUE_NUM_MAX+INDIRECT_MAX-1),
     // avail/used index of a freshly activated queue (test hook for u16

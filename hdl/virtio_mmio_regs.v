@@ -596,7 +596,9 @@ always @* begin
         end
     end
 
-    // Status=0 done: every register back to its reset value
+    // Status=0 done: every register back to its reset value but the page
+    // size, which Linux writes once, before its Status=0 (as QEMU, only rst
+    // sets it; docs/linux.md, the reset table)
     if (q_reset_all) begin
         status_next = 8'd0;
         isr_next = 2'b00;
@@ -604,7 +606,6 @@ always @* begin
         host_features_sel_next = 32'd0;
         guest_features_sel_next = 32'd0;
         guest_features_next = 64'd0;
-        page_shift_next = 5'd12;
         queue_sel_next = 32'd0;
     end
 end

@@ -1,6 +1,6 @@
 """A model :class:`~vio.device.backend.Backend` behind the RTL's backend ports.
 
-The RTL talks to its device personality over the protocol of hdl/README.md
+The RTL talks to its device personality over the protocol of docs/rtl.md
 ("Backend protocol"); :class:`BackendStreams` turns that back into the calls
 the reference device makes, so one backend object (console, block, entropy,
 loopback) serves either device unchanged:
@@ -28,7 +28,7 @@ Answers keep per-queue request order: an immediate answer waits behind earlier
 deferred ones of its queue, as the reference device's ``_deliver`` does. An
 empty answer is one beat with tkeep 0 and tlast. ``backend_ready`` is written
 right after the event that changed it (for a request, in the clock cycle after
-its tlast handshake), which hdl/README.md allows: the device samples it no
+its tlast handshake), which docs/rtl.md allows: the device samples it no
 earlier than the second edge after that handshake.
 """
 
@@ -56,7 +56,7 @@ def _high(signal: SimHandleBase) -> bool:
 
 
 class ProtocolError(AssertionError):
-    """The RTL broke the backend protocol of hdl/README.md."""
+    """The RTL broke the backend protocol of docs/rtl.md."""
 
 
 class BackendStreams:

@@ -39,7 +39,7 @@ from cocotbext.axi import AxiLiteBus, AxiLiteMaster
 
 from vio import constants as C
 from vio.device.backend import Backend
-from vio.device.mmio import TRANSPORT_FEATURES, ReferenceDevice
+from vio.device.mmio import DEFAULT_INDIRECT_MAX, TRANSPORT_FEATURES, ReferenceDevice
 from vio.driver import VioDriver, VioQueue
 from vio.memory import GuestMemory
 from vio.model_hal import ModelHal
@@ -62,6 +62,7 @@ RTL_DEFAULTS = {
     "HOST_FEATURES": TRANSPORT_FEATURES,
     "NUM_QUEUES": 2,
     "QUEUE_NUM_MAX": 16,
+    "INDIRECT_MAX": DEFAULT_INDIRECT_MAX,
     "RING_INDEX_BASE": 0,
     "AXI_DATA_WIDTH": 32,
     "AXI_ADDR_WIDTH": 32,
@@ -73,7 +74,6 @@ def rtl_parameters() -> dict[str, int]:
     """The parameters the DUT was built with: ``VIO_PARAMS`` over the RTL's defaults."""
     params = dict(RTL_DEFAULTS)
     params.update(json.loads(os.environ.get(PARAMS_ENV, "{}")))
-    params.setdefault("INDIRECT_MAX", params["QUEUE_NUM_MAX"])
     params.setdefault("DMA_SIZE", 1 << params["AXI_ADDR_WIDTH"])
     return params
 
@@ -111,7 +111,9 @@ class VirtioEnv:
     ``verbose`` keeps the bus models' INFO logs (one line per burst).
     ``faults`` (a :class:`tb.faults.FaultPlan`) injects bus errors into guest
     memory; ``protocol=True`` (or ``env.protocol_checker()``) watches both AXI
-    ports with tb/axi_protocol.py.
+    ports with tb/axi_protocol.py. ``store`` gives the bytes of guest memory
+    (default: a new bytearray of ``mem_size``), e.g. the 64 KiB-aligned ones
+    Linux's ring code needs (vio.linux.ring.guest_store).
     """
 
     def __init__(
@@ -127,6 +129,7 @@ class VirtioEnv:
         verbose: bool = False,
         faults=None,
         protocol: bool = False,
+        store=None,
     ):
         if mem_latency < 0 or pause is not None and not 0 <= pause < 1:
             raise ValueError(f"mem_latency {mem_latency} must be >= 0 and pause {pause} in [0, 1)")
@@ -141,7 +144,8 @@ class VirtioEnv:
         self.seed = seed
         dut.rst.value = 1
         self.clock = start_clock(dut.clk)
-        self.store = bytearray(mem_size)
+        self.store = bytearray(mem_size) if store is None else store
+        mem_size = len(self.store)
         self.mem = GuestMemory(mem_size, store=self.store)
         self.axil = AxiLiteMaster(AxiLiteBus.from_prefix(dut, "s_axil"), dut.clk, dut.rst)
         self.faults = faults

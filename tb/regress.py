@@ -5,6 +5,7 @@ Verilator code coverage.
 
     python -m tb.regress run [pytest options]   # what `make regress` runs
     python -m tb.regress report                 # table and coverage of the runs on disk
+    python -m tb.regress check                  # the variables below, one line if one is bad
 
 Selection (environment variables, as the make variables of the same name):
 
@@ -151,18 +152,52 @@ def _names(value: str | None) -> list[str] | None:
     return [v.strip() for v in value.split(",") if v.strip()] if value else None
 
 
+def _choose(var: str, value: str | None, allowed: list[str]) -> list[str] | None:
+    """The comma-separated names of ``value``, all from ``allowed``."""
+    names = _names(value)
+    bad = [n for n in names or [] if n not in allowed]
+    if bad:
+        raise ValueError(f"{var}={value}: unknown {', '.join(bad)}; use names from {', '.join(allowed)} (comma-separated)")
+    return names
+
+
+def _count(var: str, value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"{var}={value} is not allowed: use a whole number, 1 or more")
+    return int(value)
+
+
+def _seeds(env: dict[str, str], full: bool) -> list[int]:
+    if env.get("SEED"):
+        seeds = _names(env["SEED"]) or []
+        if not seeds or not all(s.isdigit() for s in seeds):
+            raise ValueError(f"SEED={env['SEED']} is not allowed: use seeds as whole numbers, comma-separated (SEED=3 or SEED=1,7)")
+        return [int(s) for s in seeds]
+    return list(range(1, _count("SEEDS", env.get("SEEDS") or ("2" if full else "1")) + 1))
+
+
+def _shard(value: str) -> tuple[int, int]:
+    i, slash, n = value.partition("/")
+    if not (slash and i.isdigit() and n.isdigit() and 1 <= int(i) <= int(n)):
+        raise ValueError(f"SHARD={value} is not allowed: use i/N with 1 <= i <= N (SHARD=2/3 runs the second third)")
+    return int(i), int(n)
+
+
 def select(env: dict[str, str] | None = None) -> list[Run]:
-    """The runs the environment asks for (see the module docstring)."""
+    """The runs the environment asks for (see the module docstring). A bad
+    variable raises ValueError with one line naming the allowed values."""
     env = dict(os.environ if env is None else env)
-    full = env.get("REGRESS", "short") == "full"
-    seeds = [int(s) for s in _names(env.get("SEED"))] if env.get("SEED") else list(range(1, int(env.get("SEEDS") or (2 if full else 1)) + 1))
+    mode = env.get("REGRESS") or "short"
+    if mode not in ("full", "short"):
+        raise ValueError(f"REGRESS={mode} is not allowed: use full or short")
+    full = mode == "full"
+    seeds = _seeds(env, full)
     sim = env.get("SIM", "all") or "all"
-    sims = SIMS if sim == "all" else tuple(_names(sim))
-    tests = _names(env.get("TESTS"))
-    params = _names(env.get("PARAMS"))
-    unknown = set(tests or []) - {t.name for t in TESTS} | set(params or []) - set(param_sets()) | set(sims) - set(SIMS)
-    if unknown:
-        raise ValueError(f"unknown names in TESTS/PARAMS/SIM: {sorted(unknown)}; tests {[t.name for t in TESTS]}, parameter sets {list(param_sets())}")
+    sims = SIMS if sim == "all" else tuple(_choose("SIM", sim, [*SIMS, "all"]) or ())
+    if "all" in sims:
+        sims = SIMS
+    tests = _choose("TESTS", env.get("TESTS"), [t.name for t in TESTS])
+    params = _choose("PARAMS", env.get("PARAMS"), list(param_sets()))
     runs = []
     for t in TESTS:
         if tests is not None and t.name not in tests:
@@ -176,13 +211,17 @@ def select(env: dict[str, str] | None = None) -> list[Run]:
         for s, p in pairs:
             for seed in seeds:
                 runs.append(Run(t.name, s, p, seed))
-    shard = env.get("SHARD")
-    if shard:
-        i, n = (int(x) for x in shard.split("/"))
-        if not 1 <= i <= n:
-            raise ValueError(f"SHARD {shard}: expected i/N with 1 <= i <= N")
+    if env.get("SHARD"):
+        i, n = _shard(env["SHARD"])
         runs = runs[i - 1 :: n]
     return runs
+
+
+def check_jobs(value: str) -> str:
+    """JOBS: pytest-xdist workers, ``auto`` or a number."""
+    if value != "auto" and not (value.isdigit() and int(value) >= 1):
+        raise ValueError(f"JOBS={value} is not allowed: use auto or a number of workers, 1 or more")
+    return value
 
 
 def build_dir(sim: str, params: str) -> Path:
@@ -258,6 +297,25 @@ def table(recs: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def junit(recs: list[dict], path: Path) -> None:
+    """The table as JUnit XML (one testcase per run) for CI dashboards: a run
+    not as expected is a failure with its first lines and the reproduce line."""
+    bad = [r for r in recs if not ok(r)]
+    suite = ET.Element("testsuite", name="regress", tests=str(len(recs)), failures=str(len(bad)), errors="0", skipped="0")
+    suite.set("time", f"{sum(r.get('wall_s') or 0 for r in recs):.1f}")
+    for r in sorted(recs, key=lambda r: r["id"]):
+        case = ET.SubElement(suite, "testcase", classname=f"regress.{r['test']}", name=r["id"], time=f"{r.get('wall_s') or 0:.1f}")
+        props = ET.SubElement(case, "properties")
+        for key in ("sim", "params", "seed", "result", "sim_ns", "reproduce"):
+            ET.SubElement(props, "property", name=key, value=str(r.get(key)))
+        if not ok(r):
+            first = (r["failures"] or ["(no failure: it was meant to fail)"])[0].splitlines()[0][:200]
+            failure = ET.SubElement(case, "failure", message=f"{r['result']}: {first}")
+            failure.text = "\n".join(r["failures"])[:20000] + f"\nreproduce: {r['reproduce']}"
+    ET.indent(suite)
+    ET.ElementTree(suite).write(path, encoding="utf-8", xml_declaration=True)
+
+
 def functional_report(recs: list[dict]) -> str:
     from .uvm import coverage as cov
 
@@ -293,8 +351,26 @@ def code_coverage_report(recs: list[dict]) -> str:
     (OUT / "code_coverage.txt").write_text(text + "\n")
     return (
         f"code coverage (Verilator line + toggle), merged over {len(dats)} runs: {merged}\n"
-        f"verilator_coverage: {total}\n{text}\n(per-line annotation: {annotated}/, report: {OUT / 'code_coverage.txt'})"
+        f"verilator_coverage: {total}\n{text}\n{lcov_report(tool, merged)}\n"
+        f"(per-line annotation: {annotated}/, report: {OUT / 'code_coverage.txt'})"
     )
+
+
+def lcov_report(tool: str, merged: Path) -> str:
+    """The merged coverage as lcov tracefile (verilator_coverage --write-info)
+    and as HTML pages (genhtml, Debian package lcov); genhtml's summary line."""
+    info = OUT / "coverage.info"
+    html = OUT / "coverage_html"
+    subprocess.run([tool, "--write-info", str(info), str(merged)], check=True, capture_output=True)
+    genhtml = shutil.which("genhtml")
+    if genhtml is None:
+        return f"lcov: {info} (no HTML: genhtml is not installed, Debian package lcov; `make regress` installs it)"
+    shutil.rmtree(html, ignore_errors=True)
+    proc = subprocess.run([genhtml, "--output-directory", str(html), str(info)], capture_output=True, text=True)
+    if proc.returncode != 0:
+        return f"lcov: {info}; genhtml failed: {proc.stderr.strip()[-500:]}"
+    summary_line = next((line.strip() for line in proc.stdout.splitlines() if line.strip().startswith("lines")), "")
+    return f"lcov: {info}, HTML: {html}/index.html ({summary_line})"
 
 
 def report(runs: list[Run] | None = None) -> bool:
@@ -303,7 +379,8 @@ def report(runs: list[Run] | None = None) -> bool:
         print("no regression runs on disk (build/regress/runs)")
         return False
     OUT.mkdir(parents=True, exist_ok=True)
-    parts = [table(recs), functional_report(recs), code_coverage_report(recs)]
+    junit(recs, OUT / "junit.xml")
+    parts = [table(recs) + f"\n(as JUnit XML: {OUT / 'junit.xml'})", functional_report(recs), code_coverage_report(recs)]
     text = "\n\n".join(parts)
     (OUT / "report.txt").write_text(text + "\n")
     print(text)
@@ -313,6 +390,18 @@ def report(runs: list[Run] | None = None) -> bool:
 
 def main(argv: list[str]) -> int:
     sys.path.insert(0, str(ROOT))
+    try:
+        return _main(argv)
+    except ValueError as err:  # a bad variable: one line, no traceback
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+def _main(argv: list[str]) -> int:
+    if argv and argv[0] == "check":  # the variables only (make regress does this first)
+        select()
+        check_jobs(os.environ.get("JOBS", "auto"))
+        return 0
     if argv and argv[0] == "report":
         return 0 if report(None if os.environ.get("SELECTED_ONLY") is None else select()) else 1
     if not argv or argv[0] != "run":
@@ -323,7 +412,7 @@ def main(argv: list[str]) -> int:
     print(f"regression: {len(runs)} runs ({os.environ['REGRESS']}), {len({(r.sim, r.params) for r in runs})} builds")
     for r in runs:
         shutil.rmtree(RUNS / r.id, ignore_errors=True)
-    workers = os.environ.get("JOBS", "auto")
+    workers = check_jobs(os.environ.get("JOBS", "auto"))
     t0 = time.monotonic()
     cmd = [sys.executable, "-m", "pytest", "-q", "-n", workers, "--tb=line", "--show-capture=no", "-p", "no:cacheprovider", str(ROOT / "tests" / "test_regress.py"), *argv[1:]]
     subprocess.run(cmd, cwd=ROOT)

@@ -13,7 +13,20 @@ from cocotb_tools.runner import get_runner
 
 ROOT = Path(__file__).resolve().parents[1]
 HDL = ROOT / "hdl"
-SOURCES = [HDL / f"{name}.v" for name in ("virtio_mmio", "virtio_mmio_regs", "virtio_mmio_walker", "virtio_mmio_dma_rd", "virtio_mmio_dma_wr")]
+# the RTL's file list (paths relative to hdl/, dependency order): the one
+# place to add a new hdl/*.v file (virtio_mmio.core repeats it, checked)
+FILE_LIST = HDL / "virtio_mmio.f"
+
+
+def rtl_sources(file_list: Path = FILE_LIST) -> list[Path]:
+    """The sources named by ``file_list``, one path per line relative to its directory."""
+    paths = [file_list.parent / line.strip() for line in file_list.read_text().splitlines() if line.strip()]
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        raise SimulationError(f"{file_list} names files that do not exist: {missing}")
+    return paths
+
+
 TOP = "virtio_mmio"
 PARAMS_ENV = "VIO_PARAMS"
 # parameters wider than 32 bits, given as sized literals: a plain -G number is
@@ -33,6 +46,9 @@ PCH_FIX = "CFG_CXXFLAGS_PCH_I=-include"
 
 class SimulationError(RuntimeError):
     """The simulator could not be set up or ran no test."""
+
+
+SOURCES = rtl_sources()
 
 
 def verilog_parameters(params: dict[str, int]) -> dict[str, object]:

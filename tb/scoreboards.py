@@ -1,5 +1,5 @@
 """Scoreboards for the RTL virtio-mmio device: the reference device predicts,
-monitors observe the RTL, scoreboards compare (shared/architecture.md).
+monitors observe the RTL, scoreboards compare (docs/architecture.md).
 
 Layers, as pyuvm's TinyALU (without pyuvm):
 

@@ -38,7 +38,7 @@ class RtlTarget(Target):
     """The DUT in a :class:`VirtioEnv`, as a hostile-scenario target."""
 
     name = "RTL"
-    exact_subword_reads = False  # hdl/README.md: AXI4-Lite reads whole words
+    exact_subword_reads = False  # docs/rtl.md: AXI4-Lite reads whole words
 
     def __init__(self, env: VirtioEnv):
         self.env = env
@@ -75,7 +75,7 @@ async def rtl_target(dut) -> RtlTarget:
     want = {
         "NUM_QUEUES": hostile_target.NUM_QUEUES,
         "QUEUE_NUM_MAX": hostile_target.QUEUE_NUM_MAX,
-        "INDIRECT_MAX": hostile_target.QUEUE_NUM_MAX,
+        "INDIRECT_MAX": hostile_target.INDIRECT_MAX,
         "DMA_BASE": hostile_target.DMA_WINDOW[0],
         "DMA_SIZE": hostile_target.DMA_WINDOW[1],
     }

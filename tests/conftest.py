@@ -18,7 +18,7 @@ from vio.device import ReferenceDevice  # noqa: E402
 from vio.device.backend import Backend  # noqa: E402
 from vio.device.loopback import LoopbackBackend  # noqa: E402
 
-# QEMU's tests only where QEMU is installed (make setup installs it; see README, "QEMU: the third back end")
+# QEMU's tests only where QEMU is installed (make setup installs it; see docs/verification.md, "QEMU: the third back end")
 collect_ignore = [] if shutil.which("qemu-system-aarch64") else ["test_qemu.py", "test_differential.py"]
 
 BASE = 0x0A000000
@@ -33,6 +33,15 @@ ALL_RING_FEATURES = (
 
 def run(coro):
     return asyncio.run(coro)
+
+
+class ForgetsThePageSize(ReferenceDevice):
+    """The reference device as it was: Status=0 put GuestPageSize back to 4096
+    (Linux writes it before its reset: docs/linux.md)."""
+
+    def _reset(self) -> None:
+        super()._reset()
+        self.page_size = 4096
 
 
 @dataclass

@@ -10,6 +10,7 @@ import operator
 import re
 import shutil
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,19 @@ INCLUDE = Path("/usr/include/linux")
 HEADERS = ("virtio_mmio.h", "virtio_ring.h", "virtio_config.h", "virtio_ids.h", "virtio_console.h", "virtio_blk.h")
 
 # names of vio.constants that are this project's own, not the headers'
-PROJECT_NAMES = {"MAGIC_VALUE", "LEGACY_VERSION", "SECTOR_SIZE", "VIO_MMIO_DEVICE_ERROR", "NO_QUEUE"}
+PROJECT_NAMES = {
+    "MAGIC_VALUE",
+    "LEGACY_VERSION",
+    "SECTOR_SIZE",
+    "VIO_MMIO_DEVICE_ERROR",
+    "NO_QUEUE",
+    "VIO_BUS_INFO_READ",
+    "VIO_BUS_INFO_WRITE",
+    "VIO_VENDOR_ID",
+    "VIO_INDIRECT_MAX",
+    "VIO_ID_LOOPBACK",
+    "VIO_TRANSPORT_FEATURES",
+}
 
 # ------------------------------------------------------------- header parsing
 
@@ -382,3 +395,222 @@ def test_vring_need_event_is_the_window_rule_exhaustively(old):
             event = (old + k) & 0xFFFF
             expected = 0 <= k < delta
             assert vring_need_event(event, new, old) is expected, (event, new, old)
+
+
+# ------------------------------------------------ the RTL's copies (hdl/*.v)
+#
+# The RTL repeats cause codes, register offsets, status bits, descriptor flags,
+# feature bits and the device defaults as localparams, parameter defaults and
+# bit selects. Every copy in any hdl/*.v (whichever module it moves to) is
+# parsed and compared with vio.constants, and, where the name is the kernel's,
+# with the UAPI headers.
+
+HDL = Path(__file__).resolve().parents[1] / "hdl"
+
+# RTL register names that differ from the header's (legacy names)
+_REG_ALIASES = {
+    "HOST_FEATURES": "DEVICE_FEATURES",
+    "HOST_FEATURES_SEL": "DEVICE_FEATURES_SEL",
+    "GUEST_FEATURES": "DRIVER_FEATURES",
+    "GUEST_FEATURES_SEL": "DRIVER_FEATURES_SEL",
+}
+# the bit selects `assign feat_x = guest_features_reg[N] && HOST_FEATURES[N];`
+_FEATURE_SELECTS = {
+    "notify_on_empty": "VIRTIO_F_NOTIFY_ON_EMPTY",
+    "indirect": "VIRTIO_RING_F_INDIRECT_DESC",
+    "event_idx": "VIRTIO_RING_F_EVENT_IDX",
+}
+# parameter defaults of the top (and of the blocks that repeat them)
+_PARAMETER_DEFAULTS = {
+    "VENDOR_ID": "VIO_VENDOR_ID",
+    "DEVICE_ID": "VIO_ID_LOOPBACK",
+    "HOST_FEATURES": "VIO_TRANSPORT_FEATURES",
+    "INDIRECT_MAX": "VIO_INDIRECT_MAX",
+}
+
+_VLOG_NUMBER = re.compile(r"^(?:(\d+)?\s*'([sS]?)([bBoOdDhH])\s*)?([0-9a-fA-F_]+)$")
+_VLOG_BASES = {"b": 2, "o": 8, "d": 10, "h": 16}
+
+
+@dataclass(frozen=True)
+class RtlConstant:
+    file: str
+    line: int
+    kind: str  # localparam, parameter or feature-select
+    name: str
+    value: int
+
+
+def vlog_number(text: str) -> int | None:
+    """The value of a Verilog integer literal (8'h0c, 32'd1, 256, 64'h0_39); None for anything else."""
+    m = _VLOG_NUMBER.match(text.strip())
+    if not m or (m.group(3) is None and not m.group(4).replace("_", "").isdigit()):
+        return None
+    base = _VLOG_BASES[m.group(3).lower()] if m.group(3) else 10
+    try:
+        return int(m.group(4).replace("_", ""), base)
+    except ValueError:
+        return None
+
+
+def _split_top_level(text: str) -> list[str]:
+    """Split at commas outside (), [] and {} (a concatenation holds commas too)."""
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        depth += ch in "([{"
+        depth -= ch in ")]}"
+        if ch == "," and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    parts.append(text[start:])
+    return parts
+
+
+def _strip_comments(text: str) -> str:
+    """Comments blanked out, line numbers kept."""
+    text = re.sub(r"/\*.*?\*/", lambda m: re.sub(r"[^\n]", " ", m.group(0)), text, flags=re.S)
+    return re.sub(r"//[^\n]*", "", text)
+
+
+def rtl_constants(text: str, file: str) -> list[RtlConstant]:
+    """Every localparam and parameter of ``text`` with a literal value, and the feature bit selects."""
+    text = _strip_comments(text)
+    out = []
+    for m in re.finditer(r"\b(localparam|parameter)\b(.*?)(?=;|\)\s*\(|\bparameter\b|\blocalparam\b)", text, flags=re.S):
+        body = re.sub(r"^\s*(?:integer\s*)?(?:\[[^\]]*\])?", "", m.group(2))
+        for decl in _split_top_level(body):
+            name, eq, value = decl.partition("=")
+            number = vlog_number(value.rstrip().rstrip(")")) if eq else None
+            if number is not None:
+                at = re.compile(rf"\b{re.escape(name.strip())}\s*=").search(text, m.start(2)).start()
+                line = text.count("\n", 0, at) + 1
+                out.append(RtlConstant(file, line, m.group(1), name.strip(), number))
+    sel = re.compile(r"assign\s+feat_(\w+)\s*=\s*guest_features_reg\[(\d+)\]\s*&&\s*HOST_FEATURES\[(\d+)\]\s*;")
+    for m in sel.finditer(text):
+        line = text.count("\n", 0, m.start()) + 1
+        out.append(RtlConstant(file, line, "feature-select", m.group(1), int(m.group(2))))
+        if m.group(2) != m.group(3):
+            out.append(RtlConstant(file, line, "feature-select", m.group(1), -int(m.group(3))))  # disagrees with itself
+    return out
+
+
+def counterpart(const: RtlConstant) -> tuple[str, int] | None:
+    """(the vio.constants name, the value the RTL must have), or None when the
+    constant is the RTL's own (states, widths, modes). A name with the prefix
+    of a shared family but no counterpart is an error of its own."""
+    name = const.name
+    if const.kind == "feature-select":
+        ours = _FEATURE_SELECTS.get(name)
+        return (ours or f"feature select feat_{name}", getattr(C, ours, -1) if ours else -1)
+    if const.kind == "parameter":
+        ours = _PARAMETER_DEFAULTS.get(name)
+        return (ours, getattr(C, ours)) if ours else None
+    if name.startswith("CAUSE_"):
+        cause = C.Cause.__members__.get(name[len("CAUSE_") :])
+        return (f"Cause.{name[len('CAUSE_'):]}", int(cause) if cause is not None else -1)
+    if name.startswith("REG_"):
+        reg = _REG_ALIASES.get(name[4:], name[4:])
+        ours = f"VIRTIO_MMIO_{reg}" if hasattr(C, f"VIRTIO_MMIO_{reg}") else f"VIO_MMIO_{reg}"
+        return (ours, getattr(C, ours, -1))
+    if name.startswith("STATUS_"):
+        ours = f"VIRTIO_CONFIG_S_{name[7:]}"
+        return (ours, getattr(C, ours, -1))
+    if name.startswith("DESC_F_"):  # a bit number in the RTL, a mask in the headers
+        ours = f"VRING_{name}"
+        mask = getattr(C, ours, None)
+        return (ours, mask.bit_length() - 1 if mask else -1)
+    if name.startswith("BUS_INFO_"):
+        ours = f"VIO_{name}"
+        return (ours, getattr(C, ours, -1))
+    if name in ("MAGIC_VALUE", "LEGACY_VERSION"):
+        return (name, getattr(C, name))
+    if name == "CONFIG_BASE":
+        return ("VIRTIO_MMIO_CONFIG", C.VIRTIO_MMIO_CONFIG)
+    return None
+
+
+def check_rtl_constants(consts: list[RtlConstant], headers: dict[str, int] | None = None) -> list[str]:
+    """One line per RTL copy that differs from vio.constants (or from the
+    headers, for the kernel's names) or has no counterpart there."""
+    errors = []
+    for const in consts:
+        match = counterpart(const)
+        if match is None:
+            continue
+        ours, want = match
+        where = f"{const.file}:{const.line}: {const.kind} {const.name} = {const.value:#x}"
+        if want < 0:
+            errors.append(f"{where}: no counterpart {ours} in vio.constants (define it there, once)")
+        elif const.value != want:
+            errors.append(f"{where}: vio.constants {ours} is {want:#x}")
+        header_name = ours if not ours.startswith("VRING_DESC_F_") else None
+        if headers and header_name in headers and const.value != headers[header_name]:
+            errors.append(f"{where}: the kernel header's {header_name} is {headers[header_name]:#x}")
+    return errors
+
+
+@pytest.fixture(scope="module")
+def rtl() -> list[RtlConstant]:
+    files = sorted(HDL.glob("*.v"))
+    assert files, f"no Verilog in {HDL}"
+    return [c for f in files for c in rtl_constants(f.read_text(), f"hdl/{f.name}")]
+
+
+def test_verilog_literals():
+    assert vlog_number("8'h0c") == 12
+    assert vlog_number("32'h74726976") == C.MAGIC_VALUE
+    assert vlog_number("64'h00000000_39000000") == 0x39000000
+    assert vlog_number("5'd13") == 13
+    assert vlog_number("2'b10") == 2
+    assert vlog_number("256") == 256
+    assert vlog_number("DEVICE_ID[31:0]") is None
+    assert vlog_number("{2'b00, DMA_BASE}") is None
+    assert vlog_number("OFF_W+1") is None
+
+
+def test_every_rtl_copy_equals_vio_constants_and_the_headers(rtl, header_defines):
+    errors = check_rtl_constants(rtl, header_defines)
+    assert not errors, "the RTL's copies differ:\n" + "\n".join(errors)
+
+
+def test_the_rtl_copies_were_found(rtl):
+    """The comparison covers every cause, every legacy register and the feature bits."""
+    found = {counterpart(c)[0] for c in rtl if counterpart(c)}
+    causes = {f"Cause.{c.name}" for c in C.Cause if c != C.Cause.NONE}
+    assert causes <= found, f"causes with no RTL copy found: {sorted(causes - found)}"
+    legacy_regs = {n for n in vars(C) if n.startswith("VIRTIO_MMIO_") and not n.startswith("VIRTIO_MMIO_INT_")}
+    legacy_regs -= {"VIRTIO_MMIO_QUEUE_READY", "VIRTIO_MMIO_CONFIG_GENERATION"}  # Version 2 only
+    assert legacy_regs | {"VIO_MMIO_DEVICE_ERROR"} <= found, sorted(legacy_regs - found)
+    assert set(_FEATURE_SELECTS.values()) | set(_PARAMETER_DEFAULTS.values()) <= found
+    assert {"VRING_DESC_F_NEXT", "VRING_DESC_F_WRITE", "VRING_DESC_F_INDIRECT"} <= found
+
+
+WRONG_COPY = """
+module wrong #(
+    parameter VENDOR_ID = 32'h4b4f4956,
+    parameter [63:0] HOST_FEATURES = 64'h00000000_38000000  // NOTIFY_ON_EMPTY left out
+) ();
+localparam [7:0]
+    REG_STATUS = 8'h74,          // should be 0x70
+    REG_DEVICE_ERROR = 8'hf0;
+localparam [7:0] CAUSE_HEAD_RANGE = 8'd3, CAUSE_NEXT_RANGE = 8'd3;
+localparam [7:0] CAUSE_NOT_IN_PYTHON = 8'd20;
+localparam DESC_F_WRITE = 2;     // the bit is 1
+localparam [65:0] DMA_END_X = {2'b00, DMA_BASE} + {1'b0, DMA_SIZE};
+assign feat_event_idx = guest_features_reg[28] && HOST_FEATURES[28];
+endmodule
+"""
+
+
+def test_the_checker_catches_a_wrong_copy():
+    errors = check_rtl_constants(rtl_constants(WRONG_COPY, "wrong.v"), {"VIRTIO_MMIO_STATUS": 0x70})
+    flagged = sorted({e.split(": ")[1] for e in errors})
+    assert flagged == [
+        "feature-select event_idx = 0x1c",
+        "localparam CAUSE_HEAD_RANGE = 0x3",
+        "localparam CAUSE_NOT_IN_PYTHON = 0x14",
+        "localparam DESC_F_WRITE = 0x2",
+        "localparam REG_STATUS = 0x74",
+        "parameter HOST_FEATURES = 0x38000000",
+    ], errors
+    assert any("wrong.v:7:" in e and "header" in e for e in errors), errors  # line numbers survive the comments

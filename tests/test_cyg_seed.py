@@ -1,4 +1,4 @@
-"""The seed's console_vio_driver written with the eCosPro C names (README example)."""
+"""The seed's console_vio_driver written with the eCosPro C names (the example of docs/driver-model.md)."""
 
 from conftest import BASE, run
 

@@ -7,7 +7,13 @@ import copy
 
 import pytest
 
-from vio.differential import PERSONALITIES, DifferentialError, Observation, check_same, compare, run_model
+from conftest import ForgetsThePageSize
+
+from vio.differential import (
+    LINUX_PROBE, MODEL_BASE, PAGE_SIZES, PERSONALITIES, DifferentialError, Observation, check_same, compare, model_target,
+    run_model, run_scenario,
+)  # fmt: skip
+from vio.errors import VioError
 
 
 def observe(personality: str) -> Observation:
@@ -60,3 +66,22 @@ def test_event_idx_interrupt_bit_is_excused_only_against_the_rtl():
     step["isr(EVENT_IDX)"] = 2  # a config interrupt is never excused
     b.target = "rtl"
     assert len(compare(a, b)) == 1
+
+
+@pytest.mark.parametrize("personality", PERSONALITIES)
+def test_linux_probe_order_runs_every_page_size(personality):
+    """Linux's probe order (vio.differential.LINUX_PROBE): each page size is
+    probed, its rings placed in that page, and traffic follows."""
+    steps = LINUX_PROBE[personality]
+    assert [s[1] for s in steps if s[0] == "linux"] == list(PAGE_SIZES)
+    target = model_target(personality)
+    obs = asyncio.run(run_scenario(personality, target, steps))
+    device = target.hal.devices[MODEL_BASE][0]
+    assert device.page_size == PAGE_SIZES[-1] and all(q.pfn * PAGE_SIZES[-1] == q.layout.base for q in device.queues)
+    assert sum(len(u) for s in obs.steps for u in s.get("used", {}).values()) >= 3
+
+
+@pytest.mark.parametrize("personality", PERSONALITIES)
+def test_linux_probe_order_fails_on_a_device_that_forgets_the_page_size(personality):
+    with pytest.raises(VioError):
+        asyncio.run(run_scenario(personality, model_target(personality, device_class=ForgetsThePageSize), LINUX_PROBE[personality]))

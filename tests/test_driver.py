@@ -186,6 +186,68 @@ def test_init_result():
         assert dq.live and dq.layout == q.layout
 
 
+class RecordingHal(ModelHal):
+    """A ModelHal that notes every register access as (r/w, offset, value)."""
+
+    def __init__(self, mem: GuestMemory):
+        super().__init__(mem)
+        self.log: list[tuple[str, int, int]] = []
+
+    async def read(self, addr: int, size: int = 4) -> int:
+        value = await super().read(addr, size)
+        self.log.append(("r", addr - BASE, value))
+        return value
+
+    async def write(self, addr: int, value: int, size: int = 4) -> None:
+        self.log.append(("w", addr - BASE, value))
+        await super().write(addr, value, size)
+
+
+@pytest.mark.parametrize("page", [4096, 65536])
+def test_linux_probe_order_is_linux_6_1s(page):
+    """virtio_mmio_probe(): identity, GuestPageSize; register_virtio_device():
+    Status=0, ACKNOWLEDGE; virtio_dev_probe(): DRIVER, feature words high
+    first (read, then written); vm_setup_vq() per queue: QueueSel, QueuePFN
+    read, QueueNumMax read, QueueNum, QueueAlign = PAGE_SIZE, QueuePFN =
+    address >> PAGE_SHIFT; then DRIVER_OK. GuestPageSize is written once."""
+    mem = GuestMemory(MEM_SIZE)
+    hal = RecordingHal(mem)
+    dev = hal.attach(BASE, ReferenceDevice(LoopbackBackend(2), mem, queue_num_max=16))
+    drv = VioDriver(BASE, drv_features=INDIRECT, queue=[VioQueue("a", 16), VioQueue("b", 8)], hal=hal)
+    drv.use_linux_probe_order(page)
+    run(drv.init())
+    writes = [(off, value) for op, off, value in hal.log if op == "w"]
+    host = dev.host_features
+    status = C.VIRTIO_MMIO_STATUS
+    pfn = [q.layout.base // page for q in drv.queue]
+    assert [q.layout.base % page for q in drv.queue] == [0, 0]
+    assert writes == [
+        (C.VIRTIO_MMIO_GUEST_PAGE_SIZE, page),
+        (status, 0),
+        (status, C.VIRTIO_CONFIG_S_ACKNOWLEDGE),
+        (status, C.VIRTIO_CONFIG_S_ACKNOWLEDGE | C.VIRTIO_CONFIG_S_DRIVER),
+        (C.VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1),
+        (C.VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0),
+        (C.VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1),
+        (C.VIRTIO_MMIO_DRIVER_FEATURES, 0),
+        (C.VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0),
+        (C.VIRTIO_MMIO_DRIVER_FEATURES, host & INDIRECT),
+        *[w for q in range(2) for w in (
+            (C.VIRTIO_MMIO_QUEUE_SEL, q), (C.VIRTIO_MMIO_QUEUE_NUM, (16, 8)[q]),
+            (C.VIRTIO_MMIO_QUEUE_ALIGN, page), (C.VIRTIO_MMIO_QUEUE_PFN, pfn[q]))],
+        (status, 7),
+    ]  # fmt: skip
+    assert [(op, off) for op, off, _ in hal.log[:4]] == [("r", C.VIRTIO_MMIO_MAGIC_VALUE), ("r", C.VIRTIO_MMIO_VERSION),
+                                                          ("r", C.VIRTIO_MMIO_DEVICE_ID), ("r", C.VIRTIO_MMIO_VENDOR_ID)]  # fmt: skip
+    assert dev.page_size == page and all(dq.layout.base == q.layout.base for dq, q in zip(dev.queues, drv.queue))
+
+
+def test_linux_probe_order_needs_a_power_of_two_page():
+    drv = VioDriver(BASE, queue=[VioQueue("a", 4)], hal=ModelHal(GuestMemory(MEM_SIZE)))
+    with pytest.raises(VioConfigError, match="page_size 12288 must be a power of two"):
+        drv.use_linux_probe_order(12288)
+
+
 def test_queue_num_max_smaller_than_the_queue_shrinks_the_ring():
     rig = make_rig(queues=(("big", 64), ("small", 2)), queue_num_max=8)
     big, small = rig.drv.queue

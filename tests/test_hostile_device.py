@@ -1,4 +1,4 @@
-"""Hostile guest input against the reference device: shared/hostile-input.md cases 1-24.
+"""Hostile guest input against the reference device: docs/verification.md cases 1-24.
 
 Pattern of every test: a normal driver init, then rings written by hand straight
 into guest memory (descriptors, avail entries, avail.idx), then QueueNotify

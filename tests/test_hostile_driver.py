@@ -1,4 +1,4 @@
-"""A misbehaving device against the driver model: shared/hostile-input.md cases 25-32.
+"""A misbehaving device against the driver model: docs/verification.md cases 25-32.
 
 The reference device is synchronous and well behaved, so the misbehaviour is
 forged: transfers are submitted with ``LoopbackBackend.hold`` set (the device

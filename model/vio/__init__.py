@@ -6,6 +6,8 @@ connects it to ``vio.device.ReferenceDevice`` in-process. ``vio.cyg`` has the
 eCosPro C names. Nothing here imports cocotb.
 """
 
+__version__ = "0.1.0"  # the package version (pyproject.toml reads it from here)
+
 from .driver import VIO_HEAD_DONE, VIO_IOV_FLAGS_WRITE, VIO_IOV_MAX, VioDriver, VioIov, VioQueue, VioTransfer
 from .errors import (
     VioConfigError,
@@ -22,6 +24,7 @@ from .memory import GuestMemory
 from .model_hal import ModelHal
 
 __all__ = [
+    "__version__",
     "GuestMemory",
     "ModelHal",
     "VIO_HEAD_DONE",

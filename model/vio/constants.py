@@ -100,13 +100,25 @@ SECTOR_SIZE = 512
 # cleared by Status=0. Writes are ignored.
 VIO_MMIO_DEVICE_ERROR = 0x0F0
 NO_QUEUE = 0xFF  # queue field when the fault belongs to no queue
+VIO_BUS_INFO_READ = 0  # info field of a BUS_ERROR: the failed access was a read
+VIO_BUS_INFO_WRITE = 1  # ... a write
+
+# --- this project's device defaults (the RTL's parameter defaults too) ---
+VIO_VENDOR_ID = 0x4B4F4956  # "VIOK"
+VIO_ID_LOOPBACK = 0xFFF0  # the loopback personality's DeviceID, outside the assigned ids
+VIO_INDIRECT_MAX = 32  # the longest indirect table: what Linux's drivers send (docs/linux.md)
+# the transport features the reference device and the RTL implement
+VIO_TRANSPORT_FEATURES = (
+    1 << VIRTIO_F_NOTIFY_ON_EMPTY | 1 << VIRTIO_F_ANY_LAYOUT | 1 << VIRTIO_RING_F_INDIRECT_DESC | 1 << VIRTIO_RING_F_EVENT_IDX
+)
 
 
 class Cause(IntEnum):
     """Why the device declared itself broken (the cause field of DEVICE_ERROR).
 
-    The numbers are part of the hardware interface: the RTL uses the same ones.
-    The comment names the case of shared/hostile-input.md.
+    The numbers are part of the hardware interface: the RTL's localparams
+    repeat them (tests/test_constants.py checks every copy). The comment names
+    the hostile-input case (docs/verification.md).
     """
 
     NONE = 0

@@ -77,7 +77,7 @@ def payload(seed: int, length: int) -> bytes:
 
 # ------------------------------------------------------------------ scenarios
 # Steps: ("probe",) register reads; ("start", ring_features) the class driver's
-# start(); ("pending",) one request submitted and completed without the
+# start() (("linux", page_size, ring_features): in Linux's order, LINUX_PROBE); ("pending",) one request submitted and completed without the
 # interrupt handler, InterruptStatus read but not acknowledged; ("reset",) the
 # driver's reset, then a probe of what it cleared. Per personality:
 # block ("get_id",) ("write", sector, sectors, seed) ("read", sector, sectors)
@@ -137,6 +137,63 @@ SCENARIOS: dict[str, list[tuple]] = {
         ("send", 0, 40, 26),
     ],
 }
+
+
+# Linux's probe order (Linux 6.1: virtio_mmio_probe() writes GuestPageSize,
+# register_virtio_device() resets, virtio_dev_probe() negotiates, vm_setup_vq()
+# places rings aligned to the page) with pages of 4, 16 and 64 KiB, each
+# followed by traffic; ("linux", page_size, ring_features) starts the class
+# driver so. Each probe after the first comes after a reset with the previous
+# page size still in the device: a device whose Status=0 forgets the page size
+# passes the 4 KiB part only.
+PAGE_SIZES = (4096, 16384, 65536)
+LINUX_PROBE: dict[str, list[tuple]] = {
+    "block": [
+        ("probe",),
+        ("linux", PAGE_SIZES[0], 0),
+        ("write", 3, 1, 11),
+        ("read", 2, 3),
+        ("reset",),
+        ("linux", PAGE_SIZES[1], EVENT_IDX | INDIRECT),
+        ("write", 16, 8, 12),
+        ("read", 16, 8),
+        ("get_id",),
+        ("reset",),
+        ("linux", PAGE_SIZES[2], INDIRECT),
+        ("write", 40, 16, 13),
+        ("read", 36, 24),
+        ("flush",),
+    ],
+    "entropy": [
+        ("probe",),
+        ("linux", PAGE_SIZES[0], 0),
+        ("entropy", 64),
+        ("reset",),
+        ("linux", PAGE_SIZES[1], EVENT_IDX),
+        ("entropy", 300),
+        ("reset",),
+        ("linux", PAGE_SIZES[2], EVENT_IDX | INDIRECT),
+        ("entropy", 5000),
+    ],
+    "console": [
+        ("probe",),
+        ("linux", PAGE_SIZES[0], 0),
+        ("open", 0),
+        ("send", 0, 11, 21),
+        ("receive", 0, 10, 22),
+        ("reset",),
+        ("linux", PAGE_SIZES[1], EVENT_IDX),
+        ("open", 0),
+        ("receive", 0, 600, 23),
+        ("send", 0, 100, 24),
+        ("reset",),
+        ("linux", PAGE_SIZES[2], EVENT_IDX),
+        ("open", 1),
+        ("send", 1, 100, 27),
+        ("receive", 1, 50, 28),
+    ],
+}
+SCENARIO_SETS = {"default": SCENARIOS, "linux_probe": LINUX_PROBE}
 
 
 # ------------------------------------------------------------------ back ends
@@ -208,17 +265,23 @@ class BackendTarget(Target):
 MODEL_BASE = 0x0A000000
 
 
-def model_target(personality: str, mem_size: int = 1 << 20, backend: Backend | None = None) -> BackendTarget:
+def model_target(
+    personality: str,
+    mem_size: int = 1 << 20,
+    backend: Backend | None = None,
+    device_class: type[ReferenceDevice] = ReferenceDevice,
+    timeout_ns: int = 10_000_000,
+) -> BackendTarget:
     """The reference device (ModelHal, virtual time) set up as QEMU's device
-    (or with ``backend``, to see a difference caught)."""
+    (or with ``backend`` or a ``device_class`` of its own, to see a difference caught)."""
     backend = make_backend(personality) if backend is None else backend
     mem = GuestMemory(mem_size)
     hal = ModelHal(mem)
-    hal.attach(MODEL_BASE, ReferenceDevice(backend, mem, queue_num_max=QUEUE_NUM_MAX))
+    hal.attach(MODEL_BASE, device_class(backend, mem, queue_num_max=QUEUE_NUM_MAX))
     if personality == "console":
         for port in range(CONSOLE_PORTS):
             backend.host_open(port)  # QEMU's chardevs are connected before the driver starts
-    return BackendTarget("model", hal, MODEL_BASE, backend, timeout_ns=10_000_000)
+    return BackendTarget("model", hal, MODEL_BASE, backend, timeout_ns=timeout_ns)
 
 
 # ------------------------------------------------------------------ running
@@ -409,8 +472,10 @@ async def run_scenario(personality: str, target: Target, scenario: list[tuple] |
         record: dict = {"step": index, "op": " ".join(str(a) for a in step)}
         if op == "probe":
             record["regs"] = await probe(target, num_queues)
-        elif op == "start":
-            drv = make_driver(personality, target, args[0])
+        elif op in ("start", "linux"):
+            drv = make_driver(personality, target, args[-1])
+            if op == "linux":
+                drv.vio.use_linux_probe_order(args[0])
             rec = _Recorder(drv)
             await drv.start()
             record["features"] = drv.vio.features
@@ -655,11 +720,11 @@ def check_same(a: Observation, b: Observation) -> None:
         )
 
 
-async def run_model(personality: str) -> Observation:
-    return await run_scenario(personality, model_target(personality))
+async def run_model(personality: str, scenario: list[tuple] | None = None) -> Observation:
+    return await run_scenario(personality, model_target(personality), scenario)
 
 
 __all__ = [
-    "ALLOWED_DIFFERENCES", "BackendTarget", "DifferentialError", "Observation", "PERSONALITIES", "SCENARIOS",
+    "ALLOWED_DIFFERENCES", "BackendTarget", "DifferentialError", "LINUX_PROBE", "Observation", "PERSONALITIES", "SCENARIOS",
     "Target", "check_same", "compare", "make_backend", "model_target", "run_model", "run_scenario",
 ]  # fmt: skip

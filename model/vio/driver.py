@@ -176,6 +176,7 @@ class VioDriver:
         self.hal = hal
         self.page_size = page_size
         self.queue_align = queue_align
+        self.probe_order = "ecos"
         self.ring_index_base = ring_index_base
         self.device_id = 0
         self.vendor_id = 0
@@ -217,9 +218,20 @@ class VioDriver:
         status = await self.read_reg(C.VIRTIO_MMIO_STATUS)
         await self.write_reg(C.VIRTIO_MMIO_STATUS, (status | bits) & ~C.VIRTIO_CONFIG_S_NEEDS_RESET)
 
+    def use_linux_probe_order(self, page_size: int) -> None:
+        """Make ``init`` write the registers in Linux 6.1's order, as a kernel
+        of ``page_size`` pages does (virtio_mmio_probe(), register_virtio_device(),
+        virtio_dev_probe(), vm_setup_vq()): GuestPageSize before the reset and
+        never after it, feature words high first, rings aligned to the page."""
+        if not is_pow2(page_size):
+            raise VioConfigError(f"page_size {page_size} must be a power of two")
+        self.page_size = self.queue_align = page_size
+        self.probe_order = "linux"
+
     # ------------------------------------------------------------------ init
     async def init(self) -> None:
-        """``cyg_vio_driver_init``: reset, negotiate, set up every queue, DRIVER_OK."""
+        """``cyg_vio_driver_init``: reset, negotiate, set up every queue, DRIVER_OK
+        (in Linux's order after ``use_linux_probe_order``)."""
         magic = await self.read_reg(C.VIRTIO_MMIO_MAGIC_VALUE)
         if magic != C.MAGIC_VALUE:
             raise VioNoDevice(f"no virtio-mmio device at {self.base:#x}: MagicValue {magic:#010x}")
@@ -230,20 +242,25 @@ class VioDriver:
         if self.device_id == 0:
             raise VioNoDevice(f"virtio-mmio transport at {self.base:#x} has no device (DeviceID 0)")
         self.vendor_id = await self.read_reg(C.VIRTIO_MMIO_VENDOR_ID)
+        linux = self.probe_order == "linux"
+        if linux:
+            await self.write_reg(C.VIRTIO_MMIO_GUEST_PAGE_SIZE, self.page_size)
         await self.reset()
         await self._set_status(C.VIRTIO_CONFIG_S_ACKNOWLEDGE)
         await self._set_status(C.VIRTIO_CONFIG_S_DRIVER)
 
         host = 0
-        for sel in (0, 1):
+        words = (1, 0) if linux else (0, 1)
+        for sel in words:
             await self.write_reg(C.VIRTIO_MMIO_DEVICE_FEATURES_SEL, sel)
             host |= await self.read_reg(C.VIRTIO_MMIO_DEVICE_FEATURES) << (32 * sel)
         self.host_features = host
         self.features = host & self.drv_features & ~(1 << C.VIRTIO_F_VERSION_1)
-        for sel in (0, 1):
+        for sel in words:
             await self.write_reg(C.VIRTIO_MMIO_DRIVER_FEATURES_SEL, sel)
             await self.write_reg(C.VIRTIO_MMIO_DRIVER_FEATURES, self.features >> (32 * sel) & 0xFFFFFFFF)
-        await self.write_reg(C.VIRTIO_MMIO_GUEST_PAGE_SIZE, self.page_size)
+        if not linux:
+            await self.write_reg(C.VIRTIO_MMIO_GUEST_PAGE_SIZE, self.page_size)
 
         try:
             for q in self.queue:

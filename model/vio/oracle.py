@@ -1,6 +1,6 @@
 """Shadow-memory oracle: which guest bytes a step may change, and which it did.
 
-The rule it checks (shared/hostile-input.md, "Oracles worth copying"): after any
+The rule it checks (docs/verification.md, "Hostile input"): after any
 step, the only guest bytes the device may have changed are the used rings of its
 live queues (flags, idx, ring[], avail_event) and the device-writable buffers of
 chains it accepted. Everything else (descriptor tables, avail rings, readable

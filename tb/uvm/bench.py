@@ -40,7 +40,7 @@ def personality_of(params: dict) -> str:
 class OverrunLoopback(LoopbackBackend):
     """The RTL's loopback backend, whose answers can run ``overrun`` bytes past
     the chain's writable length (0: the plain loopback). The RTL writes the
-    first writable_len bytes and drops the rest (hdl/README.md, "Backend
+    first writable_len bytes and drops the rest (docs/rtl.md, "Backend
     protocol"), which is what the reference device's plain loopback twin
     (answers of exactly writable_len bytes) predicts; the model's own backend
     contract forbids such answers, so only the RTL's side overruns."""

@@ -8,9 +8,10 @@ all (``gate``), as a device that has not got round to the ring yet."""
 
 from collections import deque
 
+from .. import constants as C
 from .backend import Backend
 
-LOOPBACK_DEVICE_ID = 0xFFF0  # outside the assigned virtio ids
+LOOPBACK_DEVICE_ID = C.VIO_ID_LOOPBACK
 # the longest answer by default: the largest guest memory of the project's tests
 # and benches (16 MiB), far less than the 4 GiB - 1 a chain may claim
 ANSWER_MAX = 1 << 24
@@ -43,6 +44,12 @@ class LoopbackBackend(Backend):
 
     def ready(self, queue: int) -> bool:
         return not self.gate
+
+    def close_gate(self) -> None:
+        """Pop nothing from now on (the device is told at once)."""
+        self.gate = True
+        for queue in range(self.num_queues):
+            self._wake(queue)
 
     def open_gate(self) -> None:
         """Let the device pop again, and wake every queue."""

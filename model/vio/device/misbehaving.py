@@ -1,5 +1,5 @@
 """A reference device with one deliberate fault: the driver model's side of
-shared/hostile-input.md (cases 25-32) tested against a device that really
+docs/verification.md (cases 25-32) tested against a device that really
 misbehaves, rather than against memory forged by the test.
 
 ``MisbehavingDevice(backend, mem, mode=..., **ReferenceDevice options)``;

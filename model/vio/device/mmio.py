@@ -20,14 +20,10 @@ from .virtqueue import Broken, Chain, DeviceQueue, DmaWindow
 
 log = logging.getLogger(__name__)
 
-DEFAULT_VENDOR_ID = 0x4B4F4956  # "VIOK"
-BUS_INFO_READ, BUS_INFO_WRITE = 0, 1  # DEVICE_ERROR info of a BUS_ERROR
-TRANSPORT_FEATURES = (
-    1 << C.VIRTIO_F_NOTIFY_ON_EMPTY
-    | 1 << C.VIRTIO_F_ANY_LAYOUT
-    | 1 << C.VIRTIO_RING_F_INDIRECT_DESC
-    | 1 << C.VIRTIO_RING_F_EVENT_IDX
-)
+DEFAULT_VENDOR_ID = C.VIO_VENDOR_ID
+DEFAULT_INDIRECT_MAX = C.VIO_INDIRECT_MAX
+BUS_INFO_READ, BUS_INFO_WRITE = C.VIO_BUS_INFO_READ, C.VIO_BUS_INFO_WRITE  # DEVICE_ERROR info of a BUS_ERROR
+TRANSPORT_FEATURES = C.VIO_TRANSPORT_FEATURES
 
 
 class ReferenceDevice:
@@ -48,34 +44,39 @@ class ReferenceDevice:
         queue_num_max: int = 256,
         transport_features: int = TRANSPORT_FEATURES,
         dma_window: tuple[int, int] | None = None,
-        indirect_max: int | None = None,
+        indirect_max: int = DEFAULT_INDIRECT_MAX,
         ring_index_base: int = 0,
     ):
         if not is_pow2(queue_num_max) or queue_num_max > 32768:
             raise DeviceModelError(f"queue_num_max must be a power of two <= 32768, got {queue_num_max}")
+        if not 1 <= indirect_max <= 32768:
+            raise DeviceModelError(f"indirect_max must be 1..32768, got {indirect_max}")
         self.backend = backend
         self.mem = mem
         self.vendor_id = vendor_id
         self.host_features = backend.device_features | transport_features
         base, size = dma_window if dma_window is not None else (mem.base, mem.size)
         self.window = DmaWindow(base, size)
-        self.indirect_max = indirect_max if indirect_max is not None else queue_num_max
+        self.indirect_max = indirect_max
         self.ring_index_base = ring_index_base
         self.queues = [DeviceQueue(i, queue_num_max) for i in range(backend.num_queues)]
         for q in self.queues:
             q.ready_seen = backend.ready(q.index)
         self.interrupts_raised = 0  # count of 0 -> 1 edges of the IRQ line
         backend.attach(self._wake, self._config_changed)
+        # only a power-on reset sets it: Status=0 keeps it, as QEMU (Linux writes
+        # it once, before its Status=0; docs/linux.md, the reset table)
+        self.page_size = 4096
         self._reset()
 
     # ------------------------------------------------------------------ state
     def _reset(self) -> None:
+        """Status=0: everything but GuestPageSize back to its reset value."""
         self.status = 0
         self.isr = 0
         self.host_features_sel = 0
         self.guest_features_sel = 0
         self.guest_features = [0, 0]
-        self.page_size = 4096
         self.queue_sel = 0
         self.error = 0  # DEVICE_ERROR register: {info, queue, cause}
         for q in self.queues:

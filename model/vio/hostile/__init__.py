@@ -1,4 +1,4 @@
-"""Hostile-input campaign (shared/hostile-input.md), independent of the platform.
+"""Hostile-input campaign (docs/verification.md), independent of the platform.
 
 Every device-side case (1-24) and the driver-side cases that a used ring
 corrupted in memory can reach (25-28, 31) is an ``async`` scenario that talks

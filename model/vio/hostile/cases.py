@@ -1,4 +1,4 @@
-"""The device-side cases of shared/hostile-input.md (1-24), and the driver-side
+"""The device-side cases of docs/verification.md (1-24), and the driver-side
 ones a corrupted used ring reaches (25-28, 31), as scenarios over any target.
 
 ``SCENARIOS`` maps a name (``c04_loop_pair``) to a :class:`Scenario`: its case
@@ -310,13 +310,16 @@ async def _c07_legal(t: Target) -> Session:
 
 
 # ------------------------------------------------------------------ case 8
-for _name, _len in (("0", 0), ("8", 8), ("24", 24), ("max+8", 16 * 16 + 8), ("max+16", 16 * 17)):
+# table lengths in bytes, of the target's INDIRECT_MAX
+for _name, _len in (("0", lambda m: 0), ("8", lambda m: 8), ("24", lambda m: 24),
+                    ("max+8", lambda m: DESC_SIZE * m + 8), ("max+16", lambda m: DESC_SIZE * (m + 1))):  # fmt: skip
 
     @scenario(8, f"indirect_size_{_name}", "indirect table length 0, not x16 or over INDIRECT_MAX: broken")
-    async def _c08(t: Target, length=_len) -> Session:
+    async def _c08(t: Target, table_len=_len) -> Session:
         s = await session(t, INDIRECT)
         ring = s.ring()
         rd = s.buf(b"x")
+        length = table_len(t.indirect_max)
         entries = t.indirect_max + 1
         table = s.buf(DESC_SIZE * entries)
         for i in range(entries):  # valid entries: only the length is wrong
@@ -1041,7 +1044,7 @@ async def _c23_width(t: Target) -> Session:
     23,
     "wrong_width_reads_zero",
     "byte, half-word and unaligned reads below 0x100 give 0",
-    model_only="the RTL's AXI4-Lite reads whole words: a narrow read sees those bytes (hdl/README.md, known differences)",
+    model_only="the RTL's AXI4-Lite reads whole words: a narrow read sees those bytes (docs/rtl.md, known differences)",
 )
 async def _c23_narrow_reads(t: Target) -> Session:
     s, _ = await _pending(t)

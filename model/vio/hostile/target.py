@@ -12,7 +12,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 
 from ..device.loopback import LoopbackBackend
-from ..device.mmio import TRANSPORT_FEATURES, ReferenceDevice
+from ..device.mmio import DEFAULT_INDIRECT_MAX, TRANSPORT_FEATURES, ReferenceDevice
 from ..hal import VioHal
 from ..memory import GuestMemory
 from ..model_hal import ModelHal
@@ -26,6 +26,7 @@ MEM_SIZE = 1 << 20  # guest memory of every target (tb/env.py's default)
 # 2^32 it is outside the window (case 11); chains of gigabytes fit (case 12).
 DMA_WINDOW = (0, 1 << 32)
 QUEUE_NUM_MAX = 16
+INDIRECT_MAX = DEFAULT_INDIRECT_MAX  # the RTL's default: case 8 judges what a default build accepts
 NUM_QUEUES = 2
 # memory accesses one register access may cause on the model: its "no hang"
 # bound (the largest legal step of the scenarios makes < 200)
@@ -76,14 +77,14 @@ class Target(ABC):
     door); ``backend`` is the :class:`HostileBackend` that answers its chains.
     ``exact_subword_reads``: a byte or half-word read of a register below 0x100
     gives 0 (the model); False where the bus reads whole words (the RTL, see
-    hdl/README.md "Known differences"). ``name`` appears in messages.
+    docs/rtl.md "Known differences"). ``name`` appears in messages.
     """
 
     name = "target"
     base = BASE
     num_queues = NUM_QUEUES
     queue_num_max = QUEUE_NUM_MAX
-    indirect_max = QUEUE_NUM_MAX
+    indirect_max = INDIRECT_MAX
     dma_window = DMA_WINDOW
     exact_subword_reads = True
     hal: VioHal

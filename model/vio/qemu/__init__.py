@@ -1,5 +1,5 @@
 """QEMU as a third back end of the driver model: its ``virt`` machine's
-virtio-mmio devices, driven over the qtest protocol (see README, "QEMU: the
+virtio-mmio devices, driven over the qtest protocol (see docs/verification.md, "QEMU: the
 third back end"). Plain Python: no cocotb."""
 
 from .hal import QemuHal, QemuMemory

@@ -1,0 +1,1 @@
+#include "vio_kernel.h"
