@@ -1,6 +1,6 @@
 """Where the wall time of a co-simulation goes, per test-bench component.
 
-    VIO_PROFILE=build/profile make bench        # or any target or pytest that runs cocotb
+    VIO_PROFILE=$PWD/build/profile make bench   # absolute: each simulator runs in its own directory
     python -m tb.profile_cosim build/profile    # the table, all runs merged
 
 With ``VIO_PROFILE`` set to a directory, importing ``tb`` in the simulator's
