@@ -6,6 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 BASE_STAMP := $(VENV)/.installed-base
 STAMP  := $(VENV)/.installed
+EXTRA_STAMP := $(VENV)/.installed-extra-
 SYSTAMP := $(VENV)/.sysdeps
 SIM    ?= verilator
 WAVES  ?= 0
@@ -21,7 +22,7 @@ LINUX_SOURCE := /usr/src/linux-source-6.1.tar.xz:linux-source-6.1
 HDL := $(addprefix hdl/,$(shell cat hdl/virtio_mmio.f))
 
 .DEFAULT_GOAL := help
-.PHONY: help sim test lint formal bench bench-speed bench-model qemu-check linux-check regress regress-report setup clean
+.PHONY: help sim test lint formal bench bench-speed bench-model synth qemu-check linux-check regress regress-report setup clean
 
 # ------------------------------------------------------------ bad variables
 # A bad value stops make at once with one line naming the allowed values.
@@ -62,6 +63,7 @@ help:
 	@echo "make bench        the RTL's cycles per chain, bytes per cycle and latencies, the co-simulation's speed (several minutes)"
 	@echo "make bench-speed  the co-simulation's cycles per second against a trivial DUT's (SIM=verilator|icarus|all, REPEAT=n)"
 	@echo "make bench-model  the Python model's throughput"
+	@echo "make synth        ECP5 and Xilinx area (Yosys) and ECP5 Fmax (nextpnr), default and 6 queues x 256 (~20 min)"
 	@echo "make qemu-check   QEMU's devices, the reference device and the RTL compared on the same scenarios"
 	@echo "make linux-check  Linux 6.1's own virtio_ring.c driving the reference device and the RTL"
 	@echo "make clean        remove .venv, build/ and the simulators' work directories"
@@ -80,6 +82,11 @@ $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[cocotb,test]'
 	@touch $@ $(BASE_STAMP)
+
+# an extra of pyproject.toml on top of the set-up (bench: matplotlib; synth: yowasp)
+$(EXTRA_STAMP)%: pyproject.toml constraints.txt | $(STAMP)
+	$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[cocotb,test,$*]'
+	@touch $@
 
 # Installs missing Debian packages, quietly (their output only if apt fails),
 # as root or with password-less sudo; otherwise stops and names the packages.
@@ -140,16 +147,16 @@ test: setup
 lint: setup
 	@for w in 32 64 128; do \
 	  VERILATOR_ROOT=$(VERILATOR_ROOT) PATH=$(VERILATOR_ROOT)/bin:$$PATH \
-	    verilator --lint-only -Wall --quiet --top-module virtio_mmio -GAXI_DATA_WIDTH=$$w $(HDL) \
+	    verilator --lint-only -Wall --quiet -Ihdl --top-module virtio_mmio -GAXI_DATA_WIDTH=$$w $(HDL) \
 	    && echo "verilator lint, AXI_DATA_WIDTH=$$w: clean" || exit 1; done
 	@echo "yosys synth -flatten -top virtio_mmio (default parameters):$$(grep -m1 -i 'cells' build/synth_stat.txt | tr -s ' ')"
 
 lint: build/synth_stat.txt
 
 # synthesis only when the RTL changed (it takes ~25 s)
-build/synth_stat.txt: $(HDL)
+build/synth_stat.txt: $(HDL) hdl/virtio_mmio_defs.vh
 	$(call ensure_tools,yosys:yosys)
-	@mkdir -p build && yosys -q -p "read_verilog $(HDL); synth -flatten -top virtio_mmio; tee -q -o $@.tmp stat" && mv $@.tmp $@
+	@mkdir -p build && yosys -q -p "read_verilog -Ihdl $(HDL); synth -flatten -top virtio_mmio; tee -q -o $@.tmp stat" && mv $@.tmp $@
 
 # the pyuvm regression (tb/regress.py): seeds x tests x parameter sets x both
 # simulators in parallel, then the table (and its JUnit XML), functional and
@@ -173,13 +180,17 @@ formal: setup
 	$(PY) formal/run.py --mutations
 
 # the RTL against the bus limit (several minutes: four builds, seven runs)
-bench: setup
+bench: setup $(EXTRA_STAMP)bench
 	$(PY) -m tb.bench
 
 # the co-simulation's speed against the trivial-DUT ceiling, per simulator
 # (docs/performance-cosim.md); SIM=verilator|icarus (default both), REPEAT=n
 bench-speed: setup
 	$(PY) -m tb.bench_speed $(if $(filter command line,$(origin SIM)),--sim $(SIM)) $(if $(REPEAT),--repeat $(REPEAT))
+
+# area and Fmax: Yosys synth_ecp5/synth_xilinx and nextpnr-ecp5 from PyPI (WebAssembly)
+synth: $(EXTRA_STAMP)synth
+	$(PY) synth/run.py
 
 bench-model: $(BASE_STAMP)
 	$(PY) -m vio.bench

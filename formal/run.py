@@ -136,7 +136,7 @@ def _yosys_script(hdl_dir: Path, group: Group, out: Path) -> str:
     defs = " ".join(f"-D{d}" for d in group.defines)
     hdl = " ".join(str(hdl_dir / f) for f in HDL_FILES)
     lines = [
-        f"read_verilog -formal {defs} {hdl}",
+        f"read_verilog -formal -I{hdl_dir} {defs} {hdl}",
         f"read_verilog -formal -sv {defs} {PROPS}",
         "prep -flatten -top virtio_mmio_props",
     ]

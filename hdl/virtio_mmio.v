@@ -45,12 +45,26 @@ module virtio_mmio #
     // Maximum AXI burst length to generate
     parameter AXI_MAX_BURST_LEN = 16,
     // Maximum number of DMA bursts in flight per direction
-    parameter DMA_MAX_OUTSTANDING = 4,
+    parameter DMA_MAX_OUTSTANDING = 8,
     // DMA window [DMA_BASE, DMA_BASE+DMA_SIZE): rings and buffers outside it break the device
     parameter [63:0] DMA_BASE = 64'd0,
     parameter [64:0] DMA_SIZE = 65'd1 << AXI_ADDR_WIDTH,
     // Width of AXI stream tdest (queue index)
     parameter AXIS_DEST_WIDTH = 8,
+    // Heads read from the avail ring at once
+    parameter HEAD_BURST = 16,
+    // First descriptors read ahead of the chain walk
+    parameter DESC_PREFETCH = 4,
+    // Heads of one queue's run before it yields to other waiting queues
+    parameter RUN_MAX = 16,
+    // Descriptors of an indirect table read at once (power of two)
+    parameter INDIRECT_CHUNK = 8,
+    // Readable bytes read ahead of the request stream, in bus words (power of two)
+    parameter DATA_FIFO_DEPTH = 64,
+    // Answer bytes held for write bursts, in bus words (power of two, >= 2*AXI_MAX_BURST_LEN)
+    parameter WRITE_FIFO_DEPTH = 2*AXI_MAX_BURST_LEN,
+    // Chains one used.idx write may publish
+    parameter PUBLISH_BATCH = 16,
     // Width of m_axis tuser: {abort, writable length[31:0]}
     parameter AXIS_USER_WIDTH = 33
 )
@@ -199,37 +213,10 @@ wire [7:0] err_cause;
 wire [7:0] err_queue;
 wire [15:0] err_info;
 wire irq_vring;
-
-wire [AXI_ADDR_WIDTH-1:0] rd_req_addr;
-wire [31:0] rd_req_len;
-wire rd_req_last;
-wire rd_req_valid;
-wire rd_req_ready;
-wire [AXI_DATA_WIDTH-1:0] rd_out_data;
-wire [AXI_STRB_WIDTH-1:0] rd_out_keep;
-wire rd_out_last;
-wire rd_out_err;
-wire rd_out_valid;
-wire rd_out_ready;
-wire rd_flush;
-wire rd_err_clr;
-wire rd_busy;
-wire rd_err;
-
-wire [1:0] wr_req_mode;
-wire wr_req_start;
-wire [AXI_ADDR_WIDTH-1:0] wr_req_addr;
-wire [31:0] wr_req_len;
-wire [63:0] wr_req_imm;
-wire wr_req_valid;
-wire wr_req_ready;
-wire wr_resp_valid;
-wire [31:0] wr_resp_count;
-wire wr_resp_ended;
-wire wr_flush;
-wire wr_err_clr;
-wire wr_busy;
-wire wr_err;
+// the ring engine has nothing in progress (testbenches wait for it: the
+// buses may stay quiet for a while during a walk)
+wire engine_idle;
+wire unused_ok = &{1'b0, engine_idle};
 
 virtio_mmio_regs #(
     .DEVICE_ID(DEVICE_ID),
@@ -303,22 +290,32 @@ regs_inst (
     .irq_vring(irq_vring)
 );
 
-virtio_mmio_walker #(
+virtio_mmio_engine #(
     .NUM_QUEUES(NUM_QUEUES),
     .QUEUE_INDEX_WIDTH(QUEUE_INDEX_WIDTH),
     .QUEUE_NUM_MAX(QUEUE_NUM_MAX),
     .INDIRECT_MAX(INDIRECT_MAX),
     .SEG_DEPTH(SEG_DEPTH),
     .RING_INDEX_BASE(RING_INDEX_BASE),
-    .DATA_WIDTH(AXI_DATA_WIDTH),
-    .KEEP_WIDTH(AXI_STRB_WIDTH),
-    .ADDR_WIDTH(AXI_ADDR_WIDTH),
+    .AXI_DATA_WIDTH(AXI_DATA_WIDTH),
+    .AXI_ADDR_WIDTH(AXI_ADDR_WIDTH),
+    .AXI_STRB_WIDTH(AXI_STRB_WIDTH),
+    .AXI_ID_WIDTH(AXI_ID_WIDTH),
+    .AXI_MAX_BURST_LEN(AXI_MAX_BURST_LEN),
+    .DMA_MAX_OUTSTANDING(DMA_MAX_OUTSTANDING),
     .DMA_BASE(DMA_BASE),
     .DMA_SIZE(DMA_SIZE),
     .AXIS_DEST_WIDTH(AXIS_DEST_WIDTH),
-    .AXIS_USER_WIDTH(AXIS_USER_WIDTH)
+    .AXIS_USER_WIDTH(AXIS_USER_WIDTH),
+    .HEAD_BURST(HEAD_BURST),
+    .DESC_PREFETCH(DESC_PREFETCH),
+    .RUN_MAX(RUN_MAX),
+    .INDIRECT_CHUNK(INDIRECT_CHUNK),
+    .DATA_FIFO_DEPTH(DATA_FIFO_DEPTH),
+    .WRITE_FIFO_DEPTH(WRITE_FIFO_DEPTH),
+    .PUBLISH_BATCH(PUBLISH_BATCH)
 )
-walker_inst (
+engine_inst (
     .clk(clk),
     .rst(rst),
 
@@ -342,6 +339,7 @@ walker_inst (
     .err_queue(err_queue),
     .err_info(err_info),
     .irq_vring(irq_vring),
+    .idle(engine_idle),
 
     .backend_ready(backend_ready),
 
@@ -353,125 +351,12 @@ walker_inst (
     .m_axis_tdest(m_axis_tdest),
     .m_axis_tuser(m_axis_tuser),
 
+    .s_axis_tdata(s_axis_tdata),
+    .s_axis_tkeep(s_axis_tkeep),
     .s_axis_tvalid(s_axis_tvalid),
     .s_axis_tready(s_axis_tready),
     .s_axis_tlast(s_axis_tlast),
     .s_axis_tdest(s_axis_tdest),
-
-    .rd_req_addr(rd_req_addr),
-    .rd_req_len(rd_req_len),
-    .rd_req_last(rd_req_last),
-    .rd_req_valid(rd_req_valid),
-    .rd_req_ready(rd_req_ready),
-    .rd_out_data(rd_out_data),
-    .rd_out_keep(rd_out_keep),
-    .rd_out_last(rd_out_last),
-    .rd_out_err(rd_out_err),
-    .rd_out_valid(rd_out_valid),
-    .rd_out_ready(rd_out_ready),
-    .rd_flush(rd_flush),
-    .rd_err_clr(rd_err_clr),
-    .rd_busy(rd_busy),
-    .rd_err(rd_err),
-
-    .wr_req_mode(wr_req_mode),
-    .wr_req_start(wr_req_start),
-    .wr_req_addr(wr_req_addr),
-    .wr_req_len(wr_req_len),
-    .wr_req_imm(wr_req_imm),
-    .wr_req_valid(wr_req_valid),
-    .wr_req_ready(wr_req_ready),
-    .wr_resp_valid(wr_resp_valid),
-    .wr_resp_count(wr_resp_count),
-    .wr_resp_ended(wr_resp_ended),
-    .wr_flush(wr_flush),
-    .wr_err_clr(wr_err_clr),
-    .wr_busy(wr_busy),
-    .wr_err(wr_err)
-);
-
-virtio_mmio_dma_rd #(
-    .AXI_DATA_WIDTH(AXI_DATA_WIDTH),
-    .AXI_ADDR_WIDTH(AXI_ADDR_WIDTH),
-    .AXI_STRB_WIDTH(AXI_STRB_WIDTH),
-    .AXI_ID_WIDTH(AXI_ID_WIDTH),
-    .AXI_MAX_BURST_LEN(AXI_MAX_BURST_LEN),
-    .MAX_OUTSTANDING(DMA_MAX_OUTSTANDING)
-)
-dma_rd_inst (
-    .clk(clk),
-    .rst(rst),
-
-    .req_addr(rd_req_addr),
-    .req_len(rd_req_len),
-    .req_last(rd_req_last),
-    .req_valid(rd_req_valid),
-    .req_ready(rd_req_ready),
-
-    .out_data(rd_out_data),
-    .out_keep(rd_out_keep),
-    .out_last(rd_out_last),
-    .out_err(rd_out_err),
-    .out_valid(rd_out_valid),
-    .out_ready(rd_out_ready),
-
-    .flush(rd_flush),
-    .err_clr(rd_err_clr),
-    .busy(rd_busy),
-    .err(rd_err),
-
-    .m_axi_arid(m_axi_arid),
-    .m_axi_araddr(m_axi_araddr),
-    .m_axi_arlen(m_axi_arlen),
-    .m_axi_arsize(m_axi_arsize),
-    .m_axi_arburst(m_axi_arburst),
-    .m_axi_arlock(m_axi_arlock),
-    .m_axi_arcache(m_axi_arcache),
-    .m_axi_arprot(m_axi_arprot),
-    .m_axi_arvalid(m_axi_arvalid),
-    .m_axi_arready(m_axi_arready),
-    .m_axi_rid(m_axi_rid),
-    .m_axi_rdata(m_axi_rdata),
-    .m_axi_rresp(m_axi_rresp),
-    .m_axi_rlast(m_axi_rlast),
-    .m_axi_rvalid(m_axi_rvalid),
-    .m_axi_rready(m_axi_rready)
-);
-
-virtio_mmio_dma_wr #(
-    .AXI_DATA_WIDTH(AXI_DATA_WIDTH),
-    .AXI_ADDR_WIDTH(AXI_ADDR_WIDTH),
-    .AXI_STRB_WIDTH(AXI_STRB_WIDTH),
-    .AXI_ID_WIDTH(AXI_ID_WIDTH),
-    .AXI_MAX_BURST_LEN(AXI_MAX_BURST_LEN),
-    .MAX_OUTSTANDING(DMA_MAX_OUTSTANDING)
-)
-dma_wr_inst (
-    .clk(clk),
-    .rst(rst),
-
-    .req_mode(wr_req_mode),
-    .req_start(wr_req_start),
-    .req_addr(wr_req_addr),
-    .req_len(wr_req_len),
-    .req_imm(wr_req_imm),
-    .req_valid(wr_req_valid),
-    .req_ready(wr_req_ready),
-
-    .resp_valid(wr_resp_valid),
-    .resp_count(wr_resp_count),
-    .resp_ended(wr_resp_ended),
-
-    .in_data(s_axis_tdata),
-    .in_keep(s_axis_tkeep),
-    .in_last(s_axis_tlast),
-    .in_valid(s_axis_tvalid),
-    .in_ready(s_axis_tready),
-
-    .flush(wr_flush),
-    .err_clr(wr_err_clr),
-    .busy(wr_busy),
-    .err(wr_err),
 
     .m_axi_awid(m_axi_awid),
     .m_axi_awaddr(m_axi_awaddr),
@@ -491,7 +376,23 @@ dma_wr_inst (
     .m_axi_bid(m_axi_bid),
     .m_axi_bresp(m_axi_bresp),
     .m_axi_bvalid(m_axi_bvalid),
-    .m_axi_bready(m_axi_bready)
+    .m_axi_bready(m_axi_bready),
+    .m_axi_arid(m_axi_arid),
+    .m_axi_araddr(m_axi_araddr),
+    .m_axi_arlen(m_axi_arlen),
+    .m_axi_arsize(m_axi_arsize),
+    .m_axi_arburst(m_axi_arburst),
+    .m_axi_arlock(m_axi_arlock),
+    .m_axi_arcache(m_axi_arcache),
+    .m_axi_arprot(m_axi_arprot),
+    .m_axi_arvalid(m_axi_arvalid),
+    .m_axi_arready(m_axi_arready),
+    .m_axi_rid(m_axi_rid),
+    .m_axi_rdata(m_axi_rdata),
+    .m_axi_rresp(m_axi_rresp),
+    .m_axi_rlast(m_axi_rlast),
+    .m_axi_rvalid(m_axi_rvalid),
+    .m_axi_rready(m_axi_rready)
 );
 
 endmodule

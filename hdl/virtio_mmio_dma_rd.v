@@ -3,24 +3,35 @@
 `default_nettype none
 
 /*
- * virtio-mmio DMA read engine: byte-addressed read requests to AXI4 INCR
- * bursts (split at 4 KiB and AXI_MAX_BURST_LEN), data out as a pack_data byte
- * stream. Requests with req_last=0 continue the same output packet, so the
- * readable segments of a chain come out as one pack_data packet.
+ * virtio-mmio DMA read engine: byte-addressed reads for two clients, split
+ * into AXI4 INCR bursts (bus-word aligned, full-width beats, no 4 KiB
+ * crossing, at most AXI_MAX_BURST_LEN beats), up to MAX_OUTSTANDING bursts
+ * in flight, one ID (data returns in issue order).
  *
- * Every burst is issued at the bus-word-aligned address with full-width
- * beats; the bytes outside [req_addr, req_addr+req_len) are dropped here.
- * Up to MAX_OUTSTANDING bursts of one request are in flight; one request is
- * served at a time.
+ * Ring client: small reads (avail.idx, heads, descriptors, tables,
+ * used_event) with a tag; each request comes back as its own packet of bytes
+ * packed from lane 0, with the tag, no back-pressure (the requester has room
+ * for what it asks). err: this beat or an earlier one of the request was
+ * answered SLVERR/DECERR (the bytes before it are good).
  *
- * Errors: an R beat with SLVERR/DECERR stops the request: no new bursts, the
- * data of the bursts already issued is received and dropped, then one
- * terminator beat (keep 0, last 1, err 1) ends the packet. err stays set and
- * no request is accepted until err_clr.
+ * Data client: the readable segments of a chain; the segments of one chain
+ * (req_last on the final one) come back as one packet packed from lane 0.
+ * No back-pressure either: a burst is issued only while data_space (free
+ * entries of the consumer's FIFO) covers every beat in flight. A beat
+ * answered SLVERR/DECERR ends the packet at once with an error beat (keep 0,
+ * last 1, err 1); the rest of the chain's bytes are read and dropped.
  *
- * flush: drop the current request and any buffered data; bursts already
- * issued are completed (their data dropped). busy falls once nothing is in
- * flight.
+ * Interrupt client: 16-bit fields (used_event or avail.flags), each
+ * straight into the AR register in the cycle it is asked for, and its value
+ * straight out of the R beat (the interrupt decision's latency).
+ *
+ * Priority on AR: interrupt, ring, data; data bursts never take the last
+ * burst slot and never wait for anything but data credit, so a stalled
+ * request stream never delays ring or interrupt reads.
+ *
+ * flush: drop requests not yet issued; bursts in flight are received and
+ * dropped; busy falls once nothing is in flight. Requests made during a
+ * flush are taken and dropped (the requesters start over after a flush).
  */
 module virtio_mmio_dma_rd #
 (
@@ -35,38 +46,64 @@ module virtio_mmio_dma_rd #
     // Maximum AXI burst length to generate
     parameter AXI_MAX_BURST_LEN = 16,
     // Maximum number of read bursts in flight
-    parameter MAX_OUTSTANDING = 4
+    parameter MAX_OUTSTANDING = 8,
+    // Width of a ring read tag
+    parameter TAG_WIDTH = 3,
+    // Width of data_space
+    parameter SPACE_WIDTH = 8
 )
 (
     input  wire                       clk,
     input  wire                       rst,
 
     /*
-     * Read request: req_len (>= 1) bytes from byte address req_addr
+     * Ring reads: ring_req_len (1..65535) bytes from ring_req_addr
      */
-    input  wire [AXI_ADDR_WIDTH-1:0]  req_addr,
-    input  wire [31:0]                req_len,
-    input  wire                       req_last,
-    input  wire                       req_valid,
-    output wire                       req_ready,
+    input  wire [AXI_ADDR_WIDTH-1:0]  ring_req_addr,
+    input  wire [15:0]                ring_req_len,
+    input  wire [TAG_WIDTH-1:0]       ring_req_tag,
+    input  wire                       ring_req_valid,
+    output wire                       ring_req_ready,
+
+    output wire [AXI_DATA_WIDTH-1:0]  ring_rsp_data,
+    output wire [AXI_STRB_WIDTH-1:0]  ring_rsp_keep,
+    output wire                       ring_rsp_last,
+    output wire                       ring_rsp_err,
+    output wire [TAG_WIDTH-1:0]       ring_rsp_tag,
+    output wire                       ring_rsp_valid,
 
     /*
-     * Packed byte stream out (bytes from lane 0 up; only a last beat is partial)
+     * Data reads: data_req_len (>= 1) bytes from data_req_addr; data_req_last
+     * ends the packet
      */
-    output wire [AXI_DATA_WIDTH-1:0]  out_data,
-    output wire [AXI_STRB_WIDTH-1:0]  out_keep,
-    output wire                       out_last,
-    output wire                       out_err,
-    output wire                       out_valid,
-    input  wire                       out_ready,
+    input  wire [AXI_ADDR_WIDTH-1:0]  data_req_addr,
+    input  wire [31:0]                data_req_len,
+    input  wire                       data_req_last,
+    input  wire                       data_req_valid,
+    output wire                       data_req_ready,
+
+    output wire [AXI_DATA_WIDTH-1:0]  data_out_data,
+    output wire [AXI_STRB_WIDTH-1:0]  data_out_keep,
+    output wire                       data_out_last,
+    output wire                       data_out_err,
+    output wire                       data_out_valid,
+    input  wire [SPACE_WIDTH-1:0]     data_space,
+
+    /*
+     * Interrupt-decision read: 2 bytes at an even irq_req_addr
+     */
+    input  wire [AXI_ADDR_WIDTH-1:0]  irq_req_addr,
+    input  wire                       irq_req_valid,
+    output wire                       irq_req_ready,
+    output wire [15:0]                irq_rsp_data,
+    output wire                       irq_rsp_err,
+    output wire                       irq_rsp_valid,
 
     /*
      * Control and status
      */
     input  wire                       flush,
-    input  wire                       err_clr,
     output wire                       busy,
-    output wire                       err,
 
     /*
      * AXI master interface (read channels)
@@ -95,13 +132,25 @@ localparam OFF_W = $clog2(BYTE_LANES);
 // byte count 0..BYTE_LANES
 localparam CNT_W = OFF_W+1;
 localparam OUTS_W = $clog2(MAX_OUTSTANDING+1);
-
+// request and burst bookkeeping (power of two above the bursts in flight)
+localparam QD_W = $clog2(MAX_OUTSTANDING+1);
+localparam QD = 2**QD_W;
 localparam [CNT_W-1:0] LANES = BYTE_LANES[CNT_W-1:0];
 localparam [OUTS_W-1:0] OUTS_MAX = MAX_OUTSTANDING[OUTS_W-1:0];
 localparam [8:0] BURST_MAX = AXI_MAX_BURST_LEN[8:0];
 localparam [2:0] AXI_SIZE = OFF_W[2:0];
+// a data burst is issued only with this many spare FIFO entries besides its
+// own beats: the packer's residual beat, and the consumer's count lagging a cycle
+localparam [33:0] SPACE_MARGIN = 34'd2;
 
-// bus parameter checks
+localparam [1:0]
+    CLIENT_RING = 2'd0,
+    CLIENT_DATA = 2'd1,
+    CLIENT_IRQ = 2'd2;
+// data bursts leave a slot for ring reads, ring reads one for interrupt reads
+localparam [OUTS_W-1:0] OUTS_RING_MAX = (MAX_OUTSTANDING > 1) ? OUTS_MAX - 1'b1 : OUTS_MAX;
+localparam [OUTS_W-1:0] OUTS_DATA_MAX = (MAX_OUTSTANDING > 2) ? OUTS_RING_MAX - 1'b1 : OUTS_RING_MAX;
+
 initial begin
     if (AXI_DATA_WIDTH != 32 && AXI_DATA_WIDTH != 64 && AXI_DATA_WIDTH != 128) begin
         $error("Error: AXI data width must be 32, 64 or 128 (instance %m)");
@@ -123,84 +172,131 @@ initial begin
         $finish;
     end
 
-    if (MAX_OUTSTANDING < 1) begin
-        $error("Error: MAX_OUTSTANDING must be at least 1 (instance %m)");
+    if (MAX_OUTSTANDING < 1 || MAX_OUTSTANDING > 64) begin
+        $error("Error: MAX_OUTSTANDING must be 1 to 64 (instance %m)");
         $finish;
     end
 end
 
-// request state: AR side
-reg [AXI_ADDR_WIDTH-1:0] ar_addr_reg, ar_addr_next;
-reg [32:0] ar_beats_reg, ar_beats_next;
+// AR side: the request each client is splitting into bursts
+reg ring_active_reg, ring_active_next;
+reg [AXI_ADDR_WIDTH-1:0] ring_ar_addr_reg, ring_ar_addr_next;
+reg [16:0] ring_ar_beats_reg, ring_ar_beats_next;
+reg data_active_reg, data_active_next;
+reg [AXI_ADDR_WIDTH-1:0] data_ar_addr_reg, data_ar_addr_next;
+reg [32:0] data_ar_beats_reg, data_ar_beats_next;
 reg [OUTS_W-1:0] outstanding_reg, outstanding_next;
-
-// request state: R side
-reg active_reg, active_next;
-reg last_req_reg, last_req_next;
-reg [OFF_W-1:0] r_off_reg, r_off_next;
-reg [31:0] r_bytes_reg, r_bytes_next;
-
-// packer: bytes not yet sent, from lane 0 up
-reg [AXI_DATA_WIDTH-1:0] acc_reg, acc_next;
-reg [CNT_W-1:0] acc_cnt_reg, acc_cnt_next;
-// the packer holds the end of a packet still to be sent
-reg rem_reg, rem_next;
-// error terminator still to be sent
-reg term_reg, term_next;
-reg err_reg, err_next;
+// data beats asked for and not yet received (the consumer FIFO must hold them)
+reg [32:0] data_pending_reg, data_pending_next;
 
 reg [AXI_ADDR_WIDTH-1:0] m_axi_araddr_reg, m_axi_araddr_next;
 reg [7:0] m_axi_arlen_reg, m_axi_arlen_next;
 reg m_axi_arvalid_reg, m_axi_arvalid_next;
 
-// internal datapath
-reg  [AXI_DATA_WIDTH-1:0] out_data_int;
-reg  [AXI_STRB_WIDTH-1:0] out_keep_int;
-reg                       out_last_int;
-reg                       out_err_int;
-reg                       out_valid_int;
-reg                       out_ready_int_reg;
-wire                      out_ready_int_early;
+// bursts in flight: the client of each, in issue order
+reg [1:0] burst_client [0:QD-1];
+// an interrupt read's byte offset in its bus word
+reg [OFF_W-1:0] burst_off [0:QD-1];
+reg [QD_W:0] burst_wr_reg, burst_rd_reg;
 
-// output datapath (Forencich-style skid register)
-reg [AXI_DATA_WIDTH-1:0] out_data_reg;
-reg [AXI_STRB_WIDTH-1:0] out_keep_reg;
-reg out_last_reg;
-reg out_err_reg;
-reg out_valid_reg, out_valid_next;
+// requests in flight per client, in issue order: {offset, length, tag/last}
+reg [OFF_W-1:0] ring_q_off [0:QD-1];
+reg [15:0] ring_q_len [0:QD-1];
+reg [TAG_WIDTH-1:0] ring_q_tag [0:QD-1];
+reg [QD_W:0] ring_q_wr_reg, ring_q_rd_reg;
+reg [OFF_W-1:0] data_q_off [0:QD-1];
+reg [31:0] data_q_len [0:QD-1];
+reg data_q_last [0:QD-1];
+reg [QD_W:0] data_q_wr_reg, data_q_rd_reg;
 
-reg [AXI_DATA_WIDTH-1:0] temp_data_reg;
-reg [AXI_STRB_WIDTH-1:0] temp_keep_reg;
-reg temp_last_reg;
-reg temp_err_reg;
-reg temp_valid_reg, temp_valid_next;
+// R side, ring client: the request being received
+reg ring_cur_reg, ring_cur_next;
+reg [OFF_W-1:0] ring_off_reg, ring_off_next;
+reg [15:0] ring_left_reg, ring_left_next;
+reg [TAG_WIDTH-1:0] ring_tag_reg, ring_tag_next;
+reg ring_err_reg, ring_err_next;
+reg [AXI_DATA_WIDTH-1:0] ring_acc_reg, ring_acc_next;
+reg [CNT_W-1:0] ring_acc_cnt_reg, ring_acc_cnt_next;
+reg ring_rem_reg, ring_rem_next;
 
-reg store_int_to_output;
-reg store_int_to_temp;
-reg store_temp_to_output;
+// R side, data client
+reg data_cur_reg, data_cur_next;
+reg [OFF_W-1:0] data_off_reg, data_off_next;
+reg [31:0] data_left_reg, data_left_next;
+reg data_last_reg, data_last_next;
+reg data_drop_reg, data_drop_next;
+reg [AXI_DATA_WIDTH-1:0] data_acc_reg, data_acc_next;
+reg [CNT_W-1:0] data_acc_cnt_reg, data_acc_cnt_next;
+reg data_rem_reg, data_rem_next;
 
-// R channel accept (from registers only)
-reg rready_int;
+// outputs
+reg [AXI_DATA_WIDTH-1:0] ring_rsp_data_reg, ring_rsp_data_next;
+reg [AXI_STRB_WIDTH-1:0] ring_rsp_keep_reg, ring_rsp_keep_next;
+reg ring_rsp_last_reg, ring_rsp_last_next;
+reg ring_rsp_err_reg, ring_rsp_err_next;
+reg [TAG_WIDTH-1:0] ring_rsp_tag_reg, ring_rsp_tag_next;
+reg ring_rsp_valid_reg, ring_rsp_valid_next;
+reg [AXI_DATA_WIDTH-1:0] data_out_data_reg, data_out_data_next;
+reg [AXI_STRB_WIDTH-1:0] data_out_keep_reg, data_out_keep_next;
+reg data_out_last_reg, data_out_last_next;
+reg data_out_err_reg, data_out_err_next;
+reg data_out_valid_reg, data_out_valid_next;
 
 // scratch
-reg [12:0] beats_4k;
-reg [8:0] burst;
+reg ring_req_take, data_req_take;
+reg issue_ring, issue_data, issue_irq;
+reg [8:0] ring_burst, data_burst;
+reg [12:0] ring_4k, data_4k;
+reg [32:0] ring_beats;
+reg burst_push, burst_pop;
+reg ring_q_pop, data_q_pop;
+reg rready_int;
+reg [1:0] beat_client;
+reg [OFF_W-1:0] b_off;
+reg [32:0] b_left;
 reg [CNT_W-1:0] n_bytes;
 reg [AXI_DATA_WIDTH-1:0] beat_bytes;
-reg [2*AXI_DATA_WIDTH-1:0] pack_data;
+reg [2*AXI_DATA_WIDTH-1:0] pack;
 reg [CNT_W:0] total;
-reg pkt_end;
+reg b_end;
 
-assign req_ready = !active_reg && !rem_reg && !term_reg && !err_reg && !flush;
+wire ring_q_empty = ring_q_wr_reg == ring_q_rd_reg;
+wire data_q_empty = data_q_wr_reg == data_q_rd_reg;
+wire burst_empty = burst_wr_reg == burst_rd_reg;
+wire [QD_W-1:0] ring_q_head = ring_q_rd_reg[QD_W-1:0];
+wire [QD_W-1:0] data_q_head = data_q_rd_reg[QD_W-1:0];
+wire [1:0] head_client = burst_client[burst_rd_reg[QD_W-1:0]];
+wire ar_free = !flush && (!m_axi_arvalid_reg || m_axi_arready) && outstanding_reg < OUTS_MAX;
+assign irq_req_ready = ar_free;
+assign irq_rsp_valid = m_axi_rvalid && m_axi_rready && head_client == CLIENT_IRQ && !flush;
+wire [OFF_W-1:0] head_off = burst_off[burst_rd_reg[QD_W-1:0]];
+wire [AXI_DATA_WIDTH-1:0] irq_shifted = m_axi_rdata >> {head_off, 3'b000};
+assign irq_rsp_data = irq_shifted[15:0];
+assign irq_rsp_err = m_axi_rresp[1];
+wire [OFF_W-1:0] ring_h_off = ring_q_off[ring_q_head];
+wire [15:0] ring_h_len = ring_q_len[ring_q_head];
+wire [TAG_WIDTH-1:0] ring_h_tag = ring_q_tag[ring_q_head];
+wire [OFF_W-1:0] data_h_off = data_q_off[data_q_head];
+wire [31:0] data_h_len = data_q_len[data_q_head];
+wire data_h_last = data_q_last[data_q_head];
 
-assign out_data = out_data_reg;
-assign out_keep = out_keep_reg;
-assign out_last = out_last_reg;
-assign out_err = out_err_reg;
-assign out_valid = out_valid_reg;
+assign ring_req_ready = flush || !ring_active_reg;
+assign data_req_ready = flush || !data_active_reg;
 
-assign busy = active_reg || rem_reg || term_reg || m_axi_arvalid_reg || outstanding_reg != 0;
-assign err = err_reg;
+assign ring_rsp_data = ring_rsp_data_reg;
+assign ring_rsp_keep = ring_rsp_keep_reg;
+assign ring_rsp_last = ring_rsp_last_reg;
+assign ring_rsp_err = ring_rsp_err_reg;
+assign ring_rsp_tag = ring_rsp_tag_reg;
+assign ring_rsp_valid = ring_rsp_valid_reg;
+assign data_out_data = data_out_data_reg;
+assign data_out_keep = data_out_keep_reg;
+assign data_out_last = data_out_last_reg;
+assign data_out_err = data_out_err_reg;
+assign data_out_valid = data_out_valid_reg;
+
+assign busy = ring_active_reg || data_active_reg || m_axi_arvalid_reg || outstanding_reg != 0
+    || ring_rem_reg || data_rem_reg;
 
 assign m_axi_arid = {AXI_ID_WIDTH{1'b0}};
 assign m_axi_araddr = m_axi_araddr_reg;
@@ -213,259 +309,418 @@ assign m_axi_arprot = 3'b010;
 assign m_axi_arvalid = m_axi_arvalid_reg;
 assign m_axi_rready = rready_int;
 
-// enable ready input next cycle if output is ready or the temp reg will not be filled
-assign out_ready_int_early = out_ready || (!temp_valid_reg && (!out_valid_reg || !out_valid_int));
-
 // R beat IDs are not checked: every burst uses ID 0
-wire unused_ok = &{1'b0, m_axi_rid, m_axi_rresp[0]};
+wire unused_ok = &{1'b0, m_axi_rid, m_axi_rresp[0], m_axi_rlast, ring_beats[32:17], irq_shifted};
+
+// beats of a request: from its word-aligned start to its last byte
+function [32:0] beats_of;
+    input [OFF_W-1:0] off;
+    input [31:0] len;
+    begin
+        beats_of = ({1'b0, len} + {{(33-OFF_W){1'b0}}, off} + {{(33-CNT_W){1'b0}}, LANES} - 33'd1) >> OFF_W;
+    end
+endfunction
 
 always @* begin
-    ar_addr_next = ar_addr_reg;
-    ar_beats_next = ar_beats_reg;
+    ring_active_next = ring_active_reg;
+    ring_ar_addr_next = ring_ar_addr_reg;
+    ring_ar_beats_next = ring_ar_beats_reg;
+    data_active_next = data_active_reg;
+    data_ar_addr_next = data_ar_addr_reg;
+    data_ar_beats_next = data_ar_beats_reg;
     outstanding_next = outstanding_reg;
-    active_next = active_reg;
-    last_req_next = last_req_reg;
-    r_off_next = r_off_reg;
-    r_bytes_next = r_bytes_reg;
-    acc_next = acc_reg;
-    acc_cnt_next = acc_cnt_reg;
-    rem_next = rem_reg;
-    term_next = term_reg;
-    err_next = err_reg;
+    data_pending_next = data_pending_reg;
 
     m_axi_araddr_next = m_axi_araddr_reg;
     m_axi_arlen_next = m_axi_arlen_reg;
     m_axi_arvalid_next = m_axi_arvalid_reg && !m_axi_arready;
 
-    out_data_int = {AXI_DATA_WIDTH{1'b0}};
-    out_keep_int = {AXI_STRB_WIDTH{1'b0}};
-    out_last_int = 1'b0;
-    out_err_int = 1'b0;
-    out_valid_int = 1'b0;
+    ring_cur_next = ring_cur_reg;
+    ring_off_next = ring_off_reg;
+    ring_left_next = ring_left_reg;
+    ring_tag_next = ring_tag_reg;
+    ring_err_next = ring_err_reg;
+    ring_acc_next = ring_acc_reg;
+    ring_acc_cnt_next = ring_acc_cnt_reg;
+    ring_rem_next = ring_rem_reg;
 
-    beats_4k = 13'd0;
-    burst = 9'd0;
+    data_cur_next = data_cur_reg;
+    data_off_next = data_off_reg;
+    data_left_next = data_left_reg;
+    data_last_next = data_last_reg;
+    data_drop_next = data_drop_reg;
+    data_acc_next = data_acc_reg;
+    data_acc_cnt_next = data_acc_cnt_reg;
+    data_rem_next = data_rem_reg;
+
+    ring_rsp_data_next = ring_rsp_data_reg;
+    ring_rsp_keep_next = ring_rsp_keep_reg;
+    ring_rsp_last_next = 1'b0;
+    ring_rsp_err_next = 1'b0;
+    ring_rsp_tag_next = ring_rsp_tag_reg;
+    ring_rsp_valid_next = 1'b0;
+    data_out_data_next = data_out_data_reg;
+    data_out_keep_next = data_out_keep_reg;
+    data_out_last_next = 1'b0;
+    data_out_err_next = 1'b0;
+    data_out_valid_next = 1'b0;
+
+    burst_push = 1'b0;
+    burst_pop = 1'b0;
+    ring_q_pop = 1'b0;
+    data_q_pop = 1'b0;
+    beat_client = head_client;
+    b_off = {OFF_W{1'b0}};
+    b_left = 33'd0;
     n_bytes = {CNT_W{1'b0}};
     beat_bytes = {AXI_DATA_WIDTH{1'b0}};
-    pack_data = {2*AXI_DATA_WIDTH{1'b0}};
+    pack = {2*AXI_DATA_WIDTH{1'b0}};
     total = {(CNT_W+1){1'b0}};
-    pkt_end = 1'b0;
+    b_end = 1'b0;
 
-    // R beats: accepted while a request wants them and the output can take a beat;
-    // dropped while flushing or after an error
-    if (flush || err_reg) begin
-        rready_int = outstanding_reg != 0;
-    end else begin
-        rready_int = active_reg && !rem_reg && out_ready_int_reg && outstanding_reg != 0;
+    // new requests: splitting starts next cycle
+    ring_beats = 33'd0;
+    ring_req_take = ring_req_valid && ring_req_ready && !flush;
+    data_req_take = data_req_valid && data_req_ready && !flush;
+    if (ring_req_take) begin
+        ring_active_next = 1'b1;
+        ring_ar_addr_next = {ring_req_addr[AXI_ADDR_WIDTH-1:OFF_W], {OFF_W{1'b0}}};
+        ring_beats = beats_of(ring_req_addr[OFF_W-1:0], {16'd0, ring_req_len});
+        ring_ar_beats_next = ring_beats[16:0];
     end
-
-    if (err_clr) begin
-        err_next = 1'b0;
-    end
-
-    // new request
-    if (req_valid && req_ready) begin
-        ar_addr_next = {req_addr[AXI_ADDR_WIDTH-1:OFF_W], {OFF_W{1'b0}}};
-        ar_beats_next = ({1'b0, req_len} + {{(33-OFF_W){1'b0}}, req_addr[OFF_W-1:0]} + {{(33-CNT_W){1'b0}}, LANES} - 33'd1) >> OFF_W;
-        r_off_next = req_addr[OFF_W-1:0];
-        r_bytes_next = req_len;
-        last_req_next = req_last;
-        active_next = 1'b1;
+    if (data_req_take) begin
+        data_active_next = 1'b1;
+        data_ar_addr_next = {data_req_addr[AXI_ADDR_WIDTH-1:OFF_W], {OFF_W{1'b0}}};
+        data_ar_beats_next = beats_of(data_req_addr[OFF_W-1:0], data_req_len);
     end
 
-    // AR: next burst of the request, at most to the next 4 KiB boundary
-    beats_4k = (13'h1000 - {1'b0, ar_addr_reg[11:0]}) >> OFF_W;
-    burst = BURST_MAX;
-    if ({4'd0, burst} > beats_4k) begin
-        burst = beats_4k[8:0];
+    // AR: the next burst, ring first; data only while its beats fit the consumer
+    ring_4k = (13'h1000 - {1'b0, ring_ar_addr_reg[11:0]}) >> OFF_W;
+    ring_burst = BURST_MAX;
+    if ({4'd0, ring_burst} > ring_4k) begin
+        ring_burst = ring_4k[8:0];
     end
-    if ({24'd0, burst} > ar_beats_reg) begin
-        burst = ar_beats_reg[8:0];
+    if ({8'd0, ring_burst} > ring_ar_beats_reg) begin
+        ring_burst = ring_ar_beats_reg[8:0];
     end
-    if (active_reg && ar_beats_reg != 0 && !err_reg && !flush
-            && (!m_axi_arvalid_reg || m_axi_arready) && outstanding_reg < OUTS_MAX) begin
-        m_axi_araddr_next = ar_addr_reg;
-        m_axi_arlen_next = burst[7:0] - 8'd1;
+    data_4k = (13'h1000 - {1'b0, data_ar_addr_reg[11:0]}) >> OFF_W;
+    data_burst = BURST_MAX;
+    if ({4'd0, data_burst} > data_4k) begin
+        data_burst = data_4k[8:0];
+    end
+    if ({24'd0, data_burst} > data_ar_beats_reg) begin
+        data_burst = data_ar_beats_reg[8:0];
+    end
+
+    issue_ring = 1'b0;
+    issue_data = 1'b0;
+    issue_irq = 1'b0;
+    if (ar_free) begin
+        if (irq_req_valid) begin
+            issue_irq = 1'b1;
+        end else if (ring_active_reg && outstanding_reg < OUTS_RING_MAX) begin
+            issue_ring = 1'b1;
+        end else if (data_active_reg && outstanding_reg < OUTS_DATA_MAX
+                && {{(34-SPACE_WIDTH){1'b0}}, data_space} >= {1'b0, data_pending_reg} + {25'd0, data_burst} + SPACE_MARGIN) begin
+            issue_data = 1'b1;
+        end
+    end
+
+    if (issue_irq) begin
+        m_axi_araddr_next = {irq_req_addr[AXI_ADDR_WIDTH-1:OFF_W], {OFF_W{1'b0}}};
+        m_axi_arlen_next = 8'd0;
         m_axi_arvalid_next = 1'b1;
-        ar_addr_next = ar_addr_reg + {{(AXI_ADDR_WIDTH-9-OFF_W){1'b0}}, burst[8:0], {OFF_W{1'b0}}};
-        ar_beats_next = ar_beats_reg - {24'd0, burst};
         outstanding_next = outstanding_next + 1'b1;
+        burst_push = 1'b1;
     end
 
-    // R: pack the valid bytes of each beat behind the bytes already held
+    if (issue_ring) begin
+        m_axi_araddr_next = ring_ar_addr_reg;
+        m_axi_arlen_next = ring_burst[7:0] - 8'd1;
+        m_axi_arvalid_next = 1'b1;
+        ring_ar_addr_next = ring_ar_addr_reg + {{(AXI_ADDR_WIDTH-9-OFF_W){1'b0}}, ring_burst, {OFF_W{1'b0}}};
+        ring_ar_beats_next = ring_ar_beats_reg - {8'd0, ring_burst};
+        ring_active_next = ring_ar_beats_reg != {8'd0, ring_burst};
+        outstanding_next = outstanding_next + 1'b1;
+        burst_push = 1'b1;
+    end
+    if (issue_data) begin
+        m_axi_araddr_next = data_ar_addr_reg;
+        m_axi_arlen_next = data_burst[7:0] - 8'd1;
+        m_axi_arvalid_next = 1'b1;
+        data_ar_addr_next = data_ar_addr_reg + {{(AXI_ADDR_WIDTH-9-OFF_W){1'b0}}, data_burst, {OFF_W{1'b0}}};
+        data_ar_beats_next = data_ar_beats_reg - {24'd0, data_burst};
+        data_active_next = data_ar_beats_reg != {24'd0, data_burst};
+        outstanding_next = outstanding_next + 1'b1;
+        data_pending_next = data_pending_next + {24'd0, data_burst};
+        burst_push = 1'b1;
+    end
+
+    // R: every beat is taken (its client has room), except in the cycle a
+    // packer sends the rest of a packet that did not fit the beat before
+    rready_int = !ring_rem_reg && !data_rem_reg && !burst_empty;
+
     if (m_axi_rvalid && rready_int) begin
         if (m_axi_rlast) begin
             outstanding_next = outstanding_next - 1'b1;
+            burst_pop = 1'b1;
+        end
+        if (beat_client == CLIENT_DATA) begin
+            data_pending_next = data_pending_next - 33'd1;
         end
 
-        if (!flush && !err_reg) begin
-            if (m_axi_rresp[1]) begin
-                // SLVERR or DECERR: stop, drop the rest, then send the terminator
-                err_next = 1'b1;
-                term_next = 1'b1;
-                active_next = 1'b0;
-                acc_next = {AXI_DATA_WIDTH{1'b0}};
-                acc_cnt_next = {CNT_W{1'b0}};
+        if (flush || beat_client == CLIENT_IRQ) begin
+            // dropped, or the interrupt read's value (irq_rsp_*, above)
+        end else if (beat_client == CLIENT_RING) begin
+            if (ring_cur_reg) begin
+                b_off = ring_off_reg;
+                b_left = {17'd0, ring_left_reg};
             end else begin
-                if ({1'b0, r_bytes_reg} < {{(33-CNT_W){1'b0}}, LANES - {1'b0, r_off_reg}}) begin
-                    n_bytes = r_bytes_reg[CNT_W-1:0];
-                end else begin
-                    n_bytes = LANES - {1'b0, r_off_reg};
+                b_off = ring_h_off;
+                b_left = {17'd0, ring_h_len};
+                ring_tag_next = ring_h_tag;
+                ring_err_next = 1'b0;
+            end
+            if (b_left < {{(33-CNT_W){1'b0}}, LANES - {1'b0, b_off}}) begin
+                n_bytes = b_left[CNT_W-1:0];
+            end else begin
+                n_bytes = LANES - {1'b0, b_off};
+            end
+            b_end = b_left == {{(33-CNT_W){1'b0}}, n_bytes};
+            beat_bytes = (m_axi_rdata >> {b_off, 3'b000}) & ~({AXI_DATA_WIDTH{1'b1}} << {n_bytes, 3'b000});
+            pack = {{AXI_DATA_WIDTH{1'b0}}, ring_acc_reg} | ({{AXI_DATA_WIDTH{1'b0}}, beat_bytes} << {ring_acc_cnt_reg, 3'b000});
+            total = {1'b0, ring_acc_cnt_reg} + {1'b0, n_bytes};
+            ring_err_next = (ring_cur_reg ? ring_err_reg : 1'b0) || m_axi_rresp[1];
+            ring_off_next = {OFF_W{1'b0}};
+            ring_left_next = b_left[15:0] - {{(16-CNT_W){1'b0}}, n_bytes};
+            ring_cur_next = !b_end;
+            if (b_end) begin
+                ring_q_pop = 1'b1;
+            end
+            ring_rsp_tag_next = ring_cur_reg ? ring_tag_reg : ring_h_tag;
+            if (total >= {1'b0, LANES}) begin
+                ring_rsp_data_next = pack[AXI_DATA_WIDTH-1:0];
+                ring_rsp_keep_next = {AXI_STRB_WIDTH{1'b1}};
+                ring_rsp_last_next = b_end && total == {1'b0, LANES};
+                ring_rsp_err_next = ring_err_next;
+                ring_rsp_valid_next = 1'b1;
+                ring_acc_next = pack[2*AXI_DATA_WIDTH-1:AXI_DATA_WIDTH];
+                ring_acc_cnt_next = total[CNT_W-1:0] - LANES;
+                ring_rem_next = b_end && total != {1'b0, LANES};
+            end else if (b_end) begin
+                ring_rsp_data_next = pack[AXI_DATA_WIDTH-1:0];
+                ring_rsp_keep_next = ~({AXI_STRB_WIDTH{1'b1}} << total[CNT_W-1:0]);
+                ring_rsp_last_next = 1'b1;
+                ring_rsp_err_next = ring_err_next;
+                ring_rsp_valid_next = 1'b1;
+                ring_acc_next = {AXI_DATA_WIDTH{1'b0}};
+                ring_acc_cnt_next = {CNT_W{1'b0}};
+            end else begin
+                ring_acc_next = pack[AXI_DATA_WIDTH-1:0];
+                ring_acc_cnt_next = total[CNT_W-1:0];
+            end
+        end else begin
+            if (data_cur_reg) begin
+                b_off = data_off_reg;
+                b_left = {1'b0, data_left_reg};
+            end else begin
+                b_off = data_h_off;
+                b_left = {1'b0, data_h_len};
+                data_last_next = data_h_last;
+            end
+            if (b_left < {{(33-CNT_W){1'b0}}, LANES - {1'b0, b_off}}) begin
+                n_bytes = b_left[CNT_W-1:0];
+            end else begin
+                n_bytes = LANES - {1'b0, b_off};
+            end
+            b_end = b_left == {{(33-CNT_W){1'b0}}, n_bytes};
+            beat_bytes = (m_axi_rdata >> {b_off, 3'b000}) & ~({AXI_DATA_WIDTH{1'b1}} << {n_bytes, 3'b000});
+            pack = {{AXI_DATA_WIDTH{1'b0}}, data_acc_reg} | ({{AXI_DATA_WIDTH{1'b0}}, beat_bytes} << {data_acc_cnt_reg, 3'b000});
+            total = {1'b0, data_acc_cnt_reg} + {1'b0, n_bytes};
+            data_off_next = {OFF_W{1'b0}};
+            data_left_next = b_left[31:0] - {{(32-CNT_W){1'b0}}, n_bytes};
+            data_cur_next = !b_end;
+            if (b_end) begin
+                data_q_pop = 1'b1;
+                // the packet ends with this request: the next one starts a new packet
+                b_end = data_cur_reg ? data_last_reg : data_h_last;
+                if (b_end) begin
+                    data_drop_next = 1'b0;
                 end
-
-                beat_bytes = (m_axi_rdata >> {r_off_reg, 3'b000}) & ~({AXI_DATA_WIDTH{1'b1}} << {n_bytes, 3'b000});
-                pack_data = {{AXI_DATA_WIDTH{1'b0}}, acc_reg} | ({{AXI_DATA_WIDTH{1'b0}}, beat_bytes} << {acc_cnt_reg, 3'b000});
-                total = {1'b0, acc_cnt_reg} + {1'b0, n_bytes};
-
-                r_off_next = {OFF_W{1'b0}};
-                r_bytes_next = r_bytes_reg - {{(32-CNT_W){1'b0}}, n_bytes};
-                if (r_bytes_reg == {{(32-CNT_W){1'b0}}, n_bytes}) begin
-                    // last byte of this request
-                    active_next = 1'b0;
-                    pkt_end = last_req_reg;
-                end
-
-                if (total >= {1'b0, LANES}) begin
-                    out_data_int = pack_data[AXI_DATA_WIDTH-1:0];
-                    out_keep_int = {AXI_STRB_WIDTH{1'b1}};
-                    out_last_int = pkt_end && total == {1'b0, LANES};
-                    out_valid_int = 1'b1;
-                    acc_next = pack_data[2*AXI_DATA_WIDTH-1:AXI_DATA_WIDTH];
-                    acc_cnt_next = total[CNT_W-1:0] - LANES;
-                    if (pkt_end && total != {1'b0, LANES}) begin
-                        rem_next = 1'b1;
-                    end
-                end else if (pkt_end) begin
-                    out_data_int = pack_data[AXI_DATA_WIDTH-1:0];
-                    out_keep_int = ~({AXI_STRB_WIDTH{1'b1}} << total[CNT_W-1:0]);
-                    out_last_int = 1'b1;
-                    out_valid_int = 1'b1;
-                    acc_next = {AXI_DATA_WIDTH{1'b0}};
-                    acc_cnt_next = {CNT_W{1'b0}};
-                end else begin
-                    acc_next = pack_data[AXI_DATA_WIDTH-1:0];
-                    acc_cnt_next = total[CNT_W-1:0];
-                end
+            end
+            if (data_drop_reg) begin
+                // the rest of a packet cut short by an error
+            end else if (m_axi_rresp[1]) begin
+                // SLVERR or DECERR: the packet ends here with an error beat
+                data_out_data_next = {AXI_DATA_WIDTH{1'b0}};
+                data_out_keep_next = {AXI_STRB_WIDTH{1'b0}};
+                data_out_last_next = 1'b1;
+                data_out_err_next = 1'b1;
+                data_out_valid_next = 1'b1;
+                data_acc_next = {AXI_DATA_WIDTH{1'b0}};
+                data_acc_cnt_next = {CNT_W{1'b0}};
+                data_drop_next = !b_end;
+            end else if (total >= {1'b0, LANES}) begin
+                data_out_data_next = pack[AXI_DATA_WIDTH-1:0];
+                data_out_keep_next = {AXI_STRB_WIDTH{1'b1}};
+                data_out_last_next = b_end && total == {1'b0, LANES};
+                data_out_valid_next = 1'b1;
+                data_acc_next = pack[2*AXI_DATA_WIDTH-1:AXI_DATA_WIDTH];
+                data_acc_cnt_next = total[CNT_W-1:0] - LANES;
+                data_rem_next = b_end && total != {1'b0, LANES};
+            end else if (b_end) begin
+                data_out_data_next = pack[AXI_DATA_WIDTH-1:0];
+                data_out_keep_next = ~({AXI_STRB_WIDTH{1'b1}} << total[CNT_W-1:0]);
+                data_out_last_next = 1'b1;
+                data_out_valid_next = 1'b1;
+                data_acc_next = {AXI_DATA_WIDTH{1'b0}};
+                data_acc_cnt_next = {CNT_W{1'b0}};
+            end else begin
+                data_acc_next = pack[AXI_DATA_WIDTH-1:0];
+                data_acc_cnt_next = total[CNT_W-1:0];
             end
         end
     end
 
     // the end of a packet that did not fit into the beat that filled up
-    if (rem_reg && out_ready_int_reg && !flush) begin
-        out_data_int = acc_reg;
-        out_keep_int = ~({AXI_STRB_WIDTH{1'b1}} << acc_cnt_reg);
-        out_last_int = 1'b1;
-        out_valid_int = 1'b1;
-        acc_next = {AXI_DATA_WIDTH{1'b0}};
-        acc_cnt_next = {CNT_W{1'b0}};
-        rem_next = 1'b0;
+    if (ring_rem_reg) begin
+        ring_rsp_data_next = ring_acc_reg;
+        ring_rsp_keep_next = ~({AXI_STRB_WIDTH{1'b1}} << ring_acc_cnt_reg);
+        ring_rsp_last_next = 1'b1;
+        ring_rsp_err_next = ring_err_reg;
+        ring_rsp_valid_next = !flush;
+        ring_acc_next = {AXI_DATA_WIDTH{1'b0}};
+        ring_acc_cnt_next = {CNT_W{1'b0}};
+        ring_rem_next = 1'b0;
     end
-
-    // error terminator, once every issued burst is back
-    if (term_reg && outstanding_reg == 0 && !m_axi_arvalid_reg && out_ready_int_reg && !flush) begin
-        out_keep_int = {AXI_STRB_WIDTH{1'b0}};
-        out_last_int = 1'b1;
-        out_err_int = 1'b1;
-        out_valid_int = 1'b1;
-        term_next = 1'b0;
-    end
-
-    if (flush) begin
-        active_next = 1'b0;
-        ar_beats_next = 33'd0;
-        rem_next = 1'b0;
-        term_next = 1'b0;
-        acc_next = {AXI_DATA_WIDTH{1'b0}};
-        acc_cnt_next = {CNT_W{1'b0}};
-    end
-
-    // output datapath logic
-    out_valid_next = out_valid_reg;
-    temp_valid_next = temp_valid_reg;
-
-    store_int_to_output = 1'b0;
-    store_int_to_temp = 1'b0;
-    store_temp_to_output = 1'b0;
-
-    if (out_ready_int_reg) begin
-        // input is ready
-        if (out_ready || !out_valid_reg) begin
-            // output is ready or currently not valid, transfer data to output
-            out_valid_next = out_valid_int;
-            store_int_to_output = 1'b1;
-        end else begin
-            // output is not ready, store input in temp
-            temp_valid_next = out_valid_int;
-            store_int_to_temp = 1'b1;
-        end
-    end else if (out_ready) begin
-        // input is not ready, but output is ready
-        out_valid_next = temp_valid_reg;
-        temp_valid_next = 1'b0;
-        store_temp_to_output = 1'b1;
+    if (data_rem_reg) begin
+        data_out_data_next = data_acc_reg;
+        data_out_keep_next = ~({AXI_STRB_WIDTH{1'b1}} << data_acc_cnt_reg);
+        data_out_last_next = 1'b1;
+        data_out_valid_next = !flush;
+        data_acc_next = {AXI_DATA_WIDTH{1'b0}};
+        data_acc_cnt_next = {CNT_W{1'b0}};
+        data_rem_next = 1'b0;
     end
 
     if (flush) begin
-        out_valid_next = 1'b0;
-        temp_valid_next = 1'b0;
+        ring_active_next = 1'b0;
+        data_active_next = 1'b0;
+        ring_cur_next = 1'b0;
+        data_cur_next = 1'b0;
+        data_drop_next = 1'b0;
+        ring_acc_cnt_next = {CNT_W{1'b0}};
+        data_acc_cnt_next = {CNT_W{1'b0}};
+        ring_acc_next = {AXI_DATA_WIDTH{1'b0}};
+        data_acc_next = {AXI_DATA_WIDTH{1'b0}};
+        ring_rsp_valid_next = 1'b0;
+        data_out_valid_next = 1'b0;
     end
 end
 
 always @(posedge clk) begin
-    ar_addr_reg <= ar_addr_next;
-    ar_beats_reg <= ar_beats_next;
+    ring_active_reg <= ring_active_next;
+    ring_ar_addr_reg <= ring_ar_addr_next;
+    ring_ar_beats_reg <= ring_ar_beats_next;
+    data_active_reg <= data_active_next;
+    data_ar_addr_reg <= data_ar_addr_next;
+    data_ar_beats_reg <= data_ar_beats_next;
     outstanding_reg <= outstanding_next;
-    active_reg <= active_next;
-    last_req_reg <= last_req_next;
-    r_off_reg <= r_off_next;
-    r_bytes_reg <= r_bytes_next;
-    acc_reg <= acc_next;
-    acc_cnt_reg <= acc_cnt_next;
-    rem_reg <= rem_next;
-    term_reg <= term_next;
-    err_reg <= err_next;
+    data_pending_reg <= data_pending_next;
 
     m_axi_araddr_reg <= m_axi_araddr_next;
     m_axi_arlen_reg <= m_axi_arlen_next;
     m_axi_arvalid_reg <= m_axi_arvalid_next;
 
-    out_valid_reg <= out_valid_next;
-    temp_valid_reg <= temp_valid_next;
-    out_ready_int_reg <= out_ready_int_early;
+    ring_cur_reg <= ring_cur_next;
+    ring_off_reg <= ring_off_next;
+    ring_left_reg <= ring_left_next;
+    ring_tag_reg <= ring_tag_next;
+    ring_err_reg <= ring_err_next;
+    ring_acc_reg <= ring_acc_next;
+    ring_acc_cnt_reg <= ring_acc_cnt_next;
+    ring_rem_reg <= ring_rem_next;
 
-    // datapath
-    if (store_int_to_output) begin
-        out_data_reg <= out_data_int;
-        out_keep_reg <= out_keep_int;
-        out_last_reg <= out_last_int;
-        out_err_reg <= out_err_int;
-    end else if (store_temp_to_output) begin
-        out_data_reg <= temp_data_reg;
-        out_keep_reg <= temp_keep_reg;
-        out_last_reg <= temp_last_reg;
-        out_err_reg <= temp_err_reg;
+    data_cur_reg <= data_cur_next;
+    data_off_reg <= data_off_next;
+    data_left_reg <= data_left_next;
+    data_last_reg <= data_last_next;
+    data_drop_reg <= data_drop_next;
+    data_acc_reg <= data_acc_next;
+    data_acc_cnt_reg <= data_acc_cnt_next;
+    data_rem_reg <= data_rem_next;
+
+    ring_rsp_data_reg <= ring_rsp_data_next;
+    ring_rsp_keep_reg <= ring_rsp_keep_next;
+    ring_rsp_last_reg <= ring_rsp_last_next;
+    ring_rsp_err_reg <= ring_rsp_err_next;
+    ring_rsp_tag_reg <= ring_rsp_tag_next;
+    ring_rsp_valid_reg <= ring_rsp_valid_next;
+    data_out_data_reg <= data_out_data_next;
+    data_out_keep_reg <= data_out_keep_next;
+    data_out_last_reg <= data_out_last_next;
+    data_out_err_reg <= data_out_err_next;
+    data_out_valid_reg <= data_out_valid_next;
+
+    // bursts in flight
+    if (burst_push) begin
+        burst_client[burst_wr_reg[QD_W-1:0]] <= issue_irq ? CLIENT_IRQ : issue_data ? CLIENT_DATA : CLIENT_RING;
+        burst_off[burst_wr_reg[QD_W-1:0]] <= irq_req_addr[OFF_W-1:0];
+        burst_wr_reg <= burst_wr_reg + 1'b1;
+    end
+    if (burst_pop) begin
+        burst_rd_reg <= burst_rd_reg + 1'b1;
     end
 
-    if (store_int_to_temp) begin
-        temp_data_reg <= out_data_int;
-        temp_keep_reg <= out_keep_int;
-        temp_last_reg <= out_last_int;
-        temp_err_reg <= out_err_int;
+
+    // requests in flight
+    if (ring_req_take) begin
+        ring_q_off[ring_q_wr_reg[QD_W-1:0]] <= ring_req_addr[OFF_W-1:0];
+        ring_q_len[ring_q_wr_reg[QD_W-1:0]] <= ring_req_len;
+        ring_q_tag[ring_q_wr_reg[QD_W-1:0]] <= ring_req_tag;
+        ring_q_wr_reg <= ring_q_wr_reg + 1'b1;
+    end
+    if (ring_q_pop && !ring_q_empty) begin
+        ring_q_rd_reg <= ring_q_rd_reg + 1'b1;
+    end
+    if (data_req_take) begin
+        data_q_off[data_q_wr_reg[QD_W-1:0]] <= data_req_addr[OFF_W-1:0];
+        data_q_len[data_q_wr_reg[QD_W-1:0]] <= data_req_len;
+        data_q_last[data_q_wr_reg[QD_W-1:0]] <= data_req_last;
+        data_q_wr_reg <= data_q_wr_reg + 1'b1;
+    end
+    if (data_q_pop && !data_q_empty) begin
+        data_q_rd_reg <= data_q_rd_reg + 1'b1;
+    end
+
+    if (flush) begin
+        ring_q_rd_reg <= ring_q_wr_reg;
+        data_q_rd_reg <= data_q_wr_reg;
     end
 
     if (rst) begin
-        ar_beats_reg <= 33'd0;
+        ring_active_reg <= 1'b0;
+        data_active_reg <= 1'b0;
         outstanding_reg <= {OUTS_W{1'b0}};
-        active_reg <= 1'b0;
-        acc_cnt_reg <= {CNT_W{1'b0}};
-        acc_reg <= {AXI_DATA_WIDTH{1'b0}};
-        rem_reg <= 1'b0;
-        term_reg <= 1'b0;
-        err_reg <= 1'b0;
+        data_pending_reg <= 33'd0;
         m_axi_arvalid_reg <= 1'b0;
-        out_valid_reg <= 1'b0;
-        temp_valid_reg <= 1'b0;
-        out_ready_int_reg <= 1'b0;
+        ring_cur_reg <= 1'b0;
+        ring_acc_reg <= {AXI_DATA_WIDTH{1'b0}};
+        ring_acc_cnt_reg <= {CNT_W{1'b0}};
+        ring_rem_reg <= 1'b0;
+        data_cur_reg <= 1'b0;
+        data_drop_reg <= 1'b0;
+        data_acc_reg <= {AXI_DATA_WIDTH{1'b0}};
+        data_acc_cnt_reg <= {CNT_W{1'b0}};
+        data_rem_reg <= 1'b0;
+        ring_rsp_valid_reg <= 1'b0;
+        data_out_valid_reg <= 1'b0;
+        burst_wr_reg <= {(QD_W+1){1'b0}};
+        burst_rd_reg <= {(QD_W+1){1'b0}};
+        ring_q_wr_reg <= {(QD_W+1){1'b0}};
+        ring_q_rd_reg <= {(QD_W+1){1'b0}};
+        data_q_wr_reg <= {(QD_W+1){1'b0}};
+        data_q_rd_reg <= {(QD_W+1){1'b0}};
     end
 end
 

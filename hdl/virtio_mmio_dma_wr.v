@@ -3,32 +3,32 @@
 `default_nettype none
 
 /*
- * virtio-mmio DMA write engine: writes bytes of a packed input stream (or a
- * small immediate value) to a byte address with AXI4 INCR bursts (split at
- * 4 KiB and AXI_MAX_BURST_LEN), byte strobes for unaligned starts and ends.
+ * virtio-mmio DMA write engine: two request paths onto one AXI4 write port.
  *
- * Request modes:
- *   MODE_STREAM: write up to req_len bytes taken from the input stream.
- *                Finishes when req_len bytes are written or the input packet
- *                has ended (in_last seen and every byte of it written).
- *                Bytes left over in a beat stay for the next request, so the
- *                writable segments of a chain take one answer packet in turn.
- *                req_start=1 marks the first request of a new input packet.
- *   MODE_IMM:    write req_len (1..8) bytes of req_imm (little-endian).
- *   MODE_DRAIN:  consume and drop the rest of the input packet (req_start=1
- *                for a packet not yet begun); no bus access.
- * Each request ends with one resp_valid pulse: resp_count = bytes written,
- * resp_ended = the input packet is used up.
+ * Stream path (answers): STREAM requests write up to st_req_len bytes of the
+ * answer stream (in_*, packed from lane 0) at st_req_addr, realigned to any
+ * byte address at one beat a cycle; DRAIN requests consume and drop the rest
+ * of the answer. Bytes left over stay for the next request: the writable
+ * segments of a chain take one answer in turn (st_req_start marks the first
+ * request of a new answer). Each request ends with one st_rsp pulse (bytes
+ * written, answer used up, a DRAIN request), in request order.
  *
- * An AW is issued only when data for it is held; if the packet ends in the
- * middle of an issued burst, the rest of that burst goes out with wstrb 0.
- * Up to MAX_OUTSTANDING bursts wait for their B response.
+ * Immediate path (ring fields): up to 8 bytes of im_req_data at im_req_addr.
  *
- * Errors: SLVERR/DECERR on B sets err (sticky until err_clr). The caller
- * waits for busy to fall before it trusts err.
+ * An AW is issued only once every beat of its burst is held, so W never waits
+ * for an answer that trickles in, and a trickling answer never holds the
+ * immediate path (used elements, used.idx, avail_event of other queues).
+ * Bursts: INCR, bus-word aligned, byte strobes, no 4 KiB crossing, at most
+ * AXI_MAX_BURST_LEN beats; up to MAX_OUTSTANDING wait for B. Every request
+ * gets a sequence number per path (st_seq / im_seq: the number the next
+ * request gets); st_acked / im_acked count the requests whose every burst
+ * has its B response, in request order.
  *
- * flush: stop taking input, finish the burst in progress with wstrb 0 beats,
- * issue nothing new; busy falls once every B response is back.
+ * Errors: a B with SLVERR/DECERR raises err_valid for one cycle with the
+ * tag of its request (first error only; err stays set until err_clr).
+ *
+ * flush: take no more input or requests, send the W beats of bursts already
+ * issued, wait for their B responses (busy), then forget everything held.
  */
 module virtio_mmio_dma_wr #
 (
@@ -43,33 +43,35 @@ module virtio_mmio_dma_wr #
     // Maximum AXI burst length to generate
     parameter AXI_MAX_BURST_LEN = 16,
     // Maximum number of write bursts waiting for a response
-    parameter MAX_OUTSTANDING = 4
+    parameter MAX_OUTSTANDING = 8,
+    // Beats of answer data held (power of two, at least 2*AXI_MAX_BURST_LEN)
+    parameter STREAM_FIFO_DEPTH = 32,
+    // Width of a request tag (reported with an error)
+    parameter TAG_WIDTH = 8,
+    // Width of the sequence numbers
+    parameter SEQ_WIDTH = 16
 )
 (
     input  wire                       clk,
     input  wire                       rst,
 
     /*
-     * Write request
+     * Stream path
      */
-    input  wire [1:0]                 req_mode,
-    input  wire                       req_start,
-    input  wire [AXI_ADDR_WIDTH-1:0]  req_addr,
-    input  wire [31:0]                req_len,
-    input  wire [63:0]                req_imm,
-    input  wire                       req_valid,
-    output wire                       req_ready,
+    input  wire                       st_req_drain,
+    input  wire                       st_req_start,
+    input  wire [AXI_ADDR_WIDTH-1:0]  st_req_addr,
+    input  wire [31:0]                st_req_len,
+    input  wire [TAG_WIDTH-1:0]       st_req_tag,
+    input  wire                       st_req_valid,
+    output wire                       st_req_ready,
+    output wire [SEQ_WIDTH-1:0]       st_seq,
+    output wire                       st_rsp_valid,
+    output wire [31:0]                st_rsp_count,
+    output wire                       st_rsp_ended,
+    output wire                       st_rsp_drain,
+    output wire [SEQ_WIDTH-1:0]       st_acked,
 
-    /*
-     * Request completion
-     */
-    output wire                       resp_valid,
-    output wire [31:0]                resp_count,
-    output wire                       resp_ended,
-
-    /*
-     * Packed byte stream in (tkeep contiguous from lane 0)
-     */
     input  wire [AXI_DATA_WIDTH-1:0]  in_data,
     input  wire [AXI_STRB_WIDTH-1:0]  in_keep,
     input  wire                       in_last,
@@ -77,12 +79,28 @@ module virtio_mmio_dma_wr #
     output wire                       in_ready,
 
     /*
+     * Immediate path
+     */
+    input  wire [AXI_ADDR_WIDTH-1:0]  im_req_addr,
+    input  wire [3:0]                 im_req_len,
+    input  wire [63:0]                im_req_data,
+    input  wire [TAG_WIDTH-1:0]       im_req_tag,
+    input  wire                       im_req_valid,
+    output wire                       im_req_ready,
+    output wire [SEQ_WIDTH-1:0]       im_seq,
+    output wire [SEQ_WIDTH-1:0]       im_acked,
+
+    /*
      * Control and status
      */
     input  wire                       flush,
     input  wire                       err_clr,
     output wire                       busy,
+    // nothing held at all: no request, byte or burst
+    output wire                       idle,
     output wire                       err,
+    output wire                       err_valid,
+    output wire [TAG_WIDTH-1:0]       err_tag,
 
     /*
      * AXI master interface (write channels)
@@ -109,25 +127,31 @@ module virtio_mmio_dma_wr #
 );
 
 localparam BYTE_LANES = AXI_STRB_WIDTH;
+localparam DW = AXI_DATA_WIDTH;
 // byte offset within a bus word
 localparam OFF_W = $clog2(BYTE_LANES);
 // byte count 0..BYTE_LANES
 localparam CNT_W = OFF_W+1;
-// byte count 0..2*BYTE_LANES (the accumulator)
+// byte count 0..2*BYTE_LANES (the realigner's accumulator)
 localparam ACC_CNT_W = OFF_W+2;
 localparam OUTS_W = $clog2(MAX_OUTSTANDING+1);
-
-localparam [1:0]
-    MODE_STREAM = 2'd0,
-    MODE_IMM = 2'd1,
-    MODE_DRAIN = 2'd2;
-
+localparam BEAT_W = 33;
+// beats a planner counts as pushed and not yet claimed: at most a FIFO's depth
+localparam AVAIL_W = $clog2(STREAM_FIFO_DEPTH+1) < 10 ? 10 : $clog2(STREAM_FIFO_DEPTH+1);
+// B tracker: bursts in flight and the done marks between them
+localparam BT_W = $clog2(2*MAX_OUTSTANDING+4);
+localparam BT = 2**BT_W;
 localparam [CNT_W-1:0] LANES = BYTE_LANES[CNT_W-1:0];
 localparam [OUTS_W-1:0] OUTS_MAX = MAX_OUTSTANDING[OUTS_W-1:0];
-localparam [8:0] BURST_MAX = AXI_MAX_BURST_LEN[8:0];
 localparam [2:0] AXI_SIZE = OFF_W[2:0];
 
-// bus parameter checks
+localparam ST_REQ_W = 2 + AXI_ADDR_WIDTH + 32 + TAG_WIDTH;
+localparam IM_REQ_W = AXI_ADDR_WIDTH + 4 + 64 + TAG_WIDTH;
+localparam BEAT_ENTRY_W = DW + AXI_STRB_WIDTH;
+
+localparam PATH_ST = 1'b0;
+localparam PATH_IM = 1'b1;
+
 initial begin
     if (AXI_DATA_WIDTH != 32 && AXI_DATA_WIDTH != 64 && AXI_DATA_WIDTH != 128) begin
         $error("Error: AXI data width must be 32, 64 or 128 (instance %m)");
@@ -149,68 +173,289 @@ initial begin
         $finish;
     end
 
-    if (MAX_OUTSTANDING < 1) begin
-        $error("Error: MAX_OUTSTANDING must be at least 1 (instance %m)");
+    if (MAX_OUTSTANDING < 1 || MAX_OUTSTANDING > 64) begin
+        $error("Error: MAX_OUTSTANDING must be 1 to 64 (instance %m)");
+        $finish;
+    end
+
+    if (STREAM_FIFO_DEPTH < 2*AXI_MAX_BURST_LEN || (STREAM_FIFO_DEPTH & (STREAM_FIFO_DEPTH-1)) != 0) begin
+        $error("Error: STREAM_FIFO_DEPTH must be a power of two, at least 2*AXI_MAX_BURST_LEN (instance %m)");
         $finish;
     end
 end
 
-reg active_reg, active_next;
-reg [1:0] mode_reg, mode_next;
-// next byte address to write, bytes still allowed, bytes written
-reg [AXI_ADDR_WIDTH-1:0] addr_reg, addr_next;
-reg [31:0] left_reg, left_next;
-reg [31:0] count_reg, count_next;
-// the input packet's last beat has been taken in
-reg ended_reg, ended_next;
+// beats of a write of len bytes at byte offset off in a bus word
+function [BEAT_W-1:0] beats_of;
+    input [OFF_W-1:0] off;
+    input [31:0] len;
+    begin
+        beats_of = ({1'b0, len} + {{(33-OFF_W){1'b0}}, off} + {{(33-CNT_W){1'b0}}, LANES} - 33'd1) >> OFF_W;
+    end
+endfunction
 
-// bytes taken from the input and not yet written, from lane 0 up
-reg [2*AXI_DATA_WIDTH-1:0] acc_reg, acc_next;
-reg [ACC_CNT_W-1:0] acc_cnt_reg, acc_cnt_next;
+// bytes in a beat (tkeep contiguous from lane 0)
+function [CNT_W-1:0] keep_count;
+    input [AXI_STRB_WIDTH-1:0] keep;
+    integer k;
+    begin
+        keep_count = {CNT_W{1'b0}};
+        for (k = 0; k < AXI_STRB_WIDTH; k = k + 1) begin
+            keep_count = keep_count + {{(CNT_W-1){1'b0}}, keep[k]};
+        end
+    end
+endfunction
 
-// W beats still owed to the burst last issued
-reg [8:0] w_beats_reg, w_beats_next;
-reg [OUTS_W-1:0] outstanding_reg, outstanding_next;
-reg err_reg, err_next;
+/*
+ * Request queues
+ */
+wire st_q_drain, st_q_start;
+wire [AXI_ADDR_WIDTH-1:0] st_q_addr;
+wire [31:0] st_q_len;
+wire [TAG_WIDTH-1:0] st_q_tag;
+wire st_q_valid;
+reg st_q_ready;
 
-reg resp_valid_reg, resp_valid_next;
-reg [31:0] resp_count_reg, resp_count_next;
-reg resp_ended_reg, resp_ended_next;
+wire [AXI_ADDR_WIDTH-1:0] im_q_addr;
+wire [3:0] im_q_len;
+wire [63:0] im_q_data;
+wire [TAG_WIDTH-1:0] im_q_tag;
+wire im_q_valid;
+reg im_q_ready;
 
+reg clear_reg;
+wire [$clog2(4+2)-1:0] st_req_count, im_req_count;
+wire [$clog2(STREAM_FIFO_DEPTH+2)-1:0] st_beat_count;
+wire [$clog2(8+2)-1:0] im_beat_count;
+
+reg [SEQ_WIDTH-1:0] st_seq_reg, im_seq_reg;
+wire st_req_ready_int, im_req_ready_int;
+
+virtio_mmio_fifo #(.DEPTH(4), .WIDTH(ST_REQ_W))
+st_req_fifo (
+    .clk(clk), .rst(rst), .clear(clear_reg),
+    .in_data({st_req_drain, st_req_start, st_req_addr, st_req_len, st_req_tag}),
+    .in_valid(st_req_valid && st_req_ready), .in_ready(st_req_ready_int),
+    .out_data({st_q_drain, st_q_start, st_q_addr, st_q_len, st_q_tag}),
+    .out_valid(st_q_valid), .out_ready(st_q_ready),
+    .count(st_req_count)
+);
+
+virtio_mmio_fifo #(.DEPTH(4), .WIDTH(IM_REQ_W))
+im_req_fifo (
+    .clk(clk), .rst(rst), .clear(clear_reg),
+    .in_data({im_req_addr, im_req_len, im_req_data, im_req_tag}),
+    .in_valid(im_req_valid && im_req_ready), .in_ready(im_req_ready_int),
+    .out_data({im_q_addr, im_q_len, im_q_data, im_q_tag}),
+    .out_valid(im_q_valid), .out_ready(im_q_ready),
+    .count(im_req_count)
+);
+
+// (not while the FIFOs are being cleared either: a request taken then would be lost)
+assign st_req_ready = st_req_ready_int && !flush && !clear_reg;
+assign im_req_ready = im_req_ready_int && !flush && !clear_reg;
+assign st_seq = st_seq_reg;
+assign im_seq = im_seq_reg;
+
+/*
+ * Beat FIFOs and planners
+ */
+reg [DW-1:0] st_beat_data;
+reg [AXI_STRB_WIDTH-1:0] st_beat_strb;
+reg st_beat_push;
+wire st_beat_ready;
+wire [DW-1:0] st_fifo_data;
+wire [AXI_STRB_WIDTH-1:0] st_fifo_strb;
+wire st_fifo_valid;
+reg st_fifo_pop;
+
+reg [DW-1:0] im_beat_data;
+reg [AXI_STRB_WIDTH-1:0] im_beat_strb;
+reg im_beat_push;
+wire im_beat_ready;
+wire [DW-1:0] im_fifo_data;
+wire [AXI_STRB_WIDTH-1:0] im_fifo_strb;
+wire im_fifo_valid;
+reg im_fifo_pop;
+
+virtio_mmio_fifo #(.DEPTH(STREAM_FIFO_DEPTH), .WIDTH(BEAT_ENTRY_W))
+st_beat_fifo (
+    .clk(clk), .rst(rst), .clear(clear_reg),
+    .in_data({st_beat_data, st_beat_strb}), .in_valid(st_beat_push), .in_ready(st_beat_ready),
+    .out_data({st_fifo_data, st_fifo_strb}), .out_valid(st_fifo_valid), .out_ready(st_fifo_pop),
+    .count(st_beat_count)
+);
+
+virtio_mmio_fifo #(.DEPTH(8), .WIDTH(BEAT_ENTRY_W))
+im_beat_fifo (
+    .clk(clk), .rst(rst), .clear(clear_reg),
+    .in_data({im_beat_data, im_beat_strb}), .in_valid(im_beat_push), .in_ready(im_beat_ready),
+    .out_data({im_fifo_data, im_fifo_strb}), .out_valid(im_fifo_valid), .out_ready(im_fifo_pop),
+    .count(im_beat_count)
+);
+
+reg [AXI_ADDR_WIDTH-1:0] st_plan_addr, im_plan_addr;
+reg [BEAT_W-1:0] st_plan_beats, im_plan_beats, st_done_beats, im_done_beats;
+reg st_plan_push, im_plan_push, st_done_push, im_done_push;
+wire st_plan_ready, im_plan_ready;
+wire [AXI_ADDR_WIDTH-1:0] st_burst_addr, im_burst_addr;
+wire [8:0] st_burst_len, im_burst_len;
+wire st_burst_valid, im_burst_valid, st_close_valid, im_close_valid;
+wire st_burst_last, im_burst_last;
+reg st_burst_take, im_burst_take, st_close_take, im_close_take;
+wire st_plan_idle, im_plan_idle;
+
+virtio_mmio_wr_planner #(
+    .ADDR_WIDTH(AXI_ADDR_WIDTH), .BYTE_LANES(BYTE_LANES), .MAX_BURST_LEN(AXI_MAX_BURST_LEN),
+    .BEAT_WIDTH(BEAT_W), .DEPTH(4), .AVAIL_WIDTH(AVAIL_W)
+)
+st_planner (
+    .clk(clk), .rst(rst), .clear(clear_reg),
+    .plan_addr(st_plan_addr), .plan_beats(st_plan_beats), .plan_valid(st_plan_push), .plan_ready(st_plan_ready),
+    .done_beats(st_done_beats), .done_valid(st_done_push),
+    .beat_pushed(st_beat_push && st_beat_ready),
+    .burst_addr(st_burst_addr), .burst_len(st_burst_len), .burst_valid(st_burst_valid), .burst_last(st_burst_last), .burst_take(st_burst_take),
+    .close_valid(st_close_valid), .close_take(st_close_take),
+    .idle(st_plan_idle)
+);
+
+virtio_mmio_wr_planner #(
+    .ADDR_WIDTH(AXI_ADDR_WIDTH), .BYTE_LANES(BYTE_LANES), .MAX_BURST_LEN(AXI_MAX_BURST_LEN),
+    .BEAT_WIDTH(BEAT_W), .DEPTH(4), .AVAIL_WIDTH(AVAIL_W)
+)
+im_planner (
+    .clk(clk), .rst(rst), .clear(clear_reg),
+    .plan_addr(im_plan_addr), .plan_beats(im_plan_beats), .plan_valid(im_plan_push), .plan_ready(im_plan_ready),
+    .done_beats(im_done_beats), .done_valid(im_done_push),
+    .beat_pushed(im_beat_push && im_beat_ready),
+    .burst_addr(im_burst_addr), .burst_len(im_burst_len), .burst_valid(im_burst_valid), .burst_last(im_burst_last), .burst_take(im_burst_take),
+    .close_valid(im_close_valid), .close_take(im_close_take),
+    .idle(im_plan_idle)
+);
+
+/*
+ * Stream realigner: the answer's bytes to bus words of the request's buffer
+ */
+reg st_active_reg, st_active_next;
+reg st_drain_reg, st_drain_next;
+reg [AXI_ADDR_WIDTH-1:0] st_addr_reg, st_addr_next;
+reg [31:0] st_left_reg, st_left_next;
+reg [31:0] st_count_reg, st_count_next;
+reg [BEAT_W-1:0] st_beats_reg, st_beats_next;
+// the answer's last beat has been taken in
+reg st_ended_reg, st_ended_next;
+// bytes taken from the answer and not yet written, from lane 0 up
+reg [2*DW-1:0] st_acc_reg, st_acc_next;
+reg [ACC_CNT_W-1:0] st_acc_cnt_reg, st_acc_cnt_next;
+
+reg st_rsp_valid_reg, st_rsp_valid_next;
+reg [31:0] st_rsp_count_reg, st_rsp_count_next;
+reg st_rsp_ended_reg, st_rsp_ended_next;
+reg st_rsp_drain_reg, st_rsp_drain_next;
+
+/*
+ * Immediate emitter
+ */
+reg im_active_reg, im_active_next;
+reg [2*DW+63:0] im_window_reg, im_window_next;
+reg [2*AXI_STRB_WIDTH+7:0] im_mask_reg, im_mask_next;
+reg [2:0] im_beat_reg, im_beat_next;
+reg [2:0] im_beats_reg, im_beats_next;
+
+/*
+ * AW, W, B
+ */
 reg [AXI_ADDR_WIDTH-1:0] m_axi_awaddr_reg, m_axi_awaddr_next;
 reg [7:0] m_axi_awlen_reg, m_axi_awlen_next;
 reg m_axi_awvalid_reg, m_axi_awvalid_next;
-reg [AXI_DATA_WIDTH-1:0] m_axi_wdata_reg, m_axi_wdata_next;
+reg [DW-1:0] m_axi_wdata_reg, m_axi_wdata_next;
 reg [AXI_STRB_WIDTH-1:0] m_axi_wstrb_reg, m_axi_wstrb_next;
 reg m_axi_wlast_reg, m_axi_wlast_next;
 reg m_axi_wvalid_reg, m_axi_wvalid_next;
+
+// W plan: the path and length of every burst issued, in AW order
+reg wp_path [0:BT-1];
+reg [8:0] wp_len [0:BT-1];
+reg [BT_W:0] wp_wr_reg, wp_rd_reg;
+reg [8:0] w_sent_reg, w_sent_next;
+
+// B tracker: bursts waiting for B and request-done marks, in issue order
+localparam BT_BURST = 1'b0;
+localparam BT_DONE = 1'b1;
+reg bt_kind [0:BT-1];
+reg bt_path [0:BT-1];
+// a burst that is its request's last: its B acknowledges the request
+reg bt_last [0:BT-1];
+reg [TAG_WIDTH-1:0] bt_tag [0:BT-1];
+reg [BT_W:0] bt_wr_reg, bt_rd_reg;
+reg [OUTS_W-1:0] outstanding_reg, outstanding_next;
+// B responses not yet matched with their burst (a done mark may be at the
+// tracker's head when one arrives): their error flags, in order
+reg [BT-1:0] bq_err_reg;
+reg [BT_W:0] bq_count_reg, bq_count_next;
+reg bq_pop;
+wire [BT_W-1:0] bq_slot = bq_count_reg[BT_W-1:0];
+
+reg [SEQ_WIDTH-1:0] st_acked_reg, st_acked_next;
+reg [SEQ_WIDTH-1:0] im_acked_reg, im_acked_next;
+reg err_reg, err_next;
+reg err_valid_reg, err_valid_next;
+reg [TAG_WIDTH-1:0] err_tag_reg, err_tag_next;
+
+// the tag of the request each path is planning (for the B tracker)
+reg [TAG_WIDTH-1:0] st_tag_mem [0:3];
+reg [TAG_WIDTH-1:0] im_tag_mem [0:3];
+reg [2:0] st_tag_wr_reg, st_tag_rd_reg, im_tag_wr_reg, im_tag_rd_reg;
 
 // scratch
 reg [OFF_W-1:0] off;
 reg [CNT_W-1:0] want;
 reg [CNT_W-1:0] take;
 reg beat_go;
-reg [2*AXI_DATA_WIDTH-1:0] acc_after;
+reg [2*DW-1:0] acc_after;
 reg [ACC_CNT_W-1:0] cnt_after;
 reg [CNT_W-1:0] n_in;
-reg [31:0] eff_left;
-reg [32:0] beats_left;
-reg [12:0] beats_4k;
-reg [8:0] burst;
-integer i;
+reg st_finish;
+reg st_take_req;
+reg im_take_req;
+reg bt_push;
+reg bt_push_kind;
+reg bt_push_path;
+reg bt_push_last;
+reg [TAG_WIDTH-1:0] bt_push_tag;
+reg wp_push;
+reg bt_pop;
+reg [OFF_W-1:0] im_off;
 
-assign req_ready = !active_reg && !flush;
+wire wp_empty = wp_wr_reg == wp_rd_reg;
+wire [TAG_WIDTH-1:0] st_tag_head = st_tag_mem[st_tag_rd_reg[1:0]];
+wire [TAG_WIDTH-1:0] im_tag_head = im_tag_mem[im_tag_rd_reg[1:0]];
+wire bt_empty = bt_wr_reg == bt_rd_reg;
+wire bt_full = (bt_wr_reg - bt_rd_reg) == BT[BT_W:0];
+wire [BT_W-1:0] wp_head = wp_rd_reg[BT_W-1:0];
+wire [BT_W-1:0] bt_head = bt_rd_reg[BT_W-1:0];
+wire wp_head_path = wp_path[wp_head];
+wire [8:0] wp_head_len = wp_len[wp_head];
+wire bt_head_kind = bt_kind[bt_head];
+wire bt_head_path = bt_path[bt_head];
+wire bt_head_last = bt_last[bt_head];
+wire [TAG_WIDTH-1:0] bt_head_tag = bt_tag[bt_head];
 
-assign resp_valid = resp_valid_reg;
-assign resp_count = resp_count_reg;
-assign resp_ended = resp_ended_reg;
+assign st_rsp_valid = st_rsp_valid_reg;
+assign st_rsp_count = st_rsp_count_reg;
+assign st_rsp_ended = st_rsp_ended_reg;
+assign st_rsp_drain = st_rsp_drain_reg;
+assign st_acked = st_acked_reg;
+assign im_acked = im_acked_reg;
 
-// input is taken while the accumulator has room for a whole beat
-assign in_ready = active_reg && !flush && !ended_reg
-    && (mode_reg == MODE_DRAIN || (mode_reg == MODE_STREAM && acc_cnt_reg <= {1'b0, LANES}));
+// answer bytes are taken while the accumulator has room for a whole beat
+assign in_ready = st_active_reg && !flush && !st_ended_reg && (st_drain_reg || cnt_after <= {1'b0, LANES});
 
-assign busy = active_reg || m_axi_awvalid_reg || m_axi_wvalid_reg || w_beats_reg != 0 || outstanding_reg != 0;
+assign busy = m_axi_awvalid_reg || m_axi_wvalid_reg || !wp_empty || outstanding_reg != 0;
 assign err = err_reg;
+assign idle = !busy && !st_active_reg && !im_active_reg && st_plan_idle && im_plan_idle
+    && st_req_count == 0 && im_req_count == 0 && bt_empty && !clear_reg;
+assign err_valid = err_valid_reg;
+assign err_tag = err_tag_reg;
 
 assign m_axi_awid = {AXI_ID_WIDTH{1'b0}};
 assign m_axi_awaddr = m_axi_awaddr_reg;
@@ -228,24 +473,53 @@ assign m_axi_wvalid = m_axi_wvalid_reg;
 assign m_axi_bready = 1'b1;
 
 // B IDs are not checked: every burst uses ID 0
-wire unused_ok = &{1'b0, m_axi_bid, m_axi_bresp[0]};
+wire unused_ok = &{1'b0, m_axi_bid, m_axi_bresp[0], st_beat_count, im_beat_count};
+
+// the realigner's next beat: how many bytes it takes from the accumulator
+// (a block of its own: the input's ready depends on it)
+always @* begin
+    off = st_addr_reg[OFF_W-1:0];
+    want = {CNT_W{1'b0}};
+    take = {CNT_W{1'b0}};
+    beat_go = 1'b0;
+    if (st_left_reg < {{(32-CNT_W){1'b0}}, LANES - {1'b0, off}}) begin
+        want = st_left_reg[CNT_W-1:0];
+    end else begin
+        want = LANES - {1'b0, off};
+    end
+    if (st_active_reg && !st_drain_reg && !flush && st_left_reg != 0 && st_beat_ready) begin
+        if (st_acc_cnt_reg >= {1'b0, want}) begin
+            take = want;
+            beat_go = 1'b1;
+        end else if (st_ended_reg && st_acc_cnt_reg != 0) begin
+            take = st_acc_cnt_reg[CNT_W-1:0];
+            beat_go = 1'b1;
+        end
+    end
+    acc_after = st_acc_reg >> {take, 3'b000};
+    cnt_after = st_acc_cnt_reg - {1'b0, take};
+end
 
 always @* begin
-    active_next = active_reg;
-    mode_next = mode_reg;
-    addr_next = addr_reg;
-    left_next = left_reg;
-    count_next = count_reg;
-    ended_next = ended_reg;
-    acc_next = acc_reg;
-    acc_cnt_next = acc_cnt_reg;
-    w_beats_next = w_beats_reg;
-    outstanding_next = outstanding_reg;
-    err_next = err_reg;
+    st_active_next = st_active_reg;
+    st_drain_next = st_drain_reg;
+    st_addr_next = st_addr_reg;
+    st_left_next = st_left_reg;
+    st_count_next = st_count_reg;
+    st_beats_next = st_beats_reg;
+    st_ended_next = st_ended_reg;
+    st_acc_next = st_acc_reg;
+    st_acc_cnt_next = st_acc_cnt_reg;
+    st_rsp_valid_next = 1'b0;
+    st_rsp_count_next = st_rsp_count_reg;
+    st_rsp_ended_next = st_rsp_ended_reg;
+    st_rsp_drain_next = st_rsp_drain_reg;
 
-    resp_valid_next = 1'b0;
-    resp_count_next = resp_count_reg;
-    resp_ended_next = resp_ended_reg;
+    im_active_next = im_active_reg;
+    im_window_next = im_window_reg;
+    im_mask_next = im_mask_reg;
+    im_beat_next = im_beat_reg;
+    im_beats_next = im_beats_reg;
 
     m_axi_awaddr_next = m_axi_awaddr_reg;
     m_axi_awlen_next = m_axi_awlen_reg;
@@ -254,177 +528,278 @@ always @* begin
     m_axi_wstrb_next = m_axi_wstrb_reg;
     m_axi_wlast_next = m_axi_wlast_reg;
     m_axi_wvalid_next = m_axi_wvalid_reg && !m_axi_wready;
+    w_sent_next = w_sent_reg;
 
-    off = addr_reg[OFF_W-1:0];
-    want = {CNT_W{1'b0}};
-    take = {CNT_W{1'b0}};
-    beat_go = 1'b0;
+    outstanding_next = outstanding_reg;
+    st_acked_next = st_acked_reg;
+    im_acked_next = im_acked_reg;
+    err_next = err_reg;
+    err_valid_next = 1'b0;
+    err_tag_next = err_tag_reg;
+
+    st_q_ready = 1'b0;
+    im_q_ready = 1'b0;
+    st_beat_data = {DW{1'b0}};
+    st_beat_strb = {AXI_STRB_WIDTH{1'b0}};
+    st_beat_push = 1'b0;
+    im_beat_data = {DW{1'b0}};
+    im_beat_strb = {AXI_STRB_WIDTH{1'b0}};
+    im_beat_push = 1'b0;
+    st_plan_addr = {st_q_addr[AXI_ADDR_WIDTH-1:OFF_W], {OFF_W{1'b0}}};
+    st_plan_beats = st_q_drain ? {BEAT_W{1'b0}} : beats_of(st_q_addr[OFF_W-1:0], st_q_len);
+    st_plan_push = 1'b0;
+    st_done_beats = st_beats_reg;
+    st_done_push = 1'b0;
+    im_plan_addr = {im_q_addr[AXI_ADDR_WIDTH-1:OFF_W], {OFF_W{1'b0}}};
+    im_off = im_q_addr[OFF_W-1:0];
+    im_plan_beats = beats_of(im_off, {28'd0, im_q_len});
+    im_plan_push = 1'b0;
+    im_done_beats = im_plan_beats;
+    im_done_push = 1'b0;
+    st_burst_take = 1'b0;
+    im_burst_take = 1'b0;
+    st_close_take = 1'b0;
+    im_close_take = 1'b0;
+    st_fifo_pop = 1'b0;
+    im_fifo_pop = 1'b0;
+
     n_in = {CNT_W{1'b0}};
-    eff_left = 32'd0;
-    beats_left = 33'd0;
-    beats_4k = 13'd0;
-    burst = 9'd0;
+    st_finish = 1'b0;
+    st_take_req = 1'b0;
+    im_take_req = 1'b0;
+    bt_push = 1'b0;
+    bt_push_kind = BT_BURST;
+    bt_push_path = PATH_ST;
+    bt_push_last = 1'b0;
+    bt_push_tag = {TAG_WIDTH{1'b0}};
+    wp_push = 1'b0;
+    bt_pop = 1'b0;
 
     if (err_clr) begin
         err_next = 1'b0;
     end
 
-    // W: next beat of the burst in progress, once its bytes are held
-    // (or the packet has ended, or a flush turns the rest into padding)
-    if (left_reg < {{(32-CNT_W){1'b0}}, LANES - {1'b0, off}}) begin
-        want = left_reg[CNT_W-1:0];
-    end else begin
-        want = LANES - {1'b0, off};
-    end
-
-    if (w_beats_reg != 0 && (!m_axi_wvalid_reg || m_axi_wready)) begin
-        if (flush) begin
-            take = {CNT_W{1'b0}};
-            beat_go = 1'b1;
-        end else if (acc_cnt_reg >= {1'b0, want}) begin
-            take = want;
-            beat_go = 1'b1;
-        end else if (ended_reg) begin
-            take = acc_cnt_reg[CNT_W-1:0];
-            beat_go = 1'b1;
-        end
-    end
-
-    acc_after = acc_reg >> {take, 3'b000};
-    cnt_after = acc_cnt_reg - {1'b0, take};
-
+    /*
+     * stream realigner
+     */
     if (beat_go) begin
-        m_axi_wdata_next = acc_reg[AXI_DATA_WIDTH-1:0] << {off, 3'b000};
-        m_axi_wstrb_next = (~({AXI_STRB_WIDTH{1'b1}} << take)) << off;
-        m_axi_wlast_next = w_beats_reg == 9'd1;
-        m_axi_wvalid_next = 1'b1;
-        w_beats_next = w_beats_reg - 9'd1;
-        acc_next = acc_after;
-        acc_cnt_next = cnt_after;
-        addr_next = addr_reg + {{(AXI_ADDR_WIDTH-CNT_W){1'b0}}, take};
-        left_next = left_reg - {{(32-CNT_W){1'b0}}, take};
-        count_next = count_reg + {{(32-CNT_W){1'b0}}, take};
+        st_beat_data = st_acc_reg[DW-1:0] << {off, 3'b000};
+        st_beat_strb = (~({AXI_STRB_WIDTH{1'b1}} << take)) << off;
+        st_beat_push = 1'b1;
+        st_acc_next = acc_after;
+        st_acc_cnt_next = cnt_after;
+        st_addr_next = st_addr_reg + {{(AXI_ADDR_WIDTH-CNT_W){1'b0}}, take};
+        st_left_next = st_left_reg - {{(32-CNT_W){1'b0}}, take};
+        st_count_next = st_count_reg + {{(32-CNT_W){1'b0}}, take};
+        st_beats_next = st_beats_reg + 1'b1;
     end
 
-    // input: append behind the bytes held (or drop them when draining)
+    // answer bytes in, behind the bytes held (or dropped when draining)
     if (in_valid && in_ready) begin
-        for (i = 0; i < AXI_STRB_WIDTH; i = i + 1) begin
-            n_in = n_in + {{(CNT_W-1){1'b0}}, in_keep[i]};
-        end
-        if (mode_reg == MODE_STREAM) begin
-            acc_next = acc_next | ({{AXI_DATA_WIDTH{1'b0}}, in_data & ~({AXI_DATA_WIDTH{1'b1}} << {n_in, 3'b000})} << {cnt_after, 3'b000});
-            acc_cnt_next = cnt_after + {1'b0, n_in};
+        n_in = keep_count(in_keep);
+        if (!st_drain_reg) begin
+            st_acc_next = acc_after | ({{DW{1'b0}}, in_data & ~({DW{1'b1}} << {n_in, 3'b000})} << {cnt_after, 3'b000});
+            st_acc_cnt_next = cnt_after + {1'b0, n_in};
         end
         if (in_last) begin
-            ended_next = 1'b1;
+            st_ended_next = 1'b1;
         end
     end
 
-    // AW: next burst, once there is something to write
-    if (ended_reg && {{(32-ACC_CNT_W){1'b0}}, acc_cnt_reg} < left_reg) begin
-        eff_left = {{(32-ACC_CNT_W){1'b0}}, acc_cnt_reg};
-    end else begin
-        eff_left = left_reg;
+    // end of the request: the answer is used up, or every byte allowed is written
+    if (st_active_reg && !flush) begin
+        if (st_drain_reg) begin
+            st_finish = st_ended_reg;
+        end else begin
+            st_finish = !beat_go && (st_left_reg == 0 || (st_ended_reg && st_acc_cnt_reg == 0));
+        end
     end
-    beats_4k = (13'h1000 - {1'b0, addr_reg[11:OFF_W], {OFF_W{1'b0}}}) >> OFF_W;
-    beats_left = ({1'b0, eff_left} + {{(33-OFF_W){1'b0}}, off} + {{(33-CNT_W){1'b0}}, LANES} - 33'd1) >> OFF_W;
-    burst = BURST_MAX;
-    if ({4'd0, burst} > beats_4k) begin
-        burst = beats_4k[8:0];
+    if (st_finish) begin
+        st_active_next = 1'b0;
+        st_rsp_valid_next = 1'b1;
+        st_rsp_count_next = st_count_reg;
+        st_rsp_ended_next = st_ended_reg && st_acc_cnt_reg == 0;
+        st_rsp_drain_next = st_drain_reg;
+        st_done_push = 1'b1;
+        if (st_drain_reg) begin
+            st_acc_next = {2*DW{1'b0}};
+            st_acc_cnt_next = {ACC_CNT_W{1'b0}};
+        end
     end
-    if ({24'd0, burst} > beats_left) begin
-        burst = beats_left[8:0];
+
+    // next request
+    if (!st_active_reg && st_q_valid && st_plan_ready && !flush && !clear_reg) begin
+        st_take_req = 1'b1;
+        st_q_ready = 1'b1;
+        st_plan_push = 1'b1;
+        st_active_next = 1'b1;
+        st_drain_next = st_q_drain;
+        st_addr_next = st_q_addr;
+        st_left_next = st_q_drain ? 32'd0 : st_q_len;
+        st_count_next = 32'd0;
+        st_beats_next = {BEAT_W{1'b0}};
+        if (st_q_start) begin
+            st_ended_next = 1'b0;
+            st_acc_next = {2*DW{1'b0}};
+            st_acc_cnt_next = {ACC_CNT_W{1'b0}};
+        end
     end
-    if (active_reg && mode_reg != MODE_DRAIN && !flush && w_beats_reg == 0 && !m_axi_awvalid_reg
-            && eff_left != 0 && acc_cnt_reg != 0 && outstanding_reg < OUTS_MAX) begin
-        m_axi_awaddr_next = {addr_reg[AXI_ADDR_WIDTH-1:OFF_W], {OFF_W{1'b0}}};
-        m_axi_awlen_next = burst[7:0] - 8'd1;
-        m_axi_awvalid_next = 1'b1;
-        w_beats_next = burst;
+
+    /*
+     * immediate emitter: the bytes placed at their lanes, beat by beat
+     */
+    if (im_active_reg) begin
+        if (im_beat_ready && !flush) begin
+            im_beat_data = im_window_reg[DW-1:0];
+            im_beat_strb = im_mask_reg[AXI_STRB_WIDTH-1:0];
+            im_beat_push = 1'b1;
+            im_window_next = im_window_reg >> DW;
+            im_mask_next = im_mask_reg >> AXI_STRB_WIDTH;
+            im_beat_next = im_beat_reg + 1'b1;
+            if (im_beat_reg + 1'b1 == im_beats_reg) begin
+                im_active_next = 1'b0;
+            end
+        end
+    end else if (im_q_valid && im_plan_ready && !flush && !clear_reg) begin
+        im_take_req = 1'b1;
+        im_q_ready = 1'b1;
+        im_plan_push = 1'b1;
+        im_done_push = 1'b1;
+        im_active_next = 1'b1;
+        im_window_next = {{(2*DW){1'b0}}, im_q_data} << {im_off, 3'b000};
+        im_mask_next = ({{(2*AXI_STRB_WIDTH){1'b0}}, 8'hff} >> (4'd8 - im_q_len)) << im_off;
+        im_beat_next = 3'd0;
+        im_beats_next = im_plan_beats[2:0];
+    end
+
+    /*
+     * AW: one burst or one request close a cycle; immediate writes first
+     */
+    if (!flush && !bt_full) begin
+        if (im_burst_valid && outstanding_reg < OUTS_MAX && (!m_axi_awvalid_reg || m_axi_awready)) begin
+            im_burst_take = 1'b1;
+            m_axi_awaddr_next = im_burst_addr;
+            m_axi_awlen_next = im_burst_len[7:0] - 8'd1;
+            m_axi_awvalid_next = 1'b1;
+            wp_push = 1'b1;
+            bt_push = 1'b1;
+            bt_push_kind = BT_BURST;
+            bt_push_path = PATH_IM;
+            bt_push_last = im_burst_last;
+            bt_push_tag = im_tag_head;
+        end else if (im_close_valid) begin
+            im_close_take = 1'b1;
+            bt_push = 1'b1;
+            bt_push_kind = BT_DONE;
+            bt_push_path = PATH_IM;
+            bt_push_tag = im_tag_head;
+        end else if (st_burst_valid && outstanding_reg < OUTS_MAX && (!m_axi_awvalid_reg || m_axi_awready)) begin
+            st_burst_take = 1'b1;
+            m_axi_awaddr_next = st_burst_addr;
+            m_axi_awlen_next = st_burst_len[7:0] - 8'd1;
+            m_axi_awvalid_next = 1'b1;
+            wp_push = 1'b1;
+            bt_push = 1'b1;
+            bt_push_kind = BT_BURST;
+            bt_push_path = PATH_ST;
+            bt_push_last = st_burst_last;
+            bt_push_tag = st_tag_head;
+        end else if (st_close_valid) begin
+            st_close_take = 1'b1;
+            bt_push = 1'b1;
+            bt_push_kind = BT_DONE;
+            bt_push_path = PATH_ST;
+            bt_push_tag = st_tag_head;
+        end
+    end
+    if (bt_push && bt_push_kind == BT_BURST) begin
         outstanding_next = outstanding_next + 1'b1;
     end
 
-    // B
-    if (m_axi_bvalid) begin
-        outstanding_next = outstanding_next - 1'b1;
-        if (m_axi_bresp[1]) begin
-            err_next = 1'b1;
+    /*
+     * W: the beats of the bursts issued, in AW order, from their path's FIFO
+     */
+    if (!wp_empty && (!m_axi_wvalid_reg || m_axi_wready)) begin
+        if (wp_head_path == PATH_IM ? im_fifo_valid : st_fifo_valid) begin
+            if (wp_head_path == PATH_IM) begin
+                im_fifo_pop = 1'b1;
+                m_axi_wdata_next = im_fifo_data;
+                m_axi_wstrb_next = im_fifo_strb;
+            end else begin
+                st_fifo_pop = 1'b1;
+                m_axi_wdata_next = st_fifo_data;
+                m_axi_wstrb_next = st_fifo_strb;
+            end
+            m_axi_wvalid_next = 1'b1;
+            m_axi_wlast_next = w_sent_reg + 9'd1 == wp_head_len;
+            w_sent_next = (w_sent_reg + 9'd1 == wp_head_len) ? 9'd0 : w_sent_reg + 9'd1;
         end
     end
 
-    // end of request
-    if (active_reg && !flush) begin
-        if (mode_reg == MODE_DRAIN) begin
-            if (ended_reg) begin
-                active_next = 1'b0;
-                resp_valid_next = 1'b1;
-                resp_count_next = 32'd0;
-                resp_ended_next = 1'b1;
+    /*
+     * B: responses in issue order; a done mark at the head acknowledges its request
+     */
+    bq_pop = 1'b0;
+    if (!bt_empty) begin
+        if (bt_head_kind == BT_DONE) begin
+            bt_pop = 1'b1;
+            if (bt_head_path == PATH_IM) begin
+                im_acked_next = im_acked_reg + 1'b1;
+            end else begin
+                st_acked_next = st_acked_reg + 1'b1;
             end
-        end else if (w_beats_reg == 0 && (left_reg == 0 || (ended_reg && acc_cnt_reg == 0))) begin
-            active_next = 1'b0;
-            resp_valid_next = 1'b1;
-            resp_count_next = count_reg;
-            resp_ended_next = ended_reg && acc_cnt_reg == 0;
+        end else if (bq_count_reg != 0 || m_axi_bvalid) begin
+            // the oldest B not yet matched (this cycle's if none is waiting)
+            bt_pop = 1'b1;
+            bq_pop = 1'b1;
+            outstanding_next = outstanding_next - 1'b1;
+            if (bt_head_last) begin
+                if (bt_head_path == PATH_IM) begin
+                    im_acked_next = im_acked_reg + 1'b1;
+                end else begin
+                    st_acked_next = st_acked_reg + 1'b1;
+                end
+            end
+            if (bq_count_reg != 0 ? bq_err_reg[0] : m_axi_bresp[1]) begin
+                if (!err_reg) begin
+                    err_valid_next = 1'b1;
+                    err_tag_next = bt_head_tag;
+                end
+                err_next = 1'b1;
+            end
         end
     end
-
-    // new request
-    if (req_valid && req_ready) begin
-        active_next = 1'b1;
-        mode_next = req_mode;
-        addr_next = req_addr;
-        left_next = req_len;
-        count_next = 32'd0;
-        case (req_mode)
-            MODE_IMM: begin
-                acc_next = {2*AXI_DATA_WIDTH{1'b0}};
-                acc_next[63:0] = req_imm;
-                acc_cnt_next = req_len[ACC_CNT_W-1:0];
-                ended_next = 1'b1;
-            end
-            MODE_DRAIN: begin
-                acc_next = {2*AXI_DATA_WIDTH{1'b0}};
-                acc_cnt_next = {ACC_CNT_W{1'b0}};
-                if (req_start) begin
-                    ended_next = 1'b0;
-                end
-            end
-            default: begin
-                if (req_start) begin
-                    acc_next = {2*AXI_DATA_WIDTH{1'b0}};
-                    acc_cnt_next = {ACC_CNT_W{1'b0}};
-                    ended_next = 1'b0;
-                end
-            end
-        endcase
-    end
+    bq_count_next = bq_count_reg + {{BT_W{1'b0}}, m_axi_bvalid} - {{BT_W{1'b0}}, bq_pop};
 
     if (flush) begin
-        acc_next = {2*AXI_DATA_WIDTH{1'b0}};
-        acc_cnt_next = {ACC_CNT_W{1'b0}};
-        if (w_beats_next == 0) begin
-            active_next = 1'b0;
-        end
+        st_active_next = 1'b0;
+        im_active_next = 1'b0;
+        st_acc_next = {2*DW{1'b0}};
+        st_acc_cnt_next = {ACC_CNT_W{1'b0}};
+        st_ended_next = 1'b0;
     end
 end
 
 always @(posedge clk) begin
-    active_reg <= active_next;
-    mode_reg <= mode_next;
-    addr_reg <= addr_next;
-    left_reg <= left_next;
-    count_reg <= count_next;
-    ended_reg <= ended_next;
-    acc_reg <= acc_next;
-    acc_cnt_reg <= acc_cnt_next;
-    w_beats_reg <= w_beats_next;
-    outstanding_reg <= outstanding_next;
-    err_reg <= err_next;
+    st_active_reg <= st_active_next;
+    st_drain_reg <= st_drain_next;
+    st_addr_reg <= st_addr_next;
+    st_left_reg <= st_left_next;
+    st_count_reg <= st_count_next;
+    st_beats_reg <= st_beats_next;
+    st_ended_reg <= st_ended_next;
+    st_acc_reg <= st_acc_next;
+    st_acc_cnt_reg <= st_acc_cnt_next;
+    st_rsp_valid_reg <= st_rsp_valid_next;
+    st_rsp_count_reg <= st_rsp_count_next;
+    st_rsp_ended_reg <= st_rsp_ended_next;
+    st_rsp_drain_reg <= st_rsp_drain_next;
 
-    resp_valid_reg <= resp_valid_next;
-    resp_count_reg <= resp_count_next;
-    resp_ended_reg <= resp_ended_next;
+    im_active_reg <= im_active_next;
+    im_window_reg <= im_window_next;
+    im_mask_reg <= im_mask_next;
+    im_beat_reg <= im_beat_next;
+    im_beats_reg <= im_beats_next;
 
     m_axi_awaddr_reg <= m_axi_awaddr_next;
     m_axi_awlen_reg <= m_axi_awlen_next;
@@ -433,66 +808,117 @@ always @(posedge clk) begin
     m_axi_wstrb_reg <= m_axi_wstrb_next;
     m_axi_wlast_reg <= m_axi_wlast_next;
     m_axi_wvalid_reg <= m_axi_wvalid_next;
+    w_sent_reg <= w_sent_next;
+
+    outstanding_reg <= outstanding_next;
+    bq_count_reg <= bq_count_next;
+    // B error flags, oldest at bit 0
+    if (bq_pop) begin
+        bq_err_reg <= bq_err_reg >> 1;
+        if (m_axi_bvalid && bq_count_reg != 0) begin
+            bq_err_reg[bq_slot - 1'b1] <= m_axi_bresp[1];
+        end
+    end else if (m_axi_bvalid) begin
+        bq_err_reg[bq_slot] <= m_axi_bresp[1];
+    end
+    st_acked_reg <= st_acked_next;
+    im_acked_reg <= im_acked_next;
+    err_reg <= err_next;
+    err_valid_reg <= err_valid_next;
+    err_tag_reg <= err_tag_next;
+
+    // a flush forgets what it held once every burst issued is answered
+    clear_reg <= flush && !busy;
+
+    if (st_req_valid && st_req_ready) begin
+        st_seq_reg <= st_seq_reg + 1'b1;
+    end
+    if (im_req_valid && im_req_ready) begin
+        im_seq_reg <= im_seq_reg + 1'b1;
+    end
+
+    if (st_take_req) begin
+        st_tag_mem[st_tag_wr_reg[1:0]] <= st_q_tag;
+        st_tag_wr_reg <= st_tag_wr_reg + 1'b1;
+    end
+    if (st_close_take || (st_burst_take && st_burst_last)) begin
+        st_tag_rd_reg <= st_tag_rd_reg + 1'b1;
+    end
+    if (im_take_req) begin
+        im_tag_mem[im_tag_wr_reg[1:0]] <= im_q_tag;
+        im_tag_wr_reg <= im_tag_wr_reg + 1'b1;
+    end
+    if (im_close_take || (im_burst_take && im_burst_last)) begin
+        im_tag_rd_reg <= im_tag_rd_reg + 1'b1;
+    end
+
+    if (wp_push) begin
+        wp_path[wp_wr_reg[BT_W-1:0]] <= im_burst_take ? PATH_IM : PATH_ST;
+        wp_len[wp_wr_reg[BT_W-1:0]] <= im_burst_take ? im_burst_len : st_burst_len;
+        wp_wr_reg <= wp_wr_reg + 1'b1;
+    end
+    if ((st_fifo_pop || im_fifo_pop) && m_axi_wlast_next) begin
+        wp_rd_reg <= wp_rd_reg + 1'b1;
+    end
+
+    if (bt_push) begin
+        bt_kind[bt_wr_reg[BT_W-1:0]] <= bt_push_kind;
+        bt_path[bt_wr_reg[BT_W-1:0]] <= bt_push_path;
+        bt_last[bt_wr_reg[BT_W-1:0]] <= bt_push_last;
+        bt_tag[bt_wr_reg[BT_W-1:0]] <= bt_push_tag;
+        bt_wr_reg <= bt_wr_reg + 1'b1;
+    end
+    if (bt_pop) begin
+        bt_rd_reg <= bt_rd_reg + 1'b1;
+    end
+
+    if (clear_reg) begin
+        st_tag_wr_reg <= 3'd0;
+        st_tag_rd_reg <= 3'd0;
+        im_tag_wr_reg <= 3'd0;
+        im_tag_rd_reg <= 3'd0;
+        // done marks of requests the flush cut short: acknowledged (nothing
+        // of them will reach the bus); the sequence numbers catch up
+        bt_rd_reg <= bt_wr_reg;
+        st_acked_reg <= st_seq_reg;
+        im_acked_reg <= im_seq_reg;
+        // a request cut short (a drain waiting for an answer's end that the
+        // flushed completion will never send) is dropped with its bytes
+        st_active_reg <= 1'b0;
+        st_ended_reg <= 1'b0;
+        st_acc_cnt_reg <= {ACC_CNT_W{1'b0}};
+        st_rsp_valid_reg <= 1'b0;
+        im_active_reg <= 1'b0;
+    end
 
     if (rst) begin
-        active_reg <= 1'b0;
-        ended_reg <= 1'b0;
-        acc_cnt_reg <= {ACC_CNT_W{1'b0}};
-        w_beats_reg <= 9'd0;
-        outstanding_reg <= {OUTS_W{1'b0}};
-        err_reg <= 1'b0;
-        resp_valid_reg <= 1'b0;
+        st_active_reg <= 1'b0;
+        st_ended_reg <= 1'b0;
+        st_acc_cnt_reg <= {ACC_CNT_W{1'b0}};
+        st_rsp_valid_reg <= 1'b0;
+        im_active_reg <= 1'b0;
         m_axi_awvalid_reg <= 1'b0;
         m_axi_wvalid_reg <= 1'b0;
+        w_sent_reg <= 9'd0;
+        outstanding_reg <= {OUTS_W{1'b0}};
+        bq_count_reg <= {(BT_W+1){1'b0}};
+        st_acked_reg <= {SEQ_WIDTH{1'b0}};
+        im_acked_reg <= {SEQ_WIDTH{1'b0}};
+        err_reg <= 1'b0;
+        err_valid_reg <= 1'b0;
+        clear_reg <= 1'b0;
+        st_seq_reg <= {SEQ_WIDTH{1'b0}};
+        im_seq_reg <= {SEQ_WIDTH{1'b0}};
+        st_tag_wr_reg <= 3'd0;
+        st_tag_rd_reg <= 3'd0;
+        im_tag_wr_reg <= 3'd0;
+        im_tag_rd_reg <= 3'd0;
+        wp_wr_reg <= {(BT_W+1){1'b0}};
+        wp_rd_reg <= {(BT_W+1){1'b0}};
+        bt_wr_reg <= {(BT_W+1){1'b0}};
+        bt_rd_reg <= {(BT_W+1){1'b0}};
     end
 end
-
-`ifdef FORMAL
-/*
- * Formal check (README "Formal proofs", `make formal`): every byte this engine
- * writes (a W beat's strobed lane) lies inside the request that produced it,
- * [req_addr, req_addr + req_len), none at all for MODE_DRAIN. The beat's
- * address is counted from the AW it belongs to, as a bus slave places it.
- */
-reg [AXI_ADDR_WIDTH:0] f_lo, f_hi;           // request in progress
-reg [AXI_ADDR_WIDTH:0] f_burst_addr;          // AW of the burst being filled
-reg [8:0] f_beat;                             // beats made of that burst
-reg [AXI_ADDR_WIDTH:0] f_w_addr, f_w_lo, f_w_hi;  // the beat on W: address, window
-reg [AXI_ADDR_WIDTH:0] f_lane_addr;
-integer f_i;
-
-always @(posedge clk) begin
-    if (req_valid && req_ready) begin
-        f_lo <= {1'b0, req_addr};
-        f_hi <= {1'b0, req_addr} + ((req_mode == MODE_DRAIN) ? {(AXI_ADDR_WIDTH+1){1'b0}}
-            : {{(AXI_ADDR_WIDTH-31){1'b0}}, req_len});
-    end
-    if (m_axi_awvalid_next && !m_axi_awvalid_reg) begin
-        f_burst_addr <= {1'b0, m_axi_awaddr_next};
-        f_beat <= 9'd0;
-    end
-    if (beat_go) begin
-        f_beat <= f_beat + 9'd1;
-        f_w_addr <= f_burst_addr + ({{(AXI_ADDR_WIDTH-8){1'b0}}, f_beat} << OFF_W);
-        f_w_lo <= f_lo;
-        f_w_hi <= f_hi;
-    end
-end
-
-`ifndef FORMAL_WITNESS
-always @* begin
-    f_lane_addr = {(AXI_ADDR_WIDTH+1){1'b0}};
-    if (!rst && m_axi_wvalid_reg) begin
-        for (f_i = 0; f_i < AXI_STRB_WIDTH; f_i = f_i + 1) begin
-            f_lane_addr = f_w_addr + f_i;
-            if (m_axi_wstrb_reg[f_i]) begin
-                assert(f_w_lo <= f_lane_addr && f_lane_addr < f_w_hi);
-            end
-        end
-    end
-end
-`endif
-`endif
 
 endmodule
 

@@ -152,18 +152,17 @@ localparam [7:0]
 
 localparam [7:0] CAUSE_DMA_WINDOW = 8'd11;
 
-localparam [65:0] DMA_BASE_X = {2'b00, DMA_BASE};
-localparam [65:0] DMA_END_X = {2'b00, DMA_BASE} + {1'b0, DMA_SIZE};
 
-localparam [2:0]
-    STATE_IDLE = 3'd0,
-    STATE_WRITE = 3'd1,
-    STATE_WR_CTRL = 3'd2,
-    STATE_WR_CFG = 3'd3,
-    STATE_BRESP = 3'd4,
-    STATE_READ = 3'd5,
-    STATE_RD_CFG = 3'd6,
-    STATE_RRESP = 3'd7;
+localparam [3:0]
+    STATE_IDLE = 4'd0,
+    STATE_WRITE = 4'd1,
+    STATE_WR_CTRL = 4'd2,
+    STATE_WR_CFG = 4'd3,
+    STATE_BRESP = 4'd4,
+    STATE_READ = 4'd5,
+    STATE_RD_CFG = 4'd6,
+    STATE_RRESP = 4'd7,
+    STATE_WR_LAYOUT = 4'd8;
 
 // parameter checks
 initial begin
@@ -183,7 +182,7 @@ initial begin
     end
 end
 
-reg [2:0] state_reg, state_next;
+reg [3:0] state_reg, state_next;
 reg prefer_read_reg, prefer_read_next;
 
 // the access being served
@@ -242,6 +241,8 @@ reg [1:0] isr_ack;
 reg act_fail;
 reg [4:0] wdata_log2;
 integer i;
+// (the clocked block's own loop variable: one driver per variable)
+integer qi;
 
 wire [NUM_QUEUES-1:0] live;
 wire any_live = |live;
@@ -266,17 +267,29 @@ wire wdata_pow2 = wdata_reg != 0 && (wdata_reg & (wdata_reg - 32'd1)) == 0;
 // legacy ring layout of the selected queue for QueuePFN = wdata (model/vio/ring.py)
 wire [15:0] sel_num = num_reg[qsel];
 wire [4:0] sel_align_shift = align_shift_reg[qsel];
-wire [63:0] lay_align_mask = ({63'd0, 1'b1} << sel_align_shift) - 64'd1;
-wire [63:0] lay_base = {32'd0, wdata_reg} << page_shift_reg;
-wire [63:0] lay_desc_bytes = {44'd0, sel_num, 4'd0};
-wire [63:0] lay_avail_bytes = {47'd0, sel_num, 1'b0} + 64'd6;
-wire [63:0] lay_avail = lay_base + lay_desc_bytes;
-wire [63:0] lay_used = (lay_avail + lay_avail_bytes + lay_align_mask) & ~lay_align_mask;
-// the true end of the used ring as placed (aligned absolutely), not base + vring_size
-wire [65:0] lay_end = {2'b00, lay_used} + {47'd0, sel_num, 3'd0} + 66'd6;
-// (base >= DMA_BASE written as a borrow, which stays meaningful when DMA_BASE is 0)
-wire [66:0] lay_below = {3'b000, lay_base} - {1'b0, DMA_BASE_X};
-wire lay_ok = !lay_below[66] && lay_end <= DMA_END_X;
+reg layout_start;
+wire layout_done, layout_ok;
+wire [ADDR_WIDTH-1:0] layout_desc, layout_avail, layout_used;
+
+virtio_mmio_layout #(
+    .ADDR_WIDTH(ADDR_WIDTH),
+    .DMA_BASE(DMA_BASE),
+    .DMA_SIZE(DMA_SIZE)
+)
+layout_inst (
+    .clk(clk),
+    .rst(rst),
+    .start(layout_start),
+    .pfn(wdata_reg),
+    .page_shift(page_shift_reg),
+    .align_shift(sel_align_shift),
+    .num(sel_num),
+    .done(layout_done),
+    .ok(layout_ok),
+    .desc(layout_desc),
+    .avail(layout_avail),
+    .used(layout_used)
+);
 
 assign s_axil_awready = s_axil_awready_reg;
 assign s_axil_wready = s_axil_wready_reg;
@@ -324,7 +337,7 @@ endgenerate
 
 // protection bits are not used; the layout is inside the DMA window, whose
 // top lies within ADDR_WIDTH bits
-wire unused_ok = &{1'b0, s_axil_awprot, s_axil_arprot, lay_used[63:32], lay_avail[63:32], lay_base[63:32], lay_below[65:0]};
+wire unused_ok = &{1'b0, s_axil_awprot, s_axil_arprot};
 
 always @* begin
     state_next = state_reg;
@@ -366,6 +379,7 @@ always @* begin
     q_num_we = 1'b0;
     q_align_we = 1'b0;
     q_pfn_we = 1'b0;
+    layout_start = 1'b0;
     q_pfn_clr = 1'b0;
     q_reset_all = 1'b0;
 
@@ -464,12 +478,11 @@ always @* begin
                                     state_next = STATE_WR_CTRL;
                                 end
                             end else if (!qsel_live) begin
-                                // activate: the whole ring inside the DMA window (case 11)
-                                if (lay_ok) begin
-                                    q_pfn_we = 1'b1;
-                                end else begin
-                                    act_fail = 1'b1;
-                                end
+                                // activate: the whole ring inside the DMA window (case 11),
+                                // once its layout is computed
+                                layout_start = 1'b1;
+                                s_axil_bvalid_next = 1'b0;
+                                state_next = STATE_WR_LAYOUT;
                             end
                         end
                     end
@@ -508,6 +521,17 @@ always @* begin
                     backend_reset_next = 1'b1;
                 end else begin
                     q_pfn_clr = 1'b1;
+                end
+                s_axil_bvalid_next = 1'b1;
+                state_next = STATE_BRESP;
+            end
+        end
+        STATE_WR_LAYOUT: begin
+            if (layout_done) begin
+                if (layout_ok) begin
+                    q_pfn_we = 1'b1;
+                end else begin
+                    act_fail = 1'b1;
                 end
                 s_axil_bvalid_next = 1'b1;
                 state_next = STATE_BRESP;
@@ -658,20 +682,20 @@ always @(posedge clk) begin
 
     if (q_pfn_we) begin
         pfn_reg[qsel] <= wdata_reg;
-        desc_reg[qsel] <= lay_base[ADDR_WIDTH-1:0];
-        avail_reg[qsel] <= lay_avail[ADDR_WIDTH-1:0];
-        used_reg[qsel] <= lay_used[ADDR_WIDTH-1:0];
+        desc_reg[qsel] <= layout_desc;
+        avail_reg[qsel] <= layout_avail;
+        used_reg[qsel] <= layout_used;
     end
 
     if (q_pfn_clr) begin
         pfn_reg[ctrl_queue_reg] <= 32'd0;
     end
 
-    for (i = 0; i < NUM_QUEUES; i = i + 1) begin
+    for (qi = 0; qi < NUM_QUEUES; qi = qi + 1) begin
         if (rst || q_reset_all) begin
-            num_reg[i] <= NUM_MAX16;
-            align_shift_reg[i] <= 5'd12;
-            pfn_reg[i] <= 32'd0;
+            num_reg[qi] <= NUM_MAX16;
+            align_shift_reg[qi] <= 5'd12;
+            pfn_reg[qi] <= 32'd0;
         end
     end
 

@@ -153,6 +153,10 @@ class VirtioEnv:
         self.hal = CocotbHal(self.axil, dut.irq, self.mem, base=base)
         self.gaps = Gaps(dut.clk)  # every channel's pauses (tb/gaps.py)
         self.streams = BackendStreams(dut, backend, dut.clk, dut.rst, gaps=self.gaps)
+        # the DUT's own "nothing in progress" signal where it has one (this
+        # project's RTL: engine_idle): a pipelined engine may walk a chain, or
+        # pass a completion from unit to unit, with every bus quiet
+        self.idle_signal = getattr(dut, "engine_idle", None)
         self.irq_cycles: list[int] = []
         self.on_irq = None
         self._irq_task = cocotb.start_soon(self._watch_irq())
@@ -218,23 +222,30 @@ class VirtioEnv:
             if self.on_irq is not None:
                 self.on_irq(self.cycle)
 
+    def device_idle(self) -> bool:
+        """The DUT says it has nothing in progress (always True for a DUT
+        without such a signal: the buses' silence is all there is to go by)."""
+        return self.idle_signal is None or str(self.idle_signal.value) == "1"
+
     async def quiesce(self, quiet_cycles: int = 16) -> None:
         """Wait until no valid signal is high on any bus or stream for
-        ``quiet_cycles`` and the backend owes no answer (hdl/README.md:
-        compare at quiescent points)."""
+        ``quiet_cycles``, the DUT is idle and the backend owes no answer
+        (docs/rtl.md: compare at quiescent points)."""
         await self.until_quiet(quiet_cycles, busy=lambda: not self.streams.idle())
 
     async def until_quiet(self, cycles: int, *, register_bus: bool = True, busy=None, timeout_cycles: int | None = None) -> None:
         """Until ``cycles`` clock edges in a row see no VALID high on the DMA
-        bus, the streams (and the register bus) and ``busy()`` false
-        (tb/waits.py: asleep while nothing moves). ``timeout_cycles``:
-        AssertionError when not quiet by then."""
+        bus, the streams (and the register bus), the DUT idle
+        (:meth:`device_idle`) and ``busy()`` false (tb/waits.py: asleep while
+        nothing moves). ``timeout_cycles``: AssertionError when not quiet by
+        then."""
         names = ["m_axi_arvalid", "m_axi_rvalid", "m_axi_awvalid", "m_axi_wvalid", "m_axi_bvalid", "m_axis_tvalid", "s_axis_tvalid"]
         if register_bus:
             names += ["s_axil_awvalid", "s_axil_arvalid", "s_axil_bvalid", "s_axil_rvalid"]
         timeout = None if timeout_cycles is None else timeout_cycles * CLOCK_PERIOD_NS
         signals = [getattr(self.dut, name) for name in names]
-        await until_quiet(self.dut.clk, signals, cycles, period_ns=CLOCK_PERIOD_NS, busy=busy, timeout_ns=timeout)
+        idle = [] if self.idle_signal is None else [self.idle_signal]
+        await until_quiet(self.dut.clk, signals, cycles, period_ns=CLOCK_PERIOD_NS, idle=idle, busy=busy, timeout_ns=timeout)
 
     # ---------------------------------------------------------- factories
     def vio_driver(self, queues: list[VioQueue], features: int = 0, **kwargs) -> VioDriver:

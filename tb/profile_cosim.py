@@ -53,7 +53,7 @@ RESUMABLE = inspect.CO_COROUTINE | inspect.CO_GENERATOR | inspect.CO_ITERABLE_CO
 KINDS_SHOWN = ("task resumes", "signal reads", "signal writes")
 BUSES = {"m_axi": MEMORY, "s_axil": LITE, "m_axis": STREAMS, "s_axis": STREAMS}
 # functions that wait by looking at every clock edge (or did): the waits of the tests and benches
-POLLERS = {"quiesce", "settle", "_until_used", "until", "wait_state", "until_quiet", "_quiet", "until_used", "_Watch._run"}
+POLLERS = {"quiesce", "settle", "_until_used", "until", "wait_activity", "until_quiet", "_quiet", "until_used", "_Watch._run"}
 UVM_MONITORS = ("RegisterBusMonitor", "DmaMonitor", "StreamMonitor", "IrqMonitorComponent", "VirtioScoreboard", "VirtioCoverage")
 
 

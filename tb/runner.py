@@ -85,13 +85,16 @@ def build(
     *,
     waves: bool = False,
     coverage: bool = False,
-    sources: list[Path] = SOURCES,
+    sources: list[Path] | None = None,
+    includes: Path | None = None,
     top: str = TOP,
 ) -> None:
-    """Build ``top`` (default: the RTL) from ``sources`` with ``params`` in
-    ``build_dir`` (again only if sources changed). ``coverage``: Verilator line
-    and toggle coverage (give it its own build directory). Builds of one
-    directory from several processes are serialised by a lock file."""
+    """Build ``top`` (default: the RTL) from ``sources`` (default: hdl/'s)
+    with ``params`` in ``build_dir`` (again only if sources changed).
+    ``coverage``: Verilator line and toggle coverage (give it its own build
+    directory). ``includes``: the include directory of another RTL than hdl/
+    (the bench's --rtl). Builds of one directory from several processes are
+    serialised by a lock file."""
     build_args: list[str] = []
     if sim == "verilator":
         use_venv_verilator()
@@ -102,7 +105,8 @@ def build(
     with open(Path(build_dir) / ".build.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         get_runner(sim).build(
-            sources=sources,
+            sources=sources or SOURCES,
+            includes=[includes or HDL],
             hdl_toplevel=top,
             parameters=verilog_parameters(params),
             build_args=build_args,

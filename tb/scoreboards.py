@@ -69,6 +69,8 @@ from vio.ring import USED_ELEM_SIZE, VringLayout, u16
 from .waits import until_rise
 
 __all__ = [
+    "AxiRead",
+    "AxiReadMonitor",
     "AxiWrite",
     "AxiWriteMonitor",
     "CompletionScoreboard",
@@ -91,10 +93,18 @@ __all__ = [
 
 # Interrupt timing bounds, in clock cycles (measured: see tests/test_scoreboards.py
 # and the clean run's log line "interrupt latencies").
-# rise: from the cycle the used.idx write burst is complete on m_axi (AW and last W
-#   handshaken) to irq high; it covers the B response, the read of used_event or
-#   avail.flags (under random AXI backpressure) and the two register stages.
-RISE_BOUND_CYCLES = 32
+# rise: irq high this many cycles after the decision's last input at the latest:
+#   the B response of the used.idx write, or the response of the decision read
+#   that follows it (used_event or avail.flags; none when NOTIFY_ON_EMPTY decides).
+#   Reads issued earlier (the engine reads ahead for other chains) may hold the
+#   decision read up on the in-order R channel: that wait is the bus's, not the
+#   decision's, and is not counted.
+RISE_BOUND_CYCLES = 4
+# issue: the decision read is among the first reads asked for after that B: at
+#   most this many ARs before it (the one the bus may be holding back when the B
+#   comes and one issued in that cycle); the read engine serves the decision
+#   first. Counted in ARs, not cycles, so the bus's own AR backpressure does not count.
+ISSUE_BOUND_ARS = 2
 # drop: from the cycle the InterruptACK write's response reached the driver to irq low.
 DROP_BOUND_CYCLES = 2
 
@@ -546,6 +556,60 @@ class AxiWriteMonitor(_Monitor):
                     self.errors.append(f"B response at cycle {cycle} without a complete write burst before it")
 
 
+@dataclass
+class AxiRead:
+    """One AXI4 read burst: its AR handshake and its last R beat."""
+
+    addr: int
+    arlen: int
+    ar_cycle: int
+    last_cycle: int | None = None
+
+
+class AxiReadMonitor(_Monitor):
+    """Watches the AR and R channels of an AXI4 master (``{prefix}_ar*``,
+    ``{prefix}_r*``) at every rising edge where one of their VALIDs is high
+    (asleep while both are low: tb/waits.py); pairs each burst's AR with its
+    last R beat, in order (the DUT uses one ID)."""
+
+    def __init__(self, dut, prefix: str, clock: CycleClock, clk=None):
+        g = lambda name: getattr(dut, f"{prefix}_{name}")  # noqa: E731
+        self.clk = clk if clk is not None else dut.clk
+        self.clock = clock
+        self.arvalid, self.arready, self.araddr, self.arlen = g("arvalid"), g("arready"), g("araddr"), g("arlen")
+        self.rvalid, self.rready, self.rlast = g("rvalid"), g("rready"), g("rlast")
+        self.reads: list[AxiRead] = []
+        self._open: deque[AxiRead] = deque()
+
+    async def _run(self) -> None:
+        edge = RisingEdge(self.clk)
+        valids = (self.arvalid, self.rvalid)
+        while True:
+            await edge
+            ar, r = (v.value for v in valids)
+            if not (ar or r):  # no handshake before one of them rises
+                await until_rise(valids)
+                continue
+            cycle = self.clock.now()
+            if ar and self.arready.value:
+                rd = AxiRead(self.araddr.value.to_unsigned(), self.arlen.value.to_unsigned(), cycle)
+                self.reads.append(rd)
+                self._open.append(rd)
+            if r and self.rready.value and self.rlast.value and self._open:
+                self._open.popleft().last_cycle = cycle
+
+    def first_after(self, addrs: set[int], start: int, reads_before: int | None = None) -> AxiRead | None:
+        """The first read of one of ``addrs`` (its bus word) whose AR came at or
+        after ``start``, if at most ``reads_before`` other ARs came before it."""
+        i = bisect.bisect_left([r.ar_cycle for r in self.reads], start)
+        for n, rd in enumerate(self.reads[i:]):
+            if any(rd.addr <= a < rd.addr + 16 for a in addrs):
+                return rd
+            if reads_before is not None and n >= reads_before:
+                return None
+        return None
+
+
 class IrqMonitor(_Monitor):
     """Every edge of the interrupt line, with its cycle (level from that cycle on)."""
 
@@ -611,6 +675,7 @@ class ObservedUse:
     used_idx: int  # the used.idx value that published it
     cycle: int  # the cycle the used.idx write was on the bus
     burst: int
+    decision_addrs: tuple[int, int] = (0, 0)  # used_event, avail.flags of its queue
 
 
 class _RingWatch:
@@ -678,7 +743,8 @@ class UsedRingObserver:
                 )
             head, length = struct.unpack_from("<II", ring.shadow, ring.layout.used_ring(slot) - ring.lo)
             ring.written[slot].clear()
-            use = ObservedUse(q, len(self.uses[q]), head, length, u16(ring.last + i + 1), wr.cycle, wr.index)
+            use = ObservedUse(q, len(self.uses[q]), head, length, u16(ring.last + i + 1), wr.cycle, wr.index,
+                              (ring.layout.used_event, ring.layout.avail_flags))
             self.uses[q].append(use)
             for fn in self.listeners:
                 fn(use)
@@ -943,9 +1009,15 @@ class InterruptScoreboard(_Scoreboard):
 
     - At every InterruptStatus read: the value equals the prediction, and irq was
       (value != 0) at some cycle of the read.
-    - After a used.idx write of an entry the reference device interrupts for: irq
-      high within ``rise_bound`` cycles, and high from then until an InterruptACK
-      that leaves nothing pending.
+    - One decision per used.idx write (docs/engine.md, "What may differ from the
+      model"): a write that publishes several entries interrupts if the
+      reference device interrupts for at least one of them (for EVENT_IDX that
+      is vring_need_event(used_event, new, old) of the whole write).
+    - After a used.idx write that interrupts: irq high within ``rise_bound``
+      cycles of the decision's last input (the write's B, or the response of
+      the used_event/avail.flags read among the first ``issue_bound`` + 1
+      reads that follow it), and high from then until an InterruptACK that leaves nothing
+      pending.
     - While nothing is pending (after an ACK or reset that clears everything, through
       entries the rules suppress): irq low; an ACK that clears everything takes it
       low within ``drop_bound`` cycles of its response.
@@ -963,6 +1035,9 @@ class InterruptScoreboard(_Scoreboard):
         clock: CycleClock,
         rise_bound: int = RISE_BOUND_CYCLES,
         drop_bound: int = DROP_BOUND_CYCLES,
+        writes: AxiWriteMonitor | None = None,
+        reads: AxiReadMonitor | None = None,
+        issue_bound: int = ISSUE_BOUND_ARS,
     ):
         self.predictor = predictor
         self.observer = observer
@@ -970,16 +1045,45 @@ class InterruptScoreboard(_Scoreboard):
         self.clock = clock
         self.rise_bound = rise_bound
         self.drop_bound = drop_bound
+        self.writes = writes
+        self.reads = reads
+        self.issue_bound = issue_bound
         self.accesses: list[RegisterAccess] = []
-        self.rise_latencies: list[int] = []
+        self.rise_latencies: list[int] = []  # irq rise after the used.idx write on the bus
+        self.decide_latencies: list[int] = []  # irq rise after the decision's last input
         self.drop_latencies: list[int] = []
         self.counts: dict[str, int] = defaultdict(int)
+
+    def _decided(self, o: ObservedUse) -> tuple[int, int]:
+        """(the deadline for irq high, the cycle of the decision's last input) for
+        the used.idx write that published ``o``: its B response, or the
+        response of the decision read that follows it."""
+        after = o.cycle
+        if self.writes is not None and o.burst < len(self.writes.writes):
+            b = self.writes.writes[o.burst].b_cycle
+            after = b if b is not None else self.clock.now()
+        if self.reads is not None:
+            rd = self.reads.first_after(set(o.decision_addrs), after, self.issue_bound)
+            if rd is not None:
+                after = rd.last_cycle if rd.last_cycle is not None else self.clock.now()
+        return after + self.rise_bound, after
+
+    def _late_read(self, o: ObservedUse, after: int) -> str:
+        """Where the decision read went, when it came after ``issue_bound``."""
+        if self.reads is None or not o.decision_addrs:
+            return ""
+        if self.reads.first_after(set(o.decision_addrs), after, self.issue_bound) is not None:
+            return ""
+        rd = self.reads.first_after(set(o.decision_addrs), after)
+        if rd is None:
+            return ""
+        return f" (more than {self.issue_bound} reads asked for before a read of {', '.join(f'{a:#x}' for a in o.decision_addrs)} asked at cycle {rd.ar_cycle}, answered at {rd.last_cycle})"
 
     def attach_accesses(self, accesses: list[RegisterAccess]) -> None:
         self.accesses = accesses
 
     def errors(self) -> list[str]:
-        self.rise_latencies, self.drop_latencies = [], []
+        self.rise_latencies, self.decide_latencies, self.drop_latencies = [], [], []
         self.counts = defaultdict(int)
         now = self.clock.now()
         errs: list[str] = []
@@ -994,15 +1098,18 @@ class InterruptScoreboard(_Scoreboard):
             want = int(a.value != 0)
             if want not in irq.levels_in(a.start, a.end):
                 errs.append(f"InterruptStatus read at cycles {a.start}..{a.end} returned {a.value:#x} but irq was {1 - want} throughout the read")
-        # 2. the expected level of irq over time
+        # 2. the expected level of irq over time: one decision per used.idx write
         events: list[tuple[int, int, str, object]] = []
         for q, pred in self.predictor.uses.items():
             obs = self.observer.uses.get(q, [])
+            writes: dict[int, list[tuple[PredictedUse, ObservedUse]]] = {}
             for k, p in enumerate(pred):
                 if k < len(obs):
-                    events.append((obs[k].cycle, 1, "use", (p, obs[k])))
+                    writes.setdefault(obs[k].burst, []).append((p, obs[k]))
                 else:
                     self.counts["uses_unobserved"] += 1
+            for members in writes.values():
+                events.append((members[0][1].cycle, 1, "use", members))
         for i, a in enumerate(self.accesses):
             if a.kind != "write" or a.size != 4:
                 continue
@@ -1033,25 +1140,35 @@ class InterruptScoreboard(_Scoreboard):
 
         for cycle, _, kind, data in events:
             if kind == "use":
-                p, o = data  # type: ignore[misc]
-                where = f"queue {p.queue} used entry #{p.seq} (id {p.head}, used.idx {o.used_idx}) written at cycle {o.cycle}"
-                if p.interrupt:
-                    self.counts["uses_interrupting"] += 1
+                members = data  # type: ignore[assignment]
+                first, last = members[0], members[-1]
+                o = last[1]
+                entries = f"entry #{first[0].seq}" if len(members) == 1 else f"entries #{first[0].seq}..#{last[0].seq}"
+                where = f"queue {o.queue} used {entries} (used.idx {o.used_idx}) written at cycle {o.cycle}"
+                interrupting = [p for p, _ in members if p.interrupt]
+                self.counts["writes"] += 1
+                self.counts["uses_batched"] += len(members) - 1
+                if interrupting:
+                    self.counts["uses_interrupting"] += len(interrupting)
                     if cur is not None and cur.expected == 1:
                         continue  # already pending: stays high
+                    deadline, after = self._decided(o)
                     if cur is not None and cur.expected == 0:
                         rise = irq.first(1, o.cycle)
                         if rise is not None:
                             self.rise_latencies.append(rise - o.cycle)
+                            self.decide_latencies.append(rise - after)
                     close(o.cycle)
                     late = irq.first(1, o.cycle)
-                    after = f"it rose {late - o.cycle} cycle(s) after the write" if late is not None else "it never rose"
-                    open_(o.cycle + self.rise_bound, 1, f"{where}, which interrupts ({p.reason}); bound {self.rise_bound} cycle(s), {after}", o.cycle)
+                    rose = f"it rose {late - after} cycle(s) after that" if late is not None else "it never rose"
+                    reason = interrupting[0].reason
+                    open_(deadline, 1, f"{where}, which interrupts ({reason}); the decision's last input at cycle {after}, "
+                          f"bound {self.rise_bound} cycle(s), {rose}{self._late_read(o, after)}", o.cycle)
                 else:
-                    self.counts["uses_suppressed"] += 1
+                    self.counts["uses_suppressed"] += len(members)
                     if cur is not None and cur.expected == 0:
-                        self.counts["uses_suppressed_checked"] += 1
-                        open_(o.cycle, 0, f"{where}, which the reference device does not interrupt for ({p.reason}), with nothing pending", o.cycle)
+                        self.counts["uses_suppressed_checked"] += len(members)
+                        open_(o.cycle, 0, f"{where}, which the reference device does not interrupt for ({last[0].reason}), with nothing pending", o.cycle)
             elif kind == "ack":
                 a = data  # type: ignore[assignment]
                 self.counts["acks"] += 1
@@ -1090,12 +1207,15 @@ class InterruptScoreboard(_Scoreboard):
         self.errors()
         c = self.counts
         rise = f"max {max(self.rise_latencies)}" if self.rise_latencies else "none"
+        decide = f"max {max(self.decide_latencies)}" if self.decide_latencies else "none"
         drop = f"max {max(self.drop_latencies)}" if self.drop_latencies else "none"
         return (
             f"interrupt: {c['isr_reads']} InterruptStatus reads, {c['uses_interrupting']} interrupting and "
             f"{c['uses_suppressed']} suppressed used entries ({c['uses_suppressed_checked']} with nothing pending), "
+            f"{c['writes']} used.idx writes ({c['uses_batched']} entries published by a write with others), "
             f"{c['acks']} ACKs, {c['segments']} expectation intervals; "
-            f"interrupt latencies: rise after used.idx write {rise} over {len(self.rise_latencies)} (bound {self.rise_bound}), "
+            f"interrupt latencies: rise after used.idx write {rise}, after the decision's last input {decide} "
+            f"over {len(self.rise_latencies)} (bound {self.rise_bound}), "
             f"drop after ACK response {drop} over {len(self.drop_latencies)} (bound {self.drop_bound})"
         )
 
@@ -1124,6 +1244,7 @@ class Scoreboards:
         self.predictor = predictor
         self.clock = clock
         self.writes = AxiWriteMonitor(dut, prefix, clock)
+        self.reads = AxiReadMonitor(dut, prefix, clock)
         self.irq = IrqMonitor(dut.irq, clock)
         self.used = UsedRingObserver()
         predictor.listeners.append(self.used.queue_changed)
@@ -1132,7 +1253,7 @@ class Scoreboards:
         self.completion = CompletionScoreboard(predictor, self.used)
         self.data = DataScoreboard(predictor)
         self.memory = MemoryScoreboard(predictor)
-        self.interrupts = InterruptScoreboard(predictor, self.used, self.irq, clock, rise_bound, drop_bound)
+        self.interrupts = InterruptScoreboard(predictor, self.used, self.irq, clock, rise_bound, drop_bound, writes=self.writes, reads=self.reads)
         self.writes.subscribe(self.used.observe)
         self.writes.subscribe(self.memory.observe)
         self.driver: VioDriver | None = None
@@ -1143,10 +1264,12 @@ class Scoreboards:
 
     def start(self) -> None:
         self.writes.start()
+        self.reads.start()
         self.irq.start()
 
     def stop(self) -> None:
         self.writes.stop()
+        self.reads.stop()
         self.irq.stop()
 
     def attach(self, hal: PredictedHal, driver: VioDriver, rtl_received: list[tuple[int, bytes, int]]) -> None:

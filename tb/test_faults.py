@@ -185,8 +185,8 @@ class FaultRig:
             await with_timeout(self.env.quiesce(), SETTLE * CLOCK_PERIOD_NS, "ns")
         except SimTimeoutError:
             raise AssertionError(
-                f"buses still busy after {SETTLE} cycles: {self.check.reads_outstanding} reads, "
-                f"{self.check.writes_outstanding} writes outstanding"
+                f"not quiet after {SETTLE} cycles: {self.check.reads_outstanding} reads, "
+                f"{self.check.writes_outstanding} writes outstanding, engine_idle {int(self.env.device_idle())}"
             ) from None
         assert self.check.idle(), (
             f"bursts left unfinished: {self.check.reads_outstanding} reads, {self.check.writes_outstanding} writes"

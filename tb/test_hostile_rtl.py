@@ -54,9 +54,9 @@ class RtlTarget(Target):
         env.ram.on_read.append(lambda address, length: self.dma_reads.append((address, length)))
 
     async def settle(self, bound: int | None = None) -> None:
-        """Until no bus or stream is busy for QUIET_CYCLES (held answers may stay
-        owed), within ``bound`` cycles (default ``settle_bound``): a longer
-        activity is a hang."""
+        """Until no bus or stream is busy and the engine is idle for
+        QUIET_CYCLES (held answers may stay owed), within ``bound`` cycles
+        (default ``settle_bound``): a longer activity is a hang."""
         bound = self.settle_bound if bound is None else bound
         env, streams = self.env, self.env.streams
         start = env.cycle

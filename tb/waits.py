@@ -68,8 +68,14 @@ def on_edge(signal: SimHandleBase, edge: type, fn: Callable[[], None]) -> Callab
 async def until_edge(signals: Sequence[SimHandleBase], edge: type = RisingEdge, timeout: Timer | None = None) -> bool:
     """Until an ``edge`` (RisingEdge or FallingEdge) of one of ``signals``, or
     ``timeout`` (a Timer); True if an edge came first."""
+    return await until_any([(s, edge) for s in signals], timeout)
+
+
+async def until_any(edges: Sequence[tuple[SimHandleBase, type]], timeout: Timer | None = None) -> bool:
+    """Until one of ``edges`` ((signal, RisingEdge or FallingEdge) pairs), or
+    ``timeout`` (a Timer); True if an edge came first."""
     event = Event()
-    cancels = [on_edge(s, edge, event.set) for s in signals]
+    cancels = [on_edge(s, edge, event.set) for s, edge in edges]
     try:
         if timeout is None:
             await event.wait()
@@ -94,41 +100,57 @@ async def until_quiet(
     cycles: int,
     *,
     period_ns: int,
+    idle: Sequence[SimHandleBase] = (),
     busy: Callable[[], bool] | None = None,
     timeout_ns: int | None = None,
 ) -> None:
     """Until ``cycles`` consecutive rising edges of ``clock`` (period
-    ``period_ns``) at which none of ``signals`` is 1 and ``busy()`` (the test
-    bench's own state, e.g. a frame queued but not yet on the bus) is false.
+    ``period_ns``) at which none of ``signals`` is 1, each of ``idle`` (the
+    DUT's own "nothing in progress", e.g. engine_idle) is 1, and ``busy()``
+    (the test bench's own state, e.g. a frame queued but not yet on the bus)
+    is false.
 
     Returns at the edge where a loop sampling every edge would return. While a
-    signal is high it sleeps until it falls; a quiet stretch costs its first
-    edge, one timer and its last edge, and any rise in it starts the count
-    again. ``busy()`` is looked at on the first and last edge (and at each edge
-    while it alone holds the wait): state it reports that never shows on
-    ``signals`` in between is not seen. ``timeout_ns``: AssertionError when not
-    quiet by then.
+    signal is high (an ``idle`` signal low) it sleeps until it falls (rises);
+    a quiet stretch costs its first edge, one timer and its last edge, and any
+    rise of ``signals`` or fall of ``idle`` in it starts the count again.
+    ``busy()`` is looked at on the first and last edge (and at each edge while
+    it alone holds the wait): state it reports that never shows on
+    ``signals`` or ``idle`` in between is not seen. ``timeout_ns``:
+    AssertionError when not quiet by then.
     """
     busy = busy or (lambda: False)
+    wait = _quiet(clock, signals, idle, cycles, period_ns, busy)
     if timeout_ns is None:
-        return await _quiet(clock, signals, cycles, period_ns, busy)
-    await within(_quiet(clock, signals, cycles, period_ns, busy), timeout_ns, f"the DUT did not settle: not quiet for {cycles} cycles within {timeout_ns} ns")
+        return await wait
+    await within(wait, timeout_ns, f"the DUT did not settle: not quiet for {cycles} cycles within {timeout_ns} ns")
 
 
-async def _quiet(clock: SimHandleBase, signals: Sequence[SimHandleBase], cycles: int, period_ns: int, busy: Callable[[], bool]) -> None:
+async def _quiet(
+    clock: SimHandleBase, signals: Sequence[SimHandleBase], idle: Sequence[SimHandleBase], cycles: int, period_ns: int, busy: Callable[[], bool]
+) -> None:
     edge = RisingEdge(clock)
+    wakes = [(s, RisingEdge) for s in signals] + [(s, FallingEdge) for s in idle]
+
+    def active() -> bool:
+        return busy() or any(high(s) for s in signals) or not all(high(s) for s in idle)
+
     while True:
         up = next((s for s in signals if high(s)), None)
         if up is not None:  # all of them must fall before a quiet edge: this one first
             await FallingEdge(up)
             continue
+        working = next((s for s in idle if not high(s)), None)
+        if working is not None:  # and the DUT must say it is idle
+            await RisingEdge(working)
+            continue
         await edge  # the count's first edge
-        if busy() or any(high(s) for s in signals):
+        if active():
             continue
         if cycles > 1:
-            if await until_edge(signals, timeout=Timer(period_ns * (cycles - 1) - period_ns // 2, "ns")):
-                continue  # a rise: count again
+            if await until_any(wakes, timeout=Timer(period_ns * (cycles - 1) - period_ns // 2, "ns")):
+                continue  # a rise (an idle signal's fall): count again
             await edge  # the count's last edge
-            if busy() or any(high(s) for s in signals):
+            if active():
                 continue
         return

@@ -397,11 +397,11 @@ def test_vring_need_event_is_the_window_rule_exhaustively(old):
             assert vring_need_event(event, new, old) is expected, (event, new, old)
 
 
-# ------------------------------------------------ the RTL's copies (hdl/*.v)
+# ------------------------------------------------ the RTL's copies (hdl/*.v, hdl/*.vh)
 #
 # The RTL repeats cause codes, register offsets, status bits, descriptor flags,
 # feature bits and the device defaults as localparams, parameter defaults and
-# bit selects. Every copy in any hdl/*.v (whichever module it moves to) is
+# bit selects. Every copy in any hdl/*.v or included .vh (wherever it moves to) is
 # parsed and compared with vio.constants, and, where the name is the kernel's,
 # with the UAPI headers.
 
@@ -551,7 +551,7 @@ def check_rtl_constants(consts: list[RtlConstant], headers: dict[str, int] | Non
 
 @pytest.fixture(scope="module")
 def rtl() -> list[RtlConstant]:
-    files = sorted(HDL.glob("*.v"))
+    files = sorted(HDL.glob("*.v*"))
     assert files, f"no Verilog in {HDL}"
     return [c for f in files for c in rtl_constants(f.read_text(), f"hdl/{f.name}")]
 

@@ -72,8 +72,8 @@ def test_core_version_is_the_package_version():
 def test_disagreement_is_reported(tmp_path):
     wrong = tmp_path / "virtio_mmio.core"
     text = CORE.read_text()
-    wrong.write_text(text.replace("      - hdl/virtio_mmio_walker.v\n", "", 1))
-    assert disagreements(FILE_LIST, wrong) == ["hdl/virtio_mmio_walker.v is in virtio_mmio.f but not in virtio_mmio.core"]
+    wrong.write_text(text.replace("      - hdl/virtio_mmio_walk.v\n", "", 1))
+    assert disagreements(FILE_LIST, wrong) == ["hdl/virtio_mmio_walk.v is in virtio_mmio.f but not in virtio_mmio.core"]
     swapped = tmp_path / "swapped.core"
     swapped.write_text(text.replace("      - hdl/virtio_mmio_regs.v\n", "", 1).replace("      - hdl/virtio_mmio.v\n", "      - hdl/virtio_mmio.v\n      - hdl/virtio_mmio_regs.v\n", 1))
     assert [d[:28] for d in disagreements(FILE_LIST, swapped)] == ["same files in another order:"]

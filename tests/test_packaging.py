@@ -44,7 +44,7 @@ def test_wheel_declares_no_dependency_outside_its_extras(wheel):
     meta = metadata(wheel)
     plain = [r for r in meta.get("Requires-Dist", []) if "extra ==" not in r]
     assert plain == [], f"the wheel needs third-party packages: {plain}"
-    assert set(meta["Provides-Extra"]) == {"cocotb", "test"}
+    assert set(meta["Provides-Extra"]) == {"cocotb", "test", "bench", "synth"}
     assert 'cocotb<3,>=2.0; extra == "cocotb"' in meta["Requires-Dist"]
     assert not [r for r in meta["Requires-Dist"] if "==" in r.split(";")[0]], "extras must be ranges; pins live in constraints.txt"
 

@@ -17,7 +17,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tb.runner import SOURCES, TOP  # noqa: E402  (the sources of hdl/virtio_mmio.f)
+from tb.runner import HDL, SOURCES, TOP  # noqa: E402  (the sources of hdl/virtio_mmio.f)
 
 # the three required data widths, then corners of the other parameters
 PARAM_SETS = {
@@ -60,7 +60,7 @@ def _report(cmd: list[str], proc: subprocess.CompletedProcess) -> str:
 @pytest.mark.parametrize("params", PARAM_SETS.values(), ids=PARAM_SETS.keys())
 def test_verilator_lint(params, tmp_path):
     exe, env = _verilator()
-    cmd = [exe, "--lint-only", "-Wall", "--top-module", TOP, "--Mdir", str(tmp_path)]
+    cmd = [exe, "--lint-only", "-Wall", f"-I{HDL}", "--top-module", TOP, "--Mdir", str(tmp_path)]
     cmd += [f"-G{name}={value}" for name, value in params.items()]
     cmd += [str(s) for s in SOURCES]
     proc = _run(cmd, env=env, cwd=tmp_path)
@@ -73,7 +73,7 @@ def test_icarus_compile(width, tmp_path):
     exe = shutil.which("iverilog")
     if exe is None:
         pytest.fail("iverilog not found: run `make setup` (Debian package iverilog)")
-    cmd = [exe, "-g2005", "-Wall", "-s", TOP, "-P", f"{TOP}.AXI_DATA_WIDTH={width}", "-o", str(tmp_path / "top.vvp")]
+    cmd = [exe, "-g2005", "-Wall", "-I", str(HDL), "-s", TOP, "-P", f"{TOP}.AXI_DATA_WIDTH={width}", "-o", str(tmp_path / "top.vvp")]
     cmd += [str(s) for s in SOURCES]
     proc = _run(cmd, cwd=tmp_path)
     out = proc.stdout + proc.stderr

@@ -82,7 +82,7 @@ class Bench:
         self.session: Session | None = None
         self.vio: VioDriver | None = None
         self.cls = None  # the class driver (block, console)
-        self.reset_states: list[int] = []  # the walker's state when each reset request (Status=0) reaches it (register bus monitor)
+        self.reset_activity: list[frozenset[str]] = []  # what the engine was doing when each reset request (Status=0) reached it (register bus monitor)
         self.on_close: list[Callable[[Session, str, list[str]], None]] = []
 
     @property

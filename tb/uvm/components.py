@@ -27,10 +27,9 @@ from vio.driver import VIO_IOV_FLAGS_WRITE, VioIov, VioTransfer
 from vio.errors import VioDeviceBroken
 from vio.ring import Desc
 
-from ..env import CLOCK_PERIOD_NS
 from ..hostile_chains import BUS_ERROR_OFFSET, BY_NAME, corrupt
 from ..scoreboards import AxiWriteMonitor, CycleClock, IrqMonitor
-from ..waits import until_rise, within
+from ..waits import until_rise
 from . import coverage as cov
 from .bench import Bench
 from .items import ControlItem, TransferItem, length_bucket
@@ -235,58 +234,52 @@ class VirtioDriverComponent(uvm_driver):
 
     async def reset_and_open(self, item: ControlItem, mode: str, reset, during=None, features: int | None = None) -> None:
         """Await ``reset`` (the driver's Status=0 and its wait for Status 0),
-        note the walker's state its request met, close the session (``mode``)
+        note what the engine was doing when its request came, close the session (``mode``)
         and open a new one. ``during``: awaited while the reset is under way."""
         bench = self.bench
-        k = len(bench.reset_states)
+        k = len(bench.reset_activity)
         task = cocotb.start_soon(reset)
         if during is not None:
             await during
         await task
-        item.walker_state = bench.reset_states[k] if k < len(bench.reset_states) else 0
+        item.activity = bench.reset_activity[k] if k < len(bench.reset_activity) else frozenset()
         for b in bench.backends():
             b.hold = b.gate = False  # a fresh start for the backends too
         bench.env.streams.refresh()
         bench.close(mode)
         await bench.open(features if features is not None else item.args.queues[0] if item.args.queues else None)
 
-    # ------------------------------------------- resets timed on the walker
-    async def wait_state(self, name: str, limit: int = 20000) -> None:
-        """Until the walker is in state ``name``, as a clock edge samples it
-        (fails after ``limit`` cycles)."""
-        dut, code = self.bench.env.dut, cov.WALKER_STATES.index(name)
-        state = dut.walker_inst.state_reg
-
-        async def wait() -> None:
-            if state.value.to_unsigned() == code:
+    # ------------------------------------------- resets timed on the engine
+    async def wait_activity(self, name: str, limit: int = 20000) -> None:
+        """Until the engine is at ``name`` (engine_activity; fails after ``limit`` cycles)."""
+        dut = self.bench.env.dut
+        for _ in range(limit):
+            if name in engine_activity(dut):
                 return
-            while state.value.to_unsigned() != code:
-                await state.value_change
-            await RisingEdge(dut.clk)  # the first edge that samples it
-
-        await within(wait(), limit * CLOCK_PERIOD_NS, f"the walker never reached {name} in {limit} cycles")
+            await RisingEdge(dut.clk)
+        raise AssertionError(f"the engine was never at {name} in {limit} cycles")
 
     async def do_drain_reset(self, item: ControlItem) -> None:
         """An answer of ``count`` bytes on queue ``queues[0]`` that no chain
         waits for, sent on s_axis behind the backend's (and the reference
-        device's) back: the RTL must drop it (DRAIN) and write nothing; a reset
+        device's) back: the RTL must drop it (drain) and write nothing; a reset
         lands while it drains, and the session is checked in full."""
         await self.collect()
         bench = self.bench
         queue = item.args.queues[0] if item.args.queues else 0
         bench.env.streams.source.send_nowait(AxiStreamFrame(bench.rng.randbytes(item.args.count), tdest=queue))
-        await self.wait_state("DRAIN")
+        await self.wait_activity("drain")
         item.result = "during_traffic"
         await self.reset_and_open(item, "full", bench.vio.reset())
 
     async def do_abort_reset(self, item: ControlItem) -> None:
-        """A reset that meets the walker in ABORT or ABORT_BEAT, the abort of a
-        break: a one-beat readable buffer past guest memory (SLVERR on its
-        read, as the hostile ``bus_error_read``) with m_axis stalled, so that
-        the walker breaks and waits in ABORT until the request's last beat is
-        taken. m_axis is opened again ``count`` cycles after the Status=0
-        write starts (its request reaches the walker in ABORT, ABORT_BEAT or
-        IDLE depending on ``count`` and the register bus latency).
+        """A reset that meets the abort of a break: a one-beat readable buffer
+        past guest memory (SLVERR on its read, as the hostile
+        ``bus_error_read``) with m_axis stalled, so that the commit unit
+        breaks and waits until the request's abort beat is taken. m_axis is
+        opened again ``count`` cycles after the Status=0 write starts (its
+        request meets the abort or an idle engine depending on ``count`` and
+        the register bus latency).
         Only the memory scoreboard holds for the session (the reference
         device has no bus to fail)."""
         bench = self.bench
@@ -304,7 +297,7 @@ class VirtioDriverComponent(uvm_driver):
         sink = bench.env.streams.sink
         bench.env.gaps.hold(sink)
         await s.dut_hal.write(bench.env.base + C.VIRTIO_MMIO_QUEUE_NOTIFY, 0)
-        await self.wait_state("ABORT")
+        await self.wait_activity("abort")
 
         async def reopen():
             if item.args.count:
@@ -316,8 +309,8 @@ class VirtioDriverComponent(uvm_driver):
 
     async def do_stop(self, item: ControlItem) -> None:
         """QueuePFN=0 on queue 0 ``count`` cycles after its notify: a stop
-        that meets the walker at work on the queue (its abort, acknowledged
-        from ABORT_BEAT). With ``cause`` "bus_error_read" / "bus_error" the chain is the
+        that meets the engine at work on the queue (a request packet cut
+        short by an abort beat, the stop acknowledged once the queue's units let go). With ``cause`` "bus_error_read" / "bus_error" the chain is the
         hostile one whose readable / writable buffer lies past guest memory, so
         that the stop can catch its failing read / answer write in flight (the stopped queue's burst
         failed: BUS_ERROR, queue halted). Then a reset and a new init; only the
@@ -487,21 +480,46 @@ class VirtioDriverComponent(uvm_driver):
 
 
 # ============================================================== monitors
+COMMIT_STREAM, COMMIT_ABORT = 1, 2  # hdl/virtio_mmio_commit.v: S_STREAM, S_ABORT
+
+
+def engine_activity(dut) -> frozenset[str]:
+    """What the ring engine's units are doing this cycle (cov.ENGINE_ACTIVITIES),
+    read from their registers (docs/engine.md names the units)."""
+    e = dut.engine_inst
+    commit = e.commit_inst.state_reg.value.to_unsigned()
+    wr = e.dma_wr_inst
+    publish = e.publish_inst
+    draining = bool(wr.st_active_reg.value) and bool(wr.st_drain_reg.value)
+    tuser = dut.m_axis_tuser.value
+    abort_beat = bool(dut.m_axis_tvalid.value) and tuser.to_unsigned() >> (len(tuser) - 1) == 1
+    found = {
+        "fetch": not e.fetch_free.value,
+        "request": commit == COMMIT_STREAM and not abort_beat,
+        "abort": commit == COMMIT_ABORT or abort_beat,  # a request packet closed by its abort beat
+        "data_read": not e.df_idle.value,
+        "answer": e.complete_inst.state_reg.value.to_unsigned() != 0 and not draining,
+        "drain": draining,
+        "publish": not publish.idle.value,
+        "irq_decision": publish.c_rd_reg.value.to_unsigned() != publish.c_iss_reg.value.to_unsigned(),
+    }
+    busy = frozenset(name for name, on in found.items() if on)
+    return busy if busy or not e.idle.value else frozenset({"idle"})
+
+
 @dataclass
 class RegisterWrite:
-    """A write seen on the AXI4-Lite slave, with the walker's state on that cycle."""
+    """A write seen on the AXI4-Lite slave."""
 
     addr: int
     data: int
     cycle: int
-    walker_state: int
 
 
 class RegisterBusMonitor(uvm_component):
-    """s_axil: pairs AW and W handshakes into writes and publishes each, with
-    the walker FSM's state on the cycle the register block takes it; notes in
-    ``bench.reset_states`` the walker's state on the cycle a reset request
-    (Status=0) reaches it."""
+    """s_axil: pairs AW and W handshakes into writes and publishes each; notes
+    in ``bench.reset_activity`` what the engine was doing on the cycle a reset
+    request (Status=0) reached it."""
 
     def build_phase(self):
         self.ap = uvm_analysis_port("ap", self)
@@ -513,14 +531,13 @@ class RegisterBusMonitor(uvm_component):
         await bench.started.wait()
         dut = cocotb.top
         clock = CycleClock()
-        walker = dut.walker_inst
-        state = walker.state_reg
+        engine = dut.engine_inst
         ctrl_seen = False  # the reset request of the register block already sampled
         aw: deque[int] = deque()
         w: deque[int] = deque()
         edge = RisingEdge(dut.clk)
         # asleep while none of these is high: nothing to see
-        wake = (dut.s_axil_awvalid, dut.s_axil_wvalid, dut.s_axil_arvalid, walker.ctrl_valid)
+        wake = (dut.s_axil_awvalid, dut.s_axil_wvalid, dut.s_axil_arvalid, engine.ctrl_valid)
         while True:
             await edge
             awvalid, wvalid, arvalid, ctrl_valid = (v.value for v in wake)
@@ -530,16 +547,16 @@ class RegisterBusMonitor(uvm_component):
                 w.append(dut.s_axil_wdata.value.to_unsigned())
             if arvalid and dut.s_axil_arready.value:
                 self.reads += 1
-            # the walker's state on the first cycle it sees the reset request
+            # the engine's activity on the first cycle it sees the reset request
             # (ctrl_valid + ctrl_reset from the register block, a cycle or more
-            # after the Status=0 write's handshake): the state the reset hits
-            reset_req = bool(ctrl_valid) and bool(walker.ctrl_reset.value)
+            # after the Status=0 write's handshake): what the reset hits
+            reset_req = bool(ctrl_valid) and bool(engine.ctrl_reset.value)
             if reset_req and not ctrl_seen:
-                bench.reset_states.append(state.value.to_unsigned())
+                bench.reset_activity.append(engine_activity(dut))
             ctrl_seen = reset_req
             while aw and w:
                 self.writes += 1
-                wr = RegisterWrite(aw.popleft(), w.popleft(), clock.now(), state.value.to_unsigned())
+                wr = RegisterWrite(aw.popleft(), w.popleft(), clock.now())
                 self.ap.write(wr)
             if not (awvalid or wvalid or arvalid or ctrl_valid):
                 await until_rise(wake)
@@ -709,7 +726,9 @@ class VirtioCoverage(uvm_subscriber):
             for k in r:
                 (cov.sample_ring if k == "empty_notify" else cov.sample_notify)(k)
         elif kind in ("reset", "drain_reset", "abort_reset"):
-            cov.sample_reset(item.walker_state, r)
+            cov.sample_reset(r)
+            for activity in sorted(item.activity):
+                cov.sample_reset_activity(activity)
         elif kind == "hostile":
             cov.sample_cause(r)
         elif kind == "block":

@@ -19,11 +19,8 @@ from vio.constants import Cause
 from .items import DIRECTIONS, LENGTH_BUCKETS
 
 QUEUES = (0, 1, 2)  # the loopback builds' queues: interrupts, polled (NO_INTERRUPT), forced indirect
-WALKER_STATES = (
-    "IDLE", "POP_START", "AIDX_WAIT", "HEAD_WAIT", "DESC_RD", "DESC_WAIT", "POP_COMMIT", "AEVT_WAIT",
-    "DATA_START", "DATA_STREAM", "POP_DONE", "ANS_START", "ANS_NEXT", "ANS_SEG", "ANS_DRAIN", "ANS_FLUSH",
-    "USED_ELEM", "USED_IDX", "IRQ_WAIT", "DRAIN", "ABORT", "ABORT_BEAT",
-)  # fmt: skip  (hdl/virtio_mmio_walker.v, STATE_* in order)
+# what the ring engine's units are doing (components.engine_activity; docs/engine.md)
+ENGINE_ACTIVITIES = ("idle", "fetch", "request", "data_read", "abort", "answer", "drain", "publish", "irq_decision")
 CAUSES = tuple(c.name for c in Cause if c != Cause.NONE)
 IRQ_RULES = ("event_idx_passed", "event_idx_not_passed", "no_interrupt_set", "no_interrupt_clear", "notify_on_empty")
 PAUSES = ("none", "light", "heavy")
@@ -80,10 +77,14 @@ def sample_notify(event: str) -> None:
 
 
 # --------------------------------------------------------------- reset
-@CoverPoint(f"{PREFIX}.reset.walker_state", xf=lambda state, point: WALKER_STATES[state] if state < len(WALKER_STATES) else "?", bins=list(WALKER_STATES))
-@CoverPoint(f"{PREFIX}.reset.point", xf=lambda state, point: point, bins=list(RESET_POINTS))
-def sample_reset(state: int, point: str) -> None:
-    """The walker's state on the cycle the reset request of a Status=0 write reached it."""
+@CoverPoint(f"{PREFIX}.reset.point", xf=lambda point: point, bins=list(RESET_POINTS))
+def sample_reset(point: str) -> None:
+    """A Status=0 write: at a quiescent point or in the middle of traffic."""
+
+
+@CoverPoint(f"{PREFIX}.reset.activity", xf=lambda activity: activity, bins=list(ENGINE_ACTIVITIES))
+def sample_reset_activity(activity: str) -> None:
+    """One thing the ring engine was doing on the cycle a reset request reached it (one sample each)."""
 
 
 # ------------------------------------------------------------- hostile

@@ -8,7 +8,6 @@ from pyuvm import ConfigDB, uvm_sequence
 from vio import constants as C
 
 from ..hostile_chains import ALL_RING, ANY_LAYOUT, CASES, EVENT_IDX, INDIRECT, NOTIFY_ON_EMPTY
-from .coverage import WALKER_STATES
 from .items import DIRECTIONS, LENGTH_BUCKETS, ControlItem, TransferItem
 
 FEATURE_SETS = [ANY_LAYOUT, ANY_LAYOUT | INDIRECT, ANY_LAYOUT | INDIRECT | EVENT_IDX, NOTIFY_ON_EMPTY | ANY_LAYOUT | EVENT_IDX, ALL_RING]
@@ -141,7 +140,7 @@ class StormStallSeq(VirtioSequence):
 
 class ResetSeq(VirtioSequence):
     """Resets with answers held at a quiescent point, and resets at a random
-    cycle in the middle of traffic (the walker caught in its states), each
+    cycle in the middle of traffic (the engine caught at work), each
     followed by a new init and clean traffic."""
 
     async def body(self):
@@ -162,8 +161,8 @@ class ResetSeq(VirtioSequence):
 
 class ResetSweepSeq(VirtioSequence):
     """The same small chain each time, the reset ``d`` cycles after its notify
-    for d = 0, step, 2*step...: the reset lands in each state of the walker's
-    pass over one chain (pop, data, answer, used element, interrupt decision)."""
+    for d = 0, step, 2*step...: the reset lands in each step of the engine's
+    work on one chain (fetch, request, data, answer, used element, interrupt decision)."""
 
     async def body(self):
         step = self.kw.get("step", 2)
@@ -174,55 +173,54 @@ class ResetSweepSeq(VirtioSequence):
 
 
 class DirectedResetSeq(VirtioSequence):
-    """Resets aimed at the walker's short states, each followed by a new init.
+    """Resets aimed at the engine's short activities, each followed by a new init.
 
-    For each target (state, chain) the same chain is posted and the reset
+    For each target (activity, chain) the same chain is posted and the reset
     issued ``d`` cycles after its notify, d = 0, 1, 2, ... until the reset's
-    request meets the walker in the target state (the register bus monitor
-    notes the state on the cycle the request reaches the walker): DATA_START
-    (one cycle before the request's read), IRQ_WAIT (the read of used_event
-    or avail.flags), ANS_DRAIN (a chain with nothing writable: its answer is
-    drained). Then DRAIN (an answer no chain waits for, dropped while the
-    reset lands), ABORT / ABORT_BEAT (the abort of a bus-error break held
-    by a stalled m_axis, the Status=0 write timed against its release), and
-    queue stops that abort the walker's work on the queue."""
+    request meets the engine at the target (the register bus monitor notes
+    what the engine does on the cycle the request reaches it): data_read (a
+    chain's readable buffer being read), irq_decision (the read of used_event
+    or avail.flags), drain (a chain with nothing writable: its answer is
+    dropped). Then an answer no chain waits for, dropped while the reset
+    lands, the abort of a bus-error break held by a stalled m_axis (the
+    Status=0 write timed against its release), and queue stops that cut the
+    engine's work on the queue short."""
 
-    # (state, chain, features): without NOTIFY_ON_EMPTY for IRQ_WAIT, which
-    # the walker skips when the ring is left empty under NOTIFY_ON_EMPTY (the
-    # interrupt is raised at once), as after every lone chain of ALL_RING
+    # (activity, chain, features): without NOTIFY_ON_EMPTY for irq_decision,
+    # which needs no read when the ring is left empty under NOTIFY_ON_EMPTY
+    # (the interrupt is raised at once), as after every lone chain of ALL_RING
     TARGETS = (
-        ("DATA_START", [(24, False), (40, True)], ALL_RING),
-        ("IRQ_WAIT", [(24, False), (40, True)], ANY_LAYOUT | INDIRECT | EVENT_IDX),
-        ("ANS_DRAIN", [(24, False)], ALL_RING),
+        ("data_read", [(24, False), (40, True)], ALL_RING),
+        ("irq_decision", [(24, False), (40, True)], ANY_LAYOUT | INDIRECT | EVENT_IDX),
+        ("drain", [(24, False)], ALL_RING),
     )
 
     async def body(self):
         await self.control("pressure", pause=0.0)  # a fixed register bus latency: d steps one cycle at a time
         cycles = self.kw.get("cycles", 400)
-        met = set()  # the states the reset requests met
+        met = set()  # what the reset requests met
         for name, segments, features in self.TARGETS:
             await self.control("reset", count=-1, queues=[features])
             for d in range(cycles):
                 await self.send(TransferItem("directed", 0, segments, indirect=False))
-                met.add(WALKER_STATES[(await self.control("reset", count=d)).walker_state])
+                met |= (await self.control("reset", count=d)).activity
                 if name in met:
                     break
-        met.add(WALKER_STATES[(await self.control("drain_reset", count=4096)).walker_state])
-        # queue stops (QueuePFN=0) meeting the walker at work on the queue
+        met |= (await self.control("drain_reset", count=4096)).activity
+        # queue stops (QueuePFN=0) meeting the engine at work on the queue
         for d in range(0, 40, 2):
             await self.send(TransferItem("directed", 0, [(24, False), (40, True)], indirect=False))
             await self.control("stop", count=d)
+        aimed = ["data_read", "irq_decision", "drain"]
         if self.bench.params["DMA_SIZE"] > self.bench.env.mem.size:  # a buffer past guest memory, inside the window
             for d in range(self.kw.get("abort_steps", 12)):
-                met.add(WALKER_STATES[(await self.control("abort_reset", count=d)).walker_state])
+                met |= (await self.control("abort_reset", count=d)).activity
             for cause in ("bus_error_read", "bus_error"):  # the stop catches the chain's failing read / answer write (SLVERR) in flight
                 for d in range(40):
                     await self.control("stop", count=d, cause=cause)
-            aimed = ("DATA_START", "IRQ_WAIT", "ANS_DRAIN", "DRAIN", "ABORT", "ABORT_BEAT")
-        else:
-            aimed = ("DATA_START", "IRQ_WAIT", "ANS_DRAIN", "DRAIN")
+            aimed.append("abort")
         missed = [name for name in aimed if name not in met]
-        assert not missed, f"directed resets: no reset request met the walker in {missed} (met: {sorted(met)})"
+        assert not missed, f"directed resets: no reset request met the engine at {missed} (met: {sorted(met)})"
         await self.transfer(0)
         await self.control("kick")
 
@@ -256,7 +254,7 @@ class BackendLimitsSeq(VirtioSequence):
             await self.send(item)
         await self.control("kick")
         # the last walk was abandoned: queue 2 waits for room in its segment buffer
-        waiting = b.env.dut.walker_inst.wait_space_reg.value.to_unsigned()
+        waiting = b.env.dut.engine_inst.sched_inst.wait_space_reg.value.to_unsigned()
         assert waiting & 1 << 2, f"segment buffer: queue 2 does not wait for room (wait_space {waiting:#x})"
         await self.control("release")
         await self.control("kick")

@@ -32,8 +32,8 @@ SETTLE_LIMIT = 400_000  # cycles: a DUT that never goes quiet is a failure, not 
 
 
 async def settle(env: VirtioEnv) -> None:
-    """Until no DMA or stream valid for QUIET_CYCLES cycles and no answer on
-    its way. Unlike VirtioEnv.quiesce, answers the backend holds back on
+    """Until no DMA or stream valid and the engine idle for QUIET_CYCLES
+    cycles and no answer on its way. Unlike VirtioEnv.quiesce, answers the backend holds back on
     purpose do not count as activity."""
     streams = env.streams
     busy = lambda: not streams.source.idle() or streams.sink.active  # noqa: E731
@@ -69,7 +69,7 @@ class Session:
         # the rise bound was measured with zero-latency memory; the decision
         # waits for the B of the used.idx write and a read of used_event or
         # avail.flags, each delayed by the memory latency
-        self.sb = scoreboards_cls(env.dut, self.predictor, clock=self.clock, rise_bound=RISE_BOUND_CYCLES + 2 * env.mem_latency)
+        self.sb = scoreboards_cls(env.dut, self.predictor, clock=self.clock, rise_bound=RISE_BOUND_CYCLES)
         env.streams.log = []  # the RTL backend's requests of this session
         self.sb.start()
         self.vio: VioDriver | None = None

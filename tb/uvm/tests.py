@@ -142,8 +142,9 @@ class LoopbackResetTest(VirtioBaseTest):
 
 @pyuvm.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
 class LoopbackDirectedResetTest(VirtioBaseTest):
-    """Resets aimed at the walker's short states (DATA_START, IRQ_WAIT,
-    ANS_DRAIN, DRAIN, ABORT, ABORT_BEAT), then new inits."""
+    """Resets aimed at the engine's short activities (a chain's data read, an
+    interrupt decision's read, an answer drained, a request packet's abort),
+    then new inits."""
 
     SEQUENCES = [(DirectedResetSeq, {})]
 

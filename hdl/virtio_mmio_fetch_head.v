@@ -1,0 +1,241 @@
+`resetall
+`timescale 1ns / 1ps
+`default_nettype none
+
+/*
+ * virtio-mmio fetch, second stage: the head checks of the model's pop, in
+ * order, and the read of each chain's first descriptor ahead of the walk.
+ *
+ * - head >= QueueNum: ERROR HEAD_RANGE (nothing of the table is read);
+ * - head maybe in flight (a committed chain of the queue not yet completed,
+ *   or an earlier chain of this run not yet committed), or as many chains in
+ *   flight as QueueNum: RECHECK. Chains ahead of it may complete before it
+ *   would be popped; the commit stage decides in order, with the state then;
+ * - else the first descriptor is read (tag FIRST) and the chain goes on.
+ * Other entries pass through. The heads of the run's uncommitted chains are
+ * kept (up to RUN_CHAINS; a full list waits for commits).
+ */
+module virtio_mmio_fetch_head #
+(
+    // Width of DMA addresses
+    parameter ADDR_WIDTH = 32,
+    // descriptor index within a ring
+    parameter QN_W = 4,
+    // in-flight count width
+    parameter IFP_W = 5,
+    // uncommitted chains of a run in the pipeline
+    parameter RUN_CHAINS = 16
+)
+(
+    input  wire                     clk,
+    input  wire                     rst,
+
+    input  wire                     run_start,
+    input  wire [15:0]              num,
+    input  wire [ADDR_WIDTH-1:0]    desc_addr,
+    // chains of the run's queue committed and not yet completed
+    input  wire [IFP_W-1:0]         inflight,
+    // the head looked at is in flight (committed, not completed)
+    output wire [15:0]              chk_head,
+    input  wire                     chk_busy,
+    // a chain of the run's queue was committed
+    input  wire                     commit_chain,
+
+    input  wire                     abort,
+    // this stage ended the run: the first stage stops
+    output wire                     terminate,
+
+    input  wire [2:0]               in_kind,
+    input  wire [15:0]              in_val,
+    input  wire [7:0]               in_cause,
+    input  wire                     in_valid,
+    output wire                     in_ready,
+
+    output wire [ADDR_WIDTH-1:0]    rd_addr,
+    output wire                     rd_valid,
+    input  wire                     rd_ready,
+    // a first-descriptor slot is free in the walk stage
+    input  wire                     first_credit,
+
+    output wire [2:0]               out_kind,
+    output wire [15:0]              out_val,
+    output wire [7:0]               out_cause,
+    output wire                     out_valid,
+    input  wire                     out_ready,
+
+    output wire                     idle
+);
+
+`include "virtio_mmio_defs.vh"
+
+localparam RP_W = $clog2(RUN_CHAINS);
+
+initial begin
+    if (RUN_CHAINS < 2 || (RUN_CHAINS & (RUN_CHAINS-1)) != 0) begin
+        $error("Error: RUN_CHAINS must be a power of two, at least 2 (instance %m)");
+        $finish;
+    end
+end
+
+reg active_reg, active_next;
+// this stage has sent the run's last entry on
+reg ended_reg, ended_next;
+// the first stage's last entry has arrived
+reg up_done_reg, up_done_next;
+reg terminate_reg, terminate_next;
+
+// heads of the run's chains not yet committed, oldest first
+reg [QN_W-1:0] cam [0:RUN_CHAINS-1];
+reg [RP_W:0] cam_wr_reg, cam_rd_reg;
+
+reg [ADDR_WIDTH-1:0] rd_addr_reg, rd_addr_next;
+reg rd_valid_reg, rd_valid_next;
+
+reg [2:0] out_kind_reg, out_kind_next;
+reg [15:0] out_val_reg, out_val_next;
+reg [7:0] out_cause_reg, out_cause_next;
+reg out_valid_reg, out_valid_next;
+
+reg in_ready_int;
+reg cam_push;
+reg cam_hit;
+reg terminal_in;
+
+wire [RP_W:0] cam_count = cam_wr_reg - cam_rd_reg;
+wire [RUN_CHAINS-1:0] cam_match;
+
+genvar k;
+generate
+for (k = 0; k < RUN_CHAINS; k = k + 1) begin : cam_cmp
+    wire [RP_W-1:0] slot = cam_rd_reg[RP_W-1:0] + k[RP_W-1:0];
+    assign cam_match[k] = k < cam_count && {{(16-QN_W){1'b0}}, cam[slot]} == in_val;
+end
+endgenerate
+wire out_free = !out_valid_reg || out_ready;
+
+assign terminate = terminate_reg;
+assign chk_head = in_val;
+assign in_ready = in_ready_int;
+assign rd_addr = rd_addr_reg;
+assign rd_valid = rd_valid_reg;
+assign out_kind = out_kind_reg;
+assign out_val = out_val_reg;
+assign out_cause = out_cause_reg;
+assign out_valid = out_valid_reg;
+assign idle = !active_reg;
+
+always @* begin
+    active_next = active_reg;
+    ended_next = ended_reg;
+    up_done_next = up_done_reg;
+    terminate_next = terminate_reg;
+    rd_addr_next = rd_addr_reg;
+    rd_valid_next = rd_valid_reg && !rd_ready;
+    out_kind_next = out_kind_reg;
+    out_val_next = out_val_reg;
+    out_cause_next = out_cause_reg;
+    out_valid_next = out_valid_reg && !out_ready;
+    in_ready_int = 1'b0;
+    cam_push = 1'b0;
+
+    cam_hit = |cam_match;
+    terminal_in = in_kind != K_CHAIN && in_kind != K_SHADOW;
+
+    if (run_start) begin
+        active_next = 1'b1;
+        ended_next = 1'b0;
+        up_done_next = 1'b0;
+        terminate_next = 1'b0;
+    end else if (active_reg && in_valid) begin
+        if (ended_reg || (abort && !terminal_in)) begin
+            // after this stage ended the run, or abandoned: drop up to the first stage's end
+            in_ready_int = 1'b1;
+            if (terminal_in) begin
+                up_done_next = 1'b1;
+            end
+        end else if (out_free) begin
+            if (in_kind == K_CHAIN) begin
+                if (in_val >= num) begin
+                    // hostile-input case 2
+                    in_ready_int = 1'b1;
+                    out_kind_next = K_ERROR;
+                    out_val_next = in_val;
+                    out_cause_next = CAUSE_HEAD_RANGE;
+                    out_valid_next = 1'b1;
+                    ended_next = 1'b1;
+                    terminate_next = 1'b1;
+                end else if (chk_busy || cam_hit || {{(16-IFP_W){1'b0}}, inflight} + {{(15-RP_W){1'b0}}, cam_count} >= num) begin
+                    // case 13 unless chains ahead complete first: decided at commit
+                    in_ready_int = 1'b1;
+                    out_kind_next = K_RECHECK;
+                    out_val_next = in_val;
+                    out_valid_next = 1'b1;
+                    ended_next = 1'b1;
+                    terminate_next = 1'b1;
+                end else if ((!rd_valid_reg || rd_ready) && first_credit && cam_count != RUN_CHAINS[RP_W:0]) begin
+                    in_ready_int = 1'b1;
+                    rd_addr_next = desc_addr + {{(ADDR_WIDTH-20){1'b0}}, in_val, 4'b0000};
+                    rd_valid_next = 1'b1;
+                    cam_push = 1'b1;
+                    out_kind_next = K_CHAIN;
+                    out_val_next = in_val;
+                    out_valid_next = 1'b1;
+                end
+            end else begin
+                in_ready_int = 1'b1;
+                out_kind_next = in_kind;
+                out_val_next = in_val;
+                out_cause_next = in_cause;
+                out_valid_next = 1'b1;
+                if (terminal_in) begin
+                    ended_next = 1'b1;
+                    up_done_next = 1'b1;
+                end
+            end
+        end
+    end
+
+    if (active_reg && ended_reg && up_done_reg && !rd_valid_reg && !out_valid_reg) begin
+        active_next = 1'b0;
+    end
+end
+
+always @(posedge clk) begin
+    active_reg <= active_next;
+    ended_reg <= ended_next;
+    up_done_reg <= up_done_next;
+    terminate_reg <= terminate_next;
+    rd_addr_reg <= rd_addr_next;
+    rd_valid_reg <= rd_valid_next;
+    out_kind_reg <= out_kind_next;
+    out_val_reg <= out_val_next;
+    out_cause_reg <= out_cause_next;
+    out_valid_reg <= out_valid_next;
+
+    if (cam_push) begin
+        cam[cam_wr_reg[RP_W-1:0]] <= in_val[QN_W-1:0];
+        cam_wr_reg <= cam_wr_reg + 1'b1;
+    end
+    if (commit_chain && cam_count != 0) begin
+        cam_rd_reg <= cam_rd_reg + 1'b1;
+    end
+    if (run_start) begin
+        cam_wr_reg <= {(RP_W+1){1'b0}};
+        cam_rd_reg <= {(RP_W+1){1'b0}};
+    end
+
+    if (rst) begin
+        active_reg <= 1'b0;
+        ended_reg <= 1'b0;
+        up_done_reg <= 1'b0;
+        terminate_reg <= 1'b0;
+        rd_valid_reg <= 1'b0;
+        out_valid_reg <= 1'b0;
+        cam_wr_reg <= {(RP_W+1){1'b0}};
+        cam_rd_reg <= {(RP_W+1){1'b0}};
+    end
+end
+
+endmodule
+
+`resetall

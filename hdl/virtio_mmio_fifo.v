@@ -1,0 +1,83 @@
+`resetall
+`timescale 1ns / 1ps
+`default_nettype none
+
+/*
+ * Synchronous FIFO with a valid/ready stream on each side: storage in a RAM
+ * with a registered read (block or distributed RAM), one output register,
+ * first word fall-through. Holds DEPTH entries plus the output register.
+ * count = entries held; clear empties it in one cycle.
+ */
+module virtio_mmio_fifo #
+(
+    // RAM entries (power of two, at least 2)
+    parameter DEPTH = 16,
+    // Entry width in bits
+    parameter WIDTH = 8,
+    // Width of count (holds DEPTH+1)
+    parameter COUNT_WIDTH = $clog2(DEPTH+2)
+)
+(
+    input  wire                    clk,
+    input  wire                    rst,
+    input  wire                    clear,
+
+    input  wire [WIDTH-1:0]        in_data,
+    input  wire                    in_valid,
+    output wire                    in_ready,
+
+    output wire [WIDTH-1:0]        out_data,
+    output wire                    out_valid,
+    input  wire                    out_ready,
+
+    output wire [COUNT_WIDTH-1:0]  count
+);
+
+localparam PTR_W = $clog2(DEPTH);
+
+initial begin
+    if (DEPTH < 2 || (DEPTH & (DEPTH-1)) != 0) begin
+        $error("Error: DEPTH must be a power of two, at least 2 (instance %m)");
+        $finish;
+    end
+end
+
+reg [WIDTH-1:0] mem [0:DEPTH-1];
+reg [PTR_W:0] wr_ptr_reg, rd_ptr_reg;
+reg [WIDTH-1:0] out_data_reg;
+reg out_valid_reg;
+
+wire [PTR_W:0] held = wr_ptr_reg - rd_ptr_reg;
+wire ram_empty = held == 0;
+wire push = in_valid && in_ready;
+wire pop = !ram_empty && (!out_valid_reg || out_ready);
+
+assign in_ready = !held[PTR_W];
+assign out_data = out_data_reg;
+assign out_valid = out_valid_reg;
+assign count = {{(COUNT_WIDTH-PTR_W-1){1'b0}}, held} + {{(COUNT_WIDTH-1){1'b0}}, out_valid_reg};
+
+always @(posedge clk) begin
+    if (push) begin
+        mem[wr_ptr_reg[PTR_W-1:0]] <= in_data;
+        wr_ptr_reg <= wr_ptr_reg + 1'b1;
+    end
+
+    if (pop) begin
+        out_data_reg <= mem[rd_ptr_reg[PTR_W-1:0]];
+        rd_ptr_reg <= rd_ptr_reg + 1'b1;
+        out_valid_reg <= 1'b1;
+    end else if (out_ready) begin
+        out_valid_reg <= 1'b0;
+    end
+
+    if (rst || clear) begin
+        wr_ptr_reg <= {(PTR_W+1){1'b0}};
+        rd_ptr_reg <= {(PTR_W+1){1'b0}};
+        out_valid_reg <= 1'b0;
+    end
+end
+
+endmodule
+
+`resetall

@@ -1,0 +1,465 @@
+`resetall
+`timescale 1ns / 1ps
+`default_nettype none
+
+/*
+ * virtio-mmio publisher: used ring updates and interrupt decisions.
+ *
+ * A: a completed chain's used element {id, len} is written once its buffer
+ *    writes are answered (a failed data write leaves the used ring alone);
+ * B: consecutive chains of one queue share one used.idx write (up to
+ *    PUBLISH_BATCH), issued once their used elements are answered;
+ * C: after each used.idx write is answered, the interrupt decision of the
+ *    model's _should_interrupt for that write, with old = used.idx before it
+ *    and new = the value written: NOTIFY_ON_EMPTY (nothing in flight, the
+ *    avail ring used up), else EVENT_IDX vring_need_event(used_event, new,
+ *    old), else avail.flags NO_INTERRUPT clear. For a batch this equals the
+ *    OR of the decisions the model takes for its entries one by one.
+ *    The reads of several writes may be in flight (each asked for as soon as
+ *    its write is answered); the decisions are taken in order.
+ * Entries of a queue being stopped, and everything while the device is
+ * broken, are dropped.
+ */
+module virtio_mmio_publish #
+(
+    parameter NUM_QUEUES = 2,
+    parameter Q_W = 1,
+    // avail/used index of a freshly activated queue
+    parameter [15:0] RING_INDEX_BASE = 16'd0,
+    parameter ADDR_WIDTH = 32,
+    parameter SEQ_WIDTH = 16,
+    // completed chains waiting (power of two)
+    parameter PUB_DEPTH = 8,
+    // chains one used.idx write may publish
+    parameter PUBLISH_BATCH = 16
+)
+(
+    input  wire                         clk,
+    input  wire                         rst,
+
+    input  wire [Q_W-1:0]               in_q,
+    input  wire [15:0]                  in_head,
+    input  wire [31:0]                  in_len,
+    input  wire [SEQ_WIDTH-1:0]         in_need,
+    input  wire                         in_valid,
+    output wire                         in_ready,
+    output wire [$clog2(PUB_DEPTH+2)-1:0] in_space,
+
+    input  wire [NUM_QUEUES*16-1:0]     q_num,
+    input  wire [NUM_QUEUES*ADDR_WIDTH-1:0] q_avail_addr,
+    input  wire [NUM_QUEUES*ADDR_WIDTH-1:0] q_used_addr,
+    input  wire [NUM_QUEUES*16-1:0]     last_avail,
+    input  wire [NUM_QUEUES*16-1:0]     shadow,
+    input  wire                         feat_notify_on_empty,
+    input  wire                         feat_event_idx,
+
+    input  wire [SEQ_WIDTH-1:0]         st_acked,
+    output wire [ADDR_WIDTH-1:0]        im_addr,
+    output wire [3:0]                   im_len,
+    output wire [63:0]                  im_data,
+    output wire [7:0]                   im_tag,
+    output wire                         im_valid,
+    input  wire                         im_ready,
+    input  wire [SEQ_WIDTH-1:0]         im_seq,
+    input  wire [SEQ_WIDTH-1:0]         im_acked,
+
+    // the read of used_event or avail.flags (the DMA read engine's interrupt port)
+    output wire [ADDR_WIDTH-1:0]        rd_addr,
+    output wire                         rd_valid,
+    input  wire                         rd_ready,
+    input  wire [15:0]                  rsp_data,
+    input  wire                         rsp_err,
+    input  wire                         rsp_valid,
+
+    output wire                         irq_vring,
+    output wire                         brk_valid,
+    output wire [Q_W-1:0]               brk_q,
+
+    input  wire                         halt,
+    input  wire [NUM_QUEUES-1:0]        stopping,
+    input  wire [NUM_QUEUES-1:0]        clr,
+
+    output wire                         idle,
+    output wire [NUM_QUEUES-1:0]        holds
+);
+
+localparam PD_W = $clog2(PUB_DEPTH);
+localparam CD = 4;
+localparam CD_W = 2;
+localparam BT_W = $clog2(PUBLISH_BATCH+1);
+
+/*
+ * Stage A: completed chains
+ */
+reg [Q_W-1:0] a_q [0:PUB_DEPTH-1];
+reg [15:0] a_head [0:PUB_DEPTH-1];
+reg [31:0] a_len [0:PUB_DEPTH-1];
+reg [SEQ_WIDTH-1:0] a_need [0:PUB_DEPTH-1];
+reg [PD_W:0] a_wr_reg, a_rd_reg;
+
+/*
+ * Stage B: used elements written, waiting for their used.idx
+ */
+reg [Q_W-1:0] b_q [0:PUB_DEPTH-1];
+reg [15:0] b_new [0:PUB_DEPTH-1];
+reg [SEQ_WIDTH-1:0] b_need [0:PUB_DEPTH-1];
+reg [PD_W:0] b_wr_reg, b_rd_reg;
+reg g_valid_reg;
+reg [Q_W-1:0] g_q_reg;
+reg [15:0] g_new_reg;
+reg [SEQ_WIDTH-1:0] g_need_reg;
+reg [BT_W-1:0] g_count_reg;
+
+/*
+ * Stage C: used.idx written, the interrupt decision to take
+ */
+reg [Q_W-1:0] c_q [0:CD-1];
+reg [15:0] c_old [0:CD-1];
+reg [15:0] c_new [0:CD-1];
+reg [SEQ_WIDTH-1:0] c_need [0:CD-1];
+// what the issue pointer found: 0 a read was asked for, 1 NOTIFY_ON_EMPTY, 2 dropped
+reg [1:0] c_how [0:CD-1];
+reg [CD_W:0] c_wr_reg, c_rd_reg;
+// the next entry to ask a read for (between c_rd and c_wr)
+reg [CD_W:0] c_iss_reg;
+
+// per queue: used elements written, used.idx written
+reg [15:0] elem_idx_reg [0:NUM_QUEUES-1];
+reg [15:0] used_idx_reg [0:NUM_QUEUES-1];
+
+reg [ADDR_WIDTH-1:0] im_addr_reg;
+reg [3:0] im_len_reg;
+reg [63:0] im_data_reg;
+reg [7:0] im_tag_reg;
+reg im_valid_reg;
+// what the immediate write in the register is: 0 a used element, 1 used.idx
+reg im_kind_reg;
+reg [Q_W-1:0] im_q_reg;
+reg [15:0] im_new_reg;
+reg [15:0] im_old_reg;
+
+reg irq_vring_reg;
+reg brk_valid_reg;
+reg [Q_W-1:0] brk_q_reg;
+
+wire a_empty = a_wr_reg == a_rd_reg;
+wire b_empty = b_wr_reg == b_rd_reg;
+wire c_empty = c_wr_reg == c_rd_reg;
+wire [PD_W-1:0] a_i = a_rd_reg[PD_W-1:0];
+wire [PD_W-1:0] b_i = b_rd_reg[PD_W-1:0];
+wire [CD_W-1:0] c_i = c_rd_reg[CD_W-1:0];
+wire [CD_W-1:0] ci_i = c_iss_reg[CD_W-1:0];
+wire c_to_issue = c_iss_reg != c_wr_reg;
+wire c_issued = c_rd_reg != c_iss_reg;
+wire [PD_W:0] a_count = a_wr_reg - a_rd_reg;
+wire [PD_W:0] b_count = b_wr_reg - b_rd_reg;
+wire c_full = (c_wr_reg - c_rd_reg) == CD[CD_W:0];
+
+wire [Q_W-1:0] aq = a_q[a_i];
+wire [15:0] a_head_i = a_head[a_i];
+wire [31:0] a_len_i = a_len[a_i];
+wire [15:0] a_elem_idx = elem_idx_reg[aq];
+wire [Q_W-1:0] b_q_i = b_q[b_i];
+wire [15:0] b_new_i = b_new[b_i];
+wire [SEQ_WIDTH-1:0] b_need_i = b_need[b_i];
+wire [15:0] g_used_idx = used_idx_reg[g_q_reg];
+wire [15:0] a_num = q_num[aq*16 +: 16];
+wire [SEQ_WIDTH-1:0] a_wait = st_acked - a_need[a_i];
+wire [SEQ_WIDTH-1:0] g_wait = im_acked - g_need_reg;
+// the entry decided next
+wire [Q_W-1:0] cq = c_q[c_i];
+wire [1:0] c_how_i = c_how[c_i];
+wire [15:0] c_ev_new = c_new[c_i] - rsp_data - 16'd1;
+wire [15:0] c_ev_span = c_new[c_i] - c_old[c_i];
+// the entry whose read is asked for next, once its used.idx write is answered
+wire [Q_W-1:0] ciq = c_q[ci_i];
+wire [SEQ_WIDTH-1:0] ci_wait = im_acked - c_need[ci_i];
+wire ci_acked = !ci_wait[SEQ_WIDTH-1];
+wire [15:0] ciq_last_avail = last_avail[ciq*16 +: 16];
+wire [15:0] ciq_num = q_num[ciq*16 +: 16];
+wire [ADDR_WIDTH-1:0] ciq_avail = q_avail_addr[ciq*ADDR_WIDTH +: ADDR_WIDTH];
+wire ci_drop = halt || stopping[ciq];
+// NOTIFY_ON_EMPTY: nothing in flight after this write, the avail ring used up
+wire ci_noe = feat_notify_on_empty && ciq_last_avail == c_new[ci_i] && ciq_last_avail == shadow[ciq*16 +: 16];
+wire im_free = !im_valid_reg || im_ready;
+
+assign in_ready = a_count != PUB_DEPTH[PD_W:0];
+assign in_space = PUB_DEPTH[PD_W:0] - a_count;
+assign im_addr = im_addr_reg;
+assign im_len = im_len_reg;
+assign im_data = im_data_reg;
+assign im_tag = im_tag_reg;
+assign im_valid = im_valid_reg;
+// asked in the cycle its used.idx write is answered (the read engine puts it
+// straight into its AR register)
+assign rd_valid = c_to_issue && ci_acked && !ci_drop && !ci_noe;
+assign rd_addr = feat_event_idx ? ciq_avail + 4 + {{(ADDR_WIDTH-17){1'b0}}, ciq_num, 1'b0} : ciq_avail;
+assign irq_vring = irq_vring_reg;
+assign brk_valid = brk_valid_reg;
+assign brk_q = brk_q_reg;
+assign idle = a_empty && b_empty && c_empty && !g_valid_reg && !im_valid_reg;
+
+genvar n, k;
+generate
+for (n = 0; n < NUM_QUEUES; n = n + 1) begin : hold
+    wire [PUB_DEPTH-1:0] in_a, in_b;
+    wire [CD-1:0] in_c;
+    for (k = 0; k < PUB_DEPTH; k = k + 1) begin : ab
+        assign in_a[k] = k < a_count && a_q[(a_rd_reg[PD_W-1:0] + k) % PUB_DEPTH] == n;
+        assign in_b[k] = k < b_count && b_q[(b_rd_reg[PD_W-1:0] + k) % PUB_DEPTH] == n;
+    end
+    for (k = 0; k < CD; k = k + 1) begin : c
+        assign in_c[k] = k < (c_wr_reg - c_rd_reg) && c_q[(c_rd_reg[CD_W-1:0] + k) % CD] == n;
+    end
+    assign holds[n] = |in_a || |in_b || |in_c || (g_valid_reg && g_q_reg == n)
+        || (im_valid_reg && im_q_reg == n);
+end
+endgenerate
+
+reg [PD_W:0] a_wr_next, a_rd_next, b_wr_next, b_rd_next;
+reg [CD_W:0] c_wr_next, c_rd_next;
+reg g_valid_next;
+reg [Q_W-1:0] g_q_next;
+reg [15:0] g_new_next;
+reg [SEQ_WIDTH-1:0] g_need_next;
+reg [BT_W-1:0] g_count_next;
+reg [CD_W:0] c_iss_next;
+reg c_how_we;
+reg [1:0] c_how_val;
+reg [ADDR_WIDTH-1:0] im_addr_next;
+reg [3:0] im_len_next;
+reg [63:0] im_data_next;
+reg [7:0] im_tag_next;
+reg im_valid_next;
+reg im_kind_next;
+reg [Q_W-1:0] im_q_next;
+reg [15:0] im_new_next;
+reg [15:0] im_old_next;
+reg irq_vring_next;
+reg brk_valid_next;
+reg [Q_W-1:0] brk_q_next;
+
+// per-queue and FIFO writes (applied in the clocked block)
+reg a_push, b_push, c_push;
+reg elem_we, used_we;
+integer i;
+
+always @* begin
+    a_wr_next = a_wr_reg;
+    a_rd_next = a_rd_reg;
+    b_wr_next = b_wr_reg;
+    b_rd_next = b_rd_reg;
+    c_wr_next = c_wr_reg;
+    c_rd_next = c_rd_reg;
+    g_valid_next = g_valid_reg;
+    g_q_next = g_q_reg;
+    g_new_next = g_new_reg;
+    g_need_next = g_need_reg;
+    g_count_next = g_count_reg;
+    c_iss_next = c_iss_reg;
+    c_how_we = 1'b0;
+    c_how_val = 2'd0;
+    im_addr_next = im_addr_reg;
+    im_len_next = im_len_reg;
+    im_data_next = im_data_reg;
+    im_tag_next = im_tag_reg;
+    im_valid_next = im_valid_reg && !im_ready;
+    im_kind_next = im_kind_reg;
+    im_q_next = im_q_reg;
+    im_new_next = im_new_reg;
+    im_old_next = im_old_reg;
+    irq_vring_next = 1'b0;
+    brk_valid_next = 1'b0;
+    brk_q_next = brk_q_reg;
+    a_push = in_valid && in_ready;
+    b_push = 1'b0;
+    c_push = 1'b0;
+    elem_we = 1'b0;
+    used_we = 1'b0;
+
+    if (a_push) begin
+        a_wr_next = a_wr_reg + 1'b1;
+    end
+
+    // the immediate write taken: what it was for moves on (used element to
+    // B with its sequence number, used.idx to C)
+    if (im_valid_reg && im_ready) begin
+        if (im_kind_reg == 1'b0) begin
+            b_push = 1'b1;
+            b_wr_next = b_wr_reg + 1'b1;
+        end else begin
+            c_push = 1'b1;
+            c_wr_next = c_wr_reg + 1'b1;
+        end
+    end
+
+    // B: gather a queue's consecutive chains, then their used.idx
+    if (g_valid_reg && (halt || stopping[g_q_reg])) begin
+        g_valid_next = 1'b0;
+    end else if (!g_valid_reg) begin
+        if (!b_empty) begin
+            b_rd_next = b_rd_reg + 1'b1;
+            g_valid_next = 1'b1;
+            g_q_next = b_q_i;
+            g_new_next = b_new_i;
+            g_need_next = b_need_i;
+            g_count_next = {{(BT_W-1){1'b0}}, 1'b1};
+        end
+    end else if (!b_empty && b_q_i == g_q_reg && g_count_reg != PUBLISH_BATCH[BT_W-1:0]) begin
+        b_rd_next = b_rd_reg + 1'b1;
+        g_new_next = b_new_i;
+        g_need_next = b_need_i;
+        g_count_next = g_count_reg + 1'b1;
+    end else if (!g_wait[SEQ_WIDTH-1] && im_free && !c_full) begin
+        // the used elements are answered: publish them
+        g_valid_next = 1'b0;
+        im_valid_next = 1'b1;
+        im_kind_next = 1'b1;
+        im_q_next = g_q_reg;
+        im_new_next = g_new_reg;
+        im_old_next = g_used_idx;
+        im_addr_next = q_used_addr[g_q_reg*ADDR_WIDTH +: ADDR_WIDTH] + 2;
+        im_len_next = 4'd2;
+        im_data_next = {48'd0, g_new_reg};
+        im_tag_next = {{(8-Q_W){1'b0}}, g_q_reg};
+        used_we = 1'b1;
+    end
+
+    // A: a chain's used element {id, len}, once its buffer writes are answered
+    if (!a_empty && (halt || stopping[aq])) begin
+        a_rd_next = a_rd_reg + 1'b1;
+    end else if (!a_empty && !a_wait[SEQ_WIDTH-1] && im_free && !used_we
+            && b_count < PUB_DEPTH[PD_W:0] - 1'b1) begin
+        a_rd_next = a_rd_reg + 1'b1;
+        im_valid_next = 1'b1;
+        im_kind_next = 1'b0;
+        im_q_next = aq;
+        im_new_next = a_elem_idx + 16'd1;
+        im_addr_next = q_used_addr[aq*ADDR_WIDTH +: ADDR_WIDTH] + 4
+            + {{(ADDR_WIDTH-19){1'b0}}, a_elem_idx & (a_num - 16'd1), 3'b000};
+        im_len_next = 4'd8;
+        im_data_next = {a_len_i, 16'd0, a_head_i};
+        im_tag_next = {{(8-Q_W){1'b0}}, aq};
+        elem_we = 1'b1;
+    end
+
+    // C, issue: once a used.idx write is answered, its interrupt decision
+    // needs used_event or avail.flags (read now), or nothing (NOTIFY_ON_EMPTY)
+    if (c_to_issue) begin
+        if (ci_drop) begin
+            c_how_we = 1'b1;
+            c_how_val = 2'd2;
+            c_iss_next = c_iss_reg + 1'b1;
+        end else if (ci_acked && ci_noe) begin
+            c_how_we = 1'b1;
+            c_how_val = 2'd1;
+            c_iss_next = c_iss_reg + 1'b1;
+        end else if (rd_valid && rd_ready) begin
+            c_how_we = 1'b1;
+            c_how_val = 2'd0;
+            c_iss_next = c_iss_reg + 1'b1;
+        end
+    end
+
+    // C, decide: in order, each with its read's value (reads come back in order)
+    if (c_issued) begin
+        if (c_how_i == 2'd0) begin
+            if (rsp_valid) begin
+                c_rd_next = c_rd_reg + 1'b1;
+                if (halt || stopping[cq]) begin
+                    // dropped
+                end else if (rsp_err) begin
+                    brk_valid_next = 1'b1;
+                    brk_q_next = cq;
+                end else if (feat_event_idx) begin
+                    // vring_need_event(used_event, new, old)
+                    irq_vring_next = c_ev_new < c_ev_span;
+                end else begin
+                    irq_vring_next = !rsp_data[0];
+                end
+            end
+        end else begin
+            c_rd_next = c_rd_reg + 1'b1;
+            irq_vring_next = c_how_i == 2'd1 && !halt && !stopping[cq];
+        end
+    end
+end
+
+always @(posedge clk) begin
+    a_wr_reg <= a_wr_next;
+    a_rd_reg <= a_rd_next;
+    b_wr_reg <= b_wr_next;
+    b_rd_reg <= b_rd_next;
+    c_wr_reg <= c_wr_next;
+    c_rd_reg <= c_rd_next;
+    g_valid_reg <= g_valid_next;
+    g_q_reg <= g_q_next;
+    g_new_reg <= g_new_next;
+    g_need_reg <= g_need_next;
+    g_count_reg <= g_count_next;
+    c_iss_reg <= c_iss_next;
+    if (c_how_we) begin
+        c_how[ci_i] <= c_how_val;
+    end
+    im_addr_reg <= im_addr_next;
+    im_len_reg <= im_len_next;
+    im_data_reg <= im_data_next;
+    im_tag_reg <= im_tag_next;
+    im_valid_reg <= im_valid_next;
+    im_kind_reg <= im_kind_next;
+    im_q_reg <= im_q_next;
+    im_new_reg <= im_new_next;
+    im_old_reg <= im_old_next;
+    irq_vring_reg <= irq_vring_next;
+    brk_valid_reg <= brk_valid_next;
+    brk_q_reg <= brk_q_next;
+
+    if (a_push) begin
+        a_q[a_wr_reg[PD_W-1:0]] <= in_q;
+        a_head[a_wr_reg[PD_W-1:0]] <= in_head;
+        a_len[a_wr_reg[PD_W-1:0]] <= in_len;
+        a_need[a_wr_reg[PD_W-1:0]] <= in_need;
+    end
+    if (b_push) begin
+        b_q[b_wr_reg[PD_W-1:0]] <= im_q_reg;
+        b_new[b_wr_reg[PD_W-1:0]] <= im_new_reg;
+        b_need[b_wr_reg[PD_W-1:0]] <= im_seq + 1'b1;
+    end
+    if (c_push) begin
+        c_q[c_wr_reg[CD_W-1:0]] <= im_q_reg;
+        c_old[c_wr_reg[CD_W-1:0]] <= im_old_reg;
+        c_new[c_wr_reg[CD_W-1:0]] <= im_new_reg;
+        c_need[c_wr_reg[CD_W-1:0]] <= im_seq + 1'b1;
+    end
+    if (elem_we) begin
+        elem_idx_reg[aq] <= a_elem_idx + 16'd1;
+    end
+    if (used_we) begin
+        used_idx_reg[g_q_reg] <= g_new_reg;
+    end
+
+    for (i = 0; i < NUM_QUEUES; i = i + 1) begin
+        if (rst || clr[i]) begin
+            elem_idx_reg[i] <= RING_INDEX_BASE;
+            used_idx_reg[i] <= RING_INDEX_BASE;
+        end
+    end
+
+    if (rst) begin
+        a_wr_reg <= {(PD_W+1){1'b0}};
+        a_rd_reg <= {(PD_W+1){1'b0}};
+        b_wr_reg <= {(PD_W+1){1'b0}};
+        b_rd_reg <= {(PD_W+1){1'b0}};
+        c_wr_reg <= {(CD_W+1){1'b0}};
+        c_rd_reg <= {(CD_W+1){1'b0}};
+        g_valid_reg <= 1'b0;
+        c_iss_reg <= {(CD_W+1){1'b0}};
+        im_valid_reg <= 1'b0;
+        irq_vring_reg <= 1'b0;
+        brk_valid_reg <= 1'b0;
+    end
+end
+
+endmodule
+
+`resetall

