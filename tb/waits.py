@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable, Sequence
 import cocotb
 from cocotb.handle import SimHandleBase
 from cocotb.triggers import Event, FallingEdge, First, RisingEdge, SimTimeoutError, Timer, with_timeout
+from cocotb.utils import get_sim_time
 
 
 async def within(awaitable: Awaitable[object], timeout_ns: float, failure: str) -> None:
@@ -112,8 +113,10 @@ async def until_quiet(
 
     Returns at the edge where a loop sampling every edge would return. While a
     signal is high (an ``idle`` signal low) it sleeps until it falls (rises);
-    a quiet stretch costs its first edge, one timer and its last edge, and any
-    rise of ``signals`` or fall of ``idle`` in it starts the count again.
+    a quiet stretch costs its first edge, one timer and its last edge; a rise
+    of ``signals`` or fall of ``idle`` in it wakes the wait, and the next edge
+    says whether the count goes on or starts again (a change undone between
+    two edges may make it return an edge later than the loop, never earlier).
     ``busy()`` is looked at on the first and last edge (and at each edge while
     it alone holds the wait): state it reports that never shows on
     ``signals`` or ``idle`` in between is not seen. ``timeout_ns``:
@@ -135,22 +138,30 @@ async def _quiet(
     def active() -> bool:
         return busy() or any(high(s) for s in signals) or not all(high(s) for s in idle)
 
+    quiet = 0  # quiet edges in a row so far
     while True:
-        up = next((s for s in signals if high(s)), None)
-        if up is not None:  # all of them must fall before a quiet edge: this one first
-            await FallingEdge(up)
-            continue
-        working = next((s for s in idle if not high(s)), None)
-        if working is not None:  # and the DUT must say it is idle
-            await RisingEdge(working)
-            continue
-        await edge  # the count's first edge
-        if active():
-            continue
-        if cycles > 1:
-            if await until_any(wakes, timeout=Timer(period_ns * (cycles - 1) - period_ns // 2, "ns")):
-                continue  # a rise (an idle signal's fall): count again
-            await edge  # the count's last edge
-            if active():
+        if not quiet:  # asleep while busy: a VALID high, an idle signal low
+            up = next((s for s in signals if high(s)), None)
+            if up is not None:
+                await FallingEdge(up)
                 continue
-        return
+            working = next((s for s in idle if not high(s)), None)
+            if working is not None:
+                await RisingEdge(working)
+                continue
+        await edge
+        if active():
+            quiet = 0
+            continue
+        quiet += 1
+        if quiet == cycles:
+            return
+        # asleep until just before the count's last edge, or a change: the
+        # edges before the change saw nothing, the next edge decides (a change
+        # between edges, e.g. of a combinational idle signal, may be undone);
+        # an edge in the change's own time step is counted as busy
+        since = get_sim_time(unit="ns")
+        if await until_any(wakes, timeout=Timer(period_ns * (cycles - quiet) - period_ns // 2, "ns")):
+            quiet += max(0, -(-int(get_sim_time(unit="ns") - since) // period_ns) - 1)
+        else:
+            quiet = cycles - 1
