@@ -4,7 +4,7 @@
  * Formal property wrapper of the top virtio_mmio (issue 5, "Formal").
  *
  * The DUT is instantiated with small parameters so that bounded model checking
- * with yosys-smtbmc stays tractable. Every input is free except for the
+ * (ABC's bmc3, formal/run.py) stays tractable. Every input is free except for the
  * environment rules below (assume): the bus partners obey their side of
  * AXI4-Lite, AXI4 and AXI4-Stream. Memory read data, read/write responses
  * (OKAY/SLVERR/DECERR), answer data, tdest, tkeep, backend_ready,
@@ -22,10 +22,13 @@
  *          after reset.
  *   stream m_axis held stable until tready, tuser/tdest constant within a
  *          packet; config port request held until ready, one at a time.
- *   walker the write invariant, asserted inside hdl/virtio_mmio_walker.v and
- *          hdl/virtio_mmio_dma_wr.v (`ifdef FORMAL blocks, enabled by this
- *          wrapper's build): see the comments there.
- * Covers (formal/run.py "cover"): a chain completed (used.idx written) and a
+ *   writes the write invariant, asserted in `ifdef FORMAL blocks of the
+ *          units that know the facts (enabled by this wrapper's build):
+ *          hdl/virtio_mmio_walk.v notes what each segment slot holds,
+ *          virtio_mmio_complete.v checks each answer write against it,
+ *          virtio_mmio_publish.v and virtio_mmio_engine.v the used ring
+ *          writes, virtio_mmio_dma_wr.v every W lane against its request.
+ * Witnesses (formal/run.py "cover"): answer bytes on W, a used.idx write, a
  * vring interrupt, so that the assumptions are not vacuous at the depth used.
  */
 module virtio_mmio_props #
@@ -112,6 +115,15 @@ virtio_mmio #(
     .QUEUE_NUM_MAX(QUEUE_NUM_MAX),
     // tables as long as the ring: the segment buffer (and the state space) stays small
     .INDIRECT_MAX(QUEUE_NUM_MAX),
+    // the engine's queues and read-ahead as short as they go: a chain is the
+    // same sequence of steps, with fewer states to search
+    .HEAD_BURST(2),
+    .DESC_PREFETCH(2),
+    .RUN_MAX(2),
+    .INDIRECT_CHUNK(2),
+    .DATA_FIFO_DEPTH(2*AXI_MAX_BURST_LEN),
+    .WRITE_FIFO_DEPTH(2*AXI_MAX_BURST_LEN),
+    .PUBLISH_BATCH(2),
     .CONFIG_SIZE(4),
     .AXIL_ADDR_WIDTH(9),
     .AXI_DATA_WIDTH(AXI_DATA_WIDTH),
@@ -214,6 +226,16 @@ always @(posedge clk) begin
                 && $stable(s_axis_tlast) && $stable(s_axis_tdest));
     end
 end
+
+`ifdef FORMAL_WITNESS
+// a witness needs one trace, not every one: a memory that is always ready
+// and answers OKAY and a ready backend let the model checker find it sooner
+// (the assertion groups keep every stall and error response)
+always @* begin
+    assume(m_axi_awready && m_axi_wready && m_axi_arready && m_axis_tready);
+    assume(m_axi_rresp == 2'b00 && m_axi_bresp == 2'b00 && &backend_ready);
+end
+`endif
 
 /*
  * AXI4 master bookkeeping: bursts announced on AW/AR, in order

@@ -392,6 +392,51 @@ always @(posedge clk) begin
     end
 end
 
+`ifdef FORMAL
+/*
+ * Formal checks (docs/formal.md, `make formal`): an answer is written only
+ * into writable buffers of the chain it completes. The chain is the oldest
+ * in flight of its queue (its in-flight entry, popped in S_GOT); each STREAM
+ * request must name a segment slot that the walk wrote, for this chain's
+ * head, from a descriptor with VRING_DESC_F_WRITE, at the pointer the entry
+ * gives (not written over since), inside the entry's writable segments, with
+ * the segment's own address and length. The walk's shadow of each slot
+ * comes in on the f_walk_seg_* wires, tied by formal/run.py to
+ * virtio_mmio_walk's f_seg_* (Yosys reads no hierarchical names); the write
+ * engine checks in turn that every byte it writes lies inside its request.
+ */
+localparam F_SLOTS = 2**(Q_W+SP_W);
+(* keep *) wire [F_SLOTS-1:0] f_walk_seg_w;
+(* keep *) wire [F_SLOTS*SPP_W-1:0] f_walk_seg_ptr;
+(* keep *) wire [F_SLOTS*16-1:0] f_walk_seg_head;
+(* keep *) wire [F_SLOTS*(ADDR_WIDTH+32)-1:0] f_walk_seg_data;
+// the entry of the chain being completed: its head, writable segments
+reg [QN_W-1:0] f_head;
+reg [SPP_W-1:0] f_wfirst, f_wcnt;
+wire [Q_W+SP_W-1:0] f_slot = {q_reg, ptr_reg[SP_W-1:0]};
+wire [SPP_W-1:0] f_seg_index = ptr_reg - f_wfirst;
+
+always @(posedge clk) begin
+    if (pop_entry) begin
+        f_head <= if_e_head;
+        f_wfirst <= if_e_wfirst;
+        f_wcnt <= if_e_wcnt;
+    end
+end
+
+`ifndef FORMAL_WITNESS
+always @* begin
+    if (!rst && seg_read) begin
+        assert(f_seg_index < f_wcnt);
+        assert(f_walk_seg_w[f_slot]);
+        assert(f_walk_seg_ptr[f_slot*SPP_W +: SPP_W] == ptr_reg);
+        assert(f_walk_seg_head[f_slot*16 +: 16] == {{(16-QN_W){1'b0}}, f_head});
+        assert({st_req_addr_next, st_req_len_next} == f_walk_seg_data[f_slot*(ADDR_WIDTH+32) +: ADDR_WIDTH+32]);
+    end
+end
+`endif
+`endif
+
 endmodule
 
 `resetall

@@ -920,6 +920,109 @@ always @(posedge clk) begin
     end
 end
 
+`ifdef FORMAL
+/*
+ * Formal checks (docs/formal.md, `make formal`): every byte this engine
+ * writes (a W beat's strobed lane) lies inside the request that produced it,
+ * none at all for a DRAIN request. Split in two at the beat FIFOs: a beat
+ * made by the realigner or the immediate emitter has its strobed lanes
+ * inside its request at the bus word it is meant for; on W, each beat goes
+ * to that word (its address counted from the AW of its burst, as a bus
+ * slave places it) with the same strobes. Shadow FIFOs follow the beat
+ * FIFOs (the word and strobes of each beat held); the AW address of each
+ * burst is noted beside the W plan.
+ */
+localparam F_WORD_W = AXI_ADDR_WIDTH-OFF_W;
+localparam F_ST_W = $clog2(2*STREAM_FIFO_DEPTH);
+localparam F_IM_W = 4;
+reg [AXI_ADDR_WIDTH:0] f_st_lo, f_st_hi, f_im_lo, f_im_hi;
+reg [F_WORD_W-1:0] f_im_word;
+reg [F_WORD_W+AXI_STRB_WIDTH-1:0] f_st_beat [0:(2**F_ST_W)-1];
+reg [F_WORD_W+AXI_STRB_WIDTH-1:0] f_im_beat [0:(2**F_IM_W)-1];
+reg [F_ST_W-1:0] f_st_wr, f_st_rd;
+reg [F_IM_W-1:0] f_im_wr, f_im_rd;
+reg [F_WORD_W-1:0] f_wp_word [0:BT-1];
+// the beat on W: the word its burst puts it at, the word and strobes it was made for
+reg [F_WORD_W-1:0] f_w_word;
+reg [F_WORD_W+AXI_STRB_WIDTH-1:0] f_w_made;
+reg f_w_from_im;
+wire f_st_push = st_beat_push && st_beat_ready;
+wire f_im_push = im_beat_push && im_beat_ready;
+wire [F_WORD_W-1:0] f_st_push_word = st_addr_reg[AXI_ADDR_WIDTH-1:OFF_W];
+wire [F_WORD_W-1:0] f_im_push_word = f_im_word + {{(F_WORD_W-3){1'b0}}, im_beat_reg};
+reg [AXI_ADDR_WIDTH:0] f_lane;
+integer f_i;
+
+always @(posedge clk) begin
+    if (st_take_req) begin
+        f_st_lo <= {1'b0, st_q_addr};
+        f_st_hi <= {1'b0, st_q_addr} + (st_q_drain ? {(AXI_ADDR_WIDTH+1){1'b0}}
+            : {{(AXI_ADDR_WIDTH-31){1'b0}}, st_q_len});
+    end
+    if (im_take_req) begin
+        f_im_lo <= {1'b0, im_q_addr};
+        f_im_hi <= {1'b0, im_q_addr} + {{(AXI_ADDR_WIDTH-3){1'b0}}, im_q_len};
+        f_im_word <= im_q_addr[AXI_ADDR_WIDTH-1:OFF_W];
+    end
+    if (f_st_push) begin
+        f_st_beat[f_st_wr] <= {f_st_push_word, st_beat_strb};
+        f_st_wr <= f_st_wr + 1'b1;
+    end
+    if (st_fifo_pop) begin
+        f_st_rd <= f_st_rd + 1'b1;
+    end
+    if (f_im_push) begin
+        f_im_beat[f_im_wr] <= {f_im_push_word, im_beat_strb};
+        f_im_wr <= f_im_wr + 1'b1;
+    end
+    if (im_fifo_pop) begin
+        f_im_rd <= f_im_rd + 1'b1;
+    end
+    if (wp_push) begin
+        f_wp_word[wp_wr_reg[BT_W-1:0]] <= m_axi_awaddr_next[AXI_ADDR_WIDTH-1:OFF_W];
+    end
+    if (st_fifo_pop || im_fifo_pop) begin
+        f_w_word <= f_wp_word[wp_head] + {{(F_WORD_W-9){1'b0}}, w_sent_reg};
+        f_w_made <= st_fifo_pop ? f_st_beat[f_st_rd] : f_im_beat[f_im_rd];
+        f_w_from_im <= im_fifo_pop;
+    end
+    if (rst || clear_reg) begin
+        f_st_wr <= {F_ST_W{1'b0}};
+        f_st_rd <= {F_ST_W{1'b0}};
+        f_im_wr <= {F_IM_W{1'b0}};
+        f_im_rd <= {F_IM_W{1'b0}};
+    end
+end
+
+`ifndef FORMAL_WITNESS
+always @* begin
+    f_lane = {(AXI_ADDR_WIDTH+1){1'b0}};
+    if (!rst) begin
+        for (f_i = 0; f_i < AXI_STRB_WIDTH; f_i = f_i + 1) begin
+            if (f_st_push && st_beat_strb[f_i]) begin
+                f_lane = {1'b0, f_st_push_word, {OFF_W{1'b0}}} + f_i;
+                assert(f_st_lo <= f_lane && f_lane < f_st_hi);
+            end
+            if (f_im_push && im_beat_strb[f_i]) begin
+                f_lane = {1'b0, f_im_push_word, {OFF_W{1'b0}}} + f_i;
+                assert(f_im_lo <= f_lane && f_lane < f_im_hi);
+            end
+        end
+        if (m_axi_wvalid_reg) begin
+            assert({f_w_word, m_axi_wstrb_reg} == f_w_made);
+        end
+    end
+end
+`else
+// reachability (formal/run.py, FORMAL_WITNESS=1): answer bytes written on W
+always @* begin
+    if (!rst && `FORMAL_WITNESS == 1) begin
+        assert(!(m_axi_wvalid_reg && m_axi_wready && !f_w_from_im && m_axi_wstrb_reg != 0));
+    end
+end
+`endif
+`endif
+
 endmodule
 
 `resetall

@@ -1119,7 +1119,7 @@ dma_wr_inst (
     .im_req_addr(pub_im_valid ? pub_im_addr : ae_addr),
     .im_req_len(pub_im_valid ? pub_im_len : 4'd2),
     .im_req_data(pub_im_valid ? pub_im_data : {48'd0, ae_data}),
-    .im_req_tag(pub_im_valid ? pub_im_tag : {{(8-Q_W){1'b0}}, tok_q}),
+    .im_req_tag(pub_im_valid ? pub_im_tag : {{(8-Q_W){1'b0}}, cmt_ae_q}),
     .im_req_valid(pub_im_valid || ae_valid),
     .im_req_ready(wr_im_ready),
     .im_seq(wr_im_seq),
@@ -1289,6 +1289,26 @@ assign idle = fetch_free && !sched_pending && !t1_valid && df_idle && !t2_valid 
 
 wire unused_ok = &{1'b0, st_rsp_ended, ring_rsp_keep, wq_count, t1_count, t2_count, dq_in_ready, wr_err,
     done_head, head_chk, t2_out[32+5*SPP_W:33+3*SPP_W]};
+
+`ifdef FORMAL
+/*
+ * Formal check (docs/formal.md, `make formal`): the commit stage's
+ * avail_event write (EVENT_IDX) is 2 bytes inside its queue's used ring
+ * [used, used + 4 + 8*num + 2) (the publisher checks its own writes; the
+ * commit stage does not see the used ring of the write it holds).
+ */
+wire [65:0] f_ae_used_lo = {{(66-AXI_ADDR_WIDTH){1'b0}}, q_used_addr[cmt_ae_q*AXI_ADDR_WIDTH +: AXI_ADDR_WIDTH]};
+wire [65:0] f_ae_used_hi = f_ae_used_lo + 66'd6 + {47'd0, q_num[cmt_ae_q*16 +: 16], 3'b000};
+wire [65:0] f_ae_lo = {{(66-AXI_ADDR_WIDTH){1'b0}}, ae_addr};
+
+`ifndef FORMAL_WITNESS
+always @* begin
+    if (!rst && ae_valid) begin
+        assert(f_ae_used_lo <= f_ae_lo && f_ae_lo + 66'd2 <= f_ae_used_hi);
+    end
+end
+`endif
+`endif
 
 endmodule
 

@@ -117,8 +117,8 @@ localparam [2:0]
     S_DRAIN = 3'd6;
 
 initial begin
-    if (DESC_PREFETCH < 1 || DESC_PREFETCH > 16) begin
-        $error("Error: DESC_PREFETCH must be 1 to 16 (instance %m)");
+    if (DESC_PREFETCH < 2 || DESC_PREFETCH > 16) begin
+        $error("Error: DESC_PREFETCH must be 2 to 16 (instance %m)");
         $finish;
     end
     if (INDIRECT_CHUNK < 1 || INDIRECT_CHUNK > 32 || (INDIRECT_CHUNK & (INDIRECT_CHUNK-1)) != 0) begin
@@ -681,6 +681,32 @@ always @(posedge clk) begin
         walk_rd_reg <= {(CK_W+1){1'b0}};
     end
 end
+
+`ifdef FORMAL
+/*
+ * Formal shadow (docs/formal.md, `make formal`): what each segment slot was
+ * written from, independent of the segment buffer and the tokens. The
+ * completion unit checks each answer write against it (its f_walk_seg_*
+ * wires are tied to these by formal/run.py: Yosys reads no hierarchical
+ * names; keep: nothing in this unit reads them). Per slot {queue, slot}: the descriptor had VRING_DESC_F_WRITE, the
+ * segment pointer it was written at (with its wrap bit), the chain's head,
+ * the segment {addr, len}.
+ */
+localparam F_SLOTS = 2**(Q_W+SP_W);
+(* keep *) reg [F_SLOTS-1:0] f_seg_w;
+(* keep *) reg [F_SLOTS*SPP_W-1:0] f_seg_ptr;
+(* keep *) reg [F_SLOTS*16-1:0] f_seg_head;
+(* keep *) reg [F_SLOTS*(ADDR_WIDTH+32)-1:0] f_seg_data;
+
+always @(posedge clk) begin
+    if (seg_we) begin
+        f_seg_w[seg_waddr] <= d_flags[DESC_F_WRITE];
+        f_seg_ptr[seg_waddr*SPP_W +: SPP_W] <= wptr_reg;
+        f_seg_head[seg_waddr*16 +: 16] <= head_reg;
+        f_seg_data[seg_waddr*(ADDR_WIDTH+32) +: ADDR_WIDTH+32] <= seg_wdata;
+    end
+end
+`endif
 
 endmodule
 

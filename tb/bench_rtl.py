@@ -27,7 +27,7 @@ import json
 import os
 
 import cocotb
-from cocotb.triggers import RisingEdge
+from cocotb.triggers import ClockCycles, RisingEdge
 
 from tb.env import VirtioEnv, rtl_parameters
 from tb.waits import until_rise
@@ -201,9 +201,15 @@ async def hol_request(env, backend, drv, watch: Stopwatch, q0: VioQueue, q1: Vio
         await env.quiesce()
         backend.hold = True  # queue 0's answers wait until every chain is requested
         tfrs = [VioTransfer(0, [(b, size, VIO_IOV_FLAGS_WRITE)]) for b in _buffers(env, n, size)]
+        watch.requests[0] = []
         for t in tfrs:
             await drv.submit(t)
-        await env.quiesce()
+        # (not quiesce: the held answers are owed, so the streams are never idle)
+        start_wait = env.cycle
+        while len(watch.requests[0]) < n:
+            await RisingEdge(env.dut.clk)
+            assert env.cycle - start_wait < BOUND, "queue 0's requests did not all come"
+        await ClockCycles(env.dut.clk, 16)
         if stall:
             big = _buffers(env, 1, 4096)[0]
             env.streams.set_pause_generators(_paced(slow), None)

@@ -1016,7 +1016,8 @@ class InterruptScoreboard(_Scoreboard):
     - After a used.idx write that interrupts: irq high within ``rise_bound``
       cycles of the decision's last input (the write's B, or the response of
       the used_event/avail.flags read among the first ``issue_bound`` + 1
-      reads that follow it), and high from then until an InterruptACK that leaves nothing
+      reads that follow it; decisions are taken in the order of the writes,
+      so also the last input of every earlier write's decision), and high from then until an InterruptACK that leaves nothing
       pending.
     - While nothing is pending (after an ACK or reset that clears everything, through
       entries the rules suppress): irq low; an ACK that clears everything takes it
@@ -1122,6 +1123,15 @@ class InterruptScoreboard(_Scoreboard):
                 nxt = self.accesses[i + 1].start if i + 1 < len(self.accesses) else now
                 events.append((a.start, 0, "async", (a, nxt)))
         events.sort(key=lambda e: (e[0], e[1]))
+        # the device takes its decisions in the order of its used.idx writes
+        # (docs/engine.md): a decision's last input is also every earlier one's
+        decided: dict[int, tuple[int, int]] = {}
+        last_input = 0
+        for _, _, kind, data in events:
+            if kind == "use":
+                _, after = self._decided(data[-1][1])  # type: ignore[index]
+                last_input = max(last_input, after)
+                decided[id(data)] = (last_input + self.rise_bound, last_input)
         segments: list[_Segment] = []
         cur: _Segment | None = None  # the open expectation
 
@@ -1152,7 +1162,7 @@ class InterruptScoreboard(_Scoreboard):
                     self.counts["uses_interrupting"] += len(interrupting)
                     if cur is not None and cur.expected == 1:
                         continue  # already pending: stays high
-                    deadline, after = self._decided(o)
+                    deadline, after = decided[id(members)]
                     if cur is not None and cur.expected == 0:
                         rise = irq.first(1, o.cycle)
                         if rise is not None:

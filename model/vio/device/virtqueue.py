@@ -1,5 +1,5 @@
 """Device side of one split virtqueue: state, chain walking with every hostile
-input check, and used-ring publication. The RTL walker implements the same
+input check, and used-ring publication. The RTL's ring engine implements the same
 checks in the same order, so that both report the same cause for the same ring.
 """
 
