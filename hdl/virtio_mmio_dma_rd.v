@@ -208,19 +208,29 @@ reg [OFF_W-1:0] burst_off [0:QD-1];
 reg [QD_W:0] burst_wr_reg, burst_rd_reg;
 
 // requests in flight per client, in issue order: {offset, length, tag/last}
+// (a request's first beat is split when it is taken, off the R path: the
+// bytes it carries, whether it is the last, what is left after it and
+// whether that fits one beat)
 reg [OFF_W-1:0] ring_q_off [0:QD-1];
-reg [15:0] ring_q_len [0:QD-1];
+reg [CNT_W-1:0] ring_q_first_n [0:QD-1];
+reg ring_q_first_end [0:QD-1];
+reg [15:0] ring_q_rest [0:QD-1];
+reg ring_q_rest_small [0:QD-1];
 reg [TAG_WIDTH-1:0] ring_q_tag [0:QD-1];
 reg [QD_W:0] ring_q_wr_reg, ring_q_rd_reg;
 reg [OFF_W-1:0] data_q_off [0:QD-1];
-reg [31:0] data_q_len [0:QD-1];
+reg [CNT_W-1:0] data_q_first_n [0:QD-1];
+reg data_q_first_end [0:QD-1];
+reg [31:0] data_q_rest [0:QD-1];
+reg data_q_rest_small [0:QD-1];
 reg data_q_last [0:QD-1];
 reg [QD_W:0] data_q_wr_reg, data_q_rd_reg;
 
 // R side, ring client: the request being received
 reg ring_cur_reg, ring_cur_next;
-reg [OFF_W-1:0] ring_off_reg, ring_off_next;
 reg [15:0] ring_left_reg, ring_left_next;
+// the bytes left fit in one beat
+reg ring_small_reg, ring_small_next;
 reg [TAG_WIDTH-1:0] ring_tag_reg, ring_tag_next;
 reg ring_err_reg, ring_err_next;
 reg [AXI_DATA_WIDTH-1:0] ring_acc_reg, ring_acc_next;
@@ -229,8 +239,8 @@ reg ring_rem_reg, ring_rem_next;
 
 // R side, data client
 reg data_cur_reg, data_cur_next;
-reg [OFF_W-1:0] data_off_reg, data_off_next;
 reg [31:0] data_left_reg, data_left_next;
+reg data_small_reg, data_small_next;
 reg data_last_reg, data_last_next;
 reg data_drop_reg, data_drop_next;
 reg [AXI_DATA_WIDTH-1:0] data_acc_reg, data_acc_next;
@@ -261,7 +271,6 @@ reg ring_q_pop, data_q_pop;
 reg rready_int;
 reg [1:0] beat_client;
 reg [OFF_W-1:0] b_off;
-reg [32:0] b_left;
 reg [CNT_W-1:0] n_bytes;
 reg [AXI_DATA_WIDTH-1:0] beat_bytes;
 reg [2*AXI_DATA_WIDTH-1:0] pack;
@@ -285,11 +294,29 @@ wire [AXI_DATA_WIDTH-1:0] irq_shifted = m_axi_rdata >> {head_off, 3'b000};
 assign irq_rsp_data = irq_shifted[15:0];
 assign irq_rsp_err = m_axi_rresp[1];
 wire [OFF_W-1:0] ring_h_off = ring_q_off[ring_q_head];
-wire [15:0] ring_h_len = ring_q_len[ring_q_head];
+wire [CNT_W-1:0] ring_h_first_n = ring_q_first_n[ring_q_head];
+wire ring_h_first_end = ring_q_first_end[ring_q_head];
+wire [15:0] ring_h_rest = ring_q_rest[ring_q_head];
+wire ring_h_rest_small = ring_q_rest_small[ring_q_head];
 wire [TAG_WIDTH-1:0] ring_h_tag = ring_q_tag[ring_q_head];
 wire [OFF_W-1:0] data_h_off = data_q_off[data_q_head];
-wire [31:0] data_h_len = data_q_len[data_q_head];
+wire [CNT_W-1:0] data_h_first_n = data_q_first_n[data_q_head];
+wire data_h_first_end = data_q_first_end[data_q_head];
+wire [31:0] data_h_rest = data_q_rest[data_q_head];
+wire data_h_rest_small = data_q_rest_small[data_q_head];
 wire data_h_last = data_q_last[data_q_head];
+
+// a request's first beat, split as it is taken
+wire [CNT_W-1:0] ring_room = LANES - {1'b0, ring_req_addr[OFF_W-1:0]};
+wire ring_first_end = {1'b0, ring_req_len} <= {{(17-CNT_W){1'b0}}, ring_room};
+wire [CNT_W-1:0] ring_first_n = ring_first_end ? ring_req_len[CNT_W-1:0] : ring_room;
+wire [15:0] ring_rest = ring_first_end ? 16'd0 : ring_req_len - {{(16-CNT_W){1'b0}}, ring_room};
+wire ring_rest_small = {1'b0, ring_req_len} <= {{(17-CNT_W){1'b0}}, ring_room} + {{(17-CNT_W){1'b0}}, LANES};
+wire [CNT_W-1:0] data_room = LANES - {1'b0, data_req_addr[OFF_W-1:0]};
+wire data_first_end = {1'b0, data_req_len} <= {{(33-CNT_W){1'b0}}, data_room};
+wire [CNT_W-1:0] data_first_n = data_first_end ? data_req_len[CNT_W-1:0] : data_room;
+wire [31:0] data_rest = data_first_end ? 32'd0 : data_req_len - {{(32-CNT_W){1'b0}}, data_room};
+wire data_rest_small = {1'b0, data_req_len} <= {{(33-CNT_W){1'b0}}, data_room} + {{(33-CNT_W){1'b0}}, LANES};
 
 assign ring_req_ready = flush || !ring_active_reg;
 assign data_req_ready = flush || !data_active_reg;
@@ -347,7 +374,7 @@ always @* begin
     m_axi_arvalid_next = m_axi_arvalid_reg && !m_axi_arready;
 
     ring_cur_next = ring_cur_reg;
-    ring_off_next = ring_off_reg;
+    ring_small_next = ring_small_reg;
     ring_left_next = ring_left_reg;
     ring_tag_next = ring_tag_reg;
     ring_err_next = ring_err_reg;
@@ -356,7 +383,7 @@ always @* begin
     ring_rem_next = ring_rem_reg;
 
     data_cur_next = data_cur_reg;
-    data_off_next = data_off_reg;
+    data_small_next = data_small_reg;
     data_left_next = data_left_reg;
     data_last_next = data_last_reg;
     data_drop_next = data_drop_reg;
@@ -382,7 +409,6 @@ always @* begin
     data_q_pop = 1'b0;
     beat_client = head_client;
     b_off = {OFF_W{1'b0}};
-    b_left = 33'd0;
     n_bytes = {CNT_W{1'b0}};
     beat_bytes = {AXI_DATA_WIDTH{1'b0}};
     pack = {2*AXI_DATA_WIDTH{1'b0}};
@@ -487,26 +513,24 @@ always @* begin
             // dropped, or the interrupt read's value (irq_rsp_*, above)
         end else if (beat_client == CLIENT_RING) begin
             if (ring_cur_reg) begin
-                b_off = ring_off_reg;
-                b_left = {17'd0, ring_left_reg};
+                // a later beat: from lane 0, a whole beat or what is left
+                n_bytes = ring_small_reg ? ring_left_reg[CNT_W-1:0] : LANES;
+                b_end = ring_small_reg;
+                ring_left_next = ring_left_reg - {{(16-CNT_W){1'b0}}, LANES};
+                ring_small_next = ring_left_reg <= {{(15-CNT_W){1'b0}}, LANES, 1'b0};
             end else begin
                 b_off = ring_h_off;
-                b_left = {17'd0, ring_h_len};
+                n_bytes = ring_h_first_n;
+                b_end = ring_h_first_end;
+                ring_left_next = ring_h_rest;
+                ring_small_next = ring_h_rest_small;
                 ring_tag_next = ring_h_tag;
                 ring_err_next = 1'b0;
             end
-            if (b_left < {{(33-CNT_W){1'b0}}, LANES - {1'b0, b_off}}) begin
-                n_bytes = b_left[CNT_W-1:0];
-            end else begin
-                n_bytes = LANES - {1'b0, b_off};
-            end
-            b_end = b_left == {{(33-CNT_W){1'b0}}, n_bytes};
             beat_bytes = (m_axi_rdata >> {b_off, 3'b000}) & ~({AXI_DATA_WIDTH{1'b1}} << {n_bytes, 3'b000});
             pack = {{AXI_DATA_WIDTH{1'b0}}, ring_acc_reg} | ({{AXI_DATA_WIDTH{1'b0}}, beat_bytes} << {ring_acc_cnt_reg, 3'b000});
             total = {1'b0, ring_acc_cnt_reg} + {1'b0, n_bytes};
             ring_err_next = (ring_cur_reg ? ring_err_reg : 1'b0) || m_axi_rresp[1];
-            ring_off_next = {OFF_W{1'b0}};
-            ring_left_next = b_left[15:0] - {{(16-CNT_W){1'b0}}, n_bytes};
             ring_cur_next = !b_end;
             if (b_end) begin
                 ring_q_pop = 1'b1;
@@ -535,24 +559,21 @@ always @* begin
             end
         end else begin
             if (data_cur_reg) begin
-                b_off = data_off_reg;
-                b_left = {1'b0, data_left_reg};
+                n_bytes = data_small_reg ? data_left_reg[CNT_W-1:0] : LANES;
+                b_end = data_small_reg;
+                data_left_next = data_left_reg - {{(32-CNT_W){1'b0}}, LANES};
+                data_small_next = data_left_reg <= {{(31-CNT_W){1'b0}}, LANES, 1'b0};
             end else begin
                 b_off = data_h_off;
-                b_left = {1'b0, data_h_len};
+                n_bytes = data_h_first_n;
+                b_end = data_h_first_end;
+                data_left_next = data_h_rest;
+                data_small_next = data_h_rest_small;
                 data_last_next = data_h_last;
             end
-            if (b_left < {{(33-CNT_W){1'b0}}, LANES - {1'b0, b_off}}) begin
-                n_bytes = b_left[CNT_W-1:0];
-            end else begin
-                n_bytes = LANES - {1'b0, b_off};
-            end
-            b_end = b_left == {{(33-CNT_W){1'b0}}, n_bytes};
             beat_bytes = (m_axi_rdata >> {b_off, 3'b000}) & ~({AXI_DATA_WIDTH{1'b1}} << {n_bytes, 3'b000});
             pack = {{AXI_DATA_WIDTH{1'b0}}, data_acc_reg} | ({{AXI_DATA_WIDTH{1'b0}}, beat_bytes} << {data_acc_cnt_reg, 3'b000});
             total = {1'b0, data_acc_cnt_reg} + {1'b0, n_bytes};
-            data_off_next = {OFF_W{1'b0}};
-            data_left_next = b_left[31:0] - {{(32-CNT_W){1'b0}}, n_bytes};
             data_cur_next = !b_end;
             if (b_end) begin
                 data_q_pop = 1'b1;
@@ -651,7 +672,7 @@ always @(posedge clk) begin
     m_axi_arvalid_reg <= m_axi_arvalid_next;
 
     ring_cur_reg <= ring_cur_next;
-    ring_off_reg <= ring_off_next;
+    ring_small_reg <= ring_small_next;
     ring_left_reg <= ring_left_next;
     ring_tag_reg <= ring_tag_next;
     ring_err_reg <= ring_err_next;
@@ -660,7 +681,7 @@ always @(posedge clk) begin
     ring_rem_reg <= ring_rem_next;
 
     data_cur_reg <= data_cur_next;
-    data_off_reg <= data_off_next;
+    data_small_reg <= data_small_next;
     data_left_reg <= data_left_next;
     data_last_reg <= data_last_next;
     data_drop_reg <= data_drop_next;
@@ -694,7 +715,10 @@ always @(posedge clk) begin
     // requests in flight
     if (ring_req_take) begin
         ring_q_off[ring_q_wr_reg[QD_W-1:0]] <= ring_req_addr[OFF_W-1:0];
-        ring_q_len[ring_q_wr_reg[QD_W-1:0]] <= ring_req_len;
+        ring_q_first_n[ring_q_wr_reg[QD_W-1:0]] <= ring_first_n;
+        ring_q_first_end[ring_q_wr_reg[QD_W-1:0]] <= ring_first_end;
+        ring_q_rest[ring_q_wr_reg[QD_W-1:0]] <= ring_rest;
+        ring_q_rest_small[ring_q_wr_reg[QD_W-1:0]] <= ring_rest_small;
         ring_q_tag[ring_q_wr_reg[QD_W-1:0]] <= ring_req_tag;
         ring_q_wr_reg <= ring_q_wr_reg + 1'b1;
     end
@@ -703,7 +727,10 @@ always @(posedge clk) begin
     end
     if (data_req_take) begin
         data_q_off[data_q_wr_reg[QD_W-1:0]] <= data_req_addr[OFF_W-1:0];
-        data_q_len[data_q_wr_reg[QD_W-1:0]] <= data_req_len;
+        data_q_first_n[data_q_wr_reg[QD_W-1:0]] <= data_first_n;
+        data_q_first_end[data_q_wr_reg[QD_W-1:0]] <= data_first_end;
+        data_q_rest[data_q_wr_reg[QD_W-1:0]] <= data_rest;
+        data_q_rest_small[data_q_wr_reg[QD_W-1:0]] <= data_rest_small;
         data_q_last[data_q_wr_reg[QD_W-1:0]] <= data_req_last;
         data_q_wr_reg <= data_q_wr_reg + 1'b1;
     end

@@ -85,8 +85,10 @@ reg up_done_reg, up_done_next;
 reg terminate_reg, terminate_next;
 
 // heads of the run's chains not yet committed, oldest first
+// (a valid bit per slot: the match needs no pointer arithmetic)
 reg [QN_W-1:0] cam [0:RUN_CHAINS-1];
-reg [RP_W:0] cam_wr_reg, cam_rd_reg;
+reg [RUN_CHAINS-1:0] cam_vld_reg;
+reg [RP_W:0] cam_wr_reg, cam_rd_reg, cam_count_reg;
 
 reg [ADDR_WIDTH-1:0] rd_addr_reg, rd_addr_next;
 reg rd_valid_reg, rd_valid_next;
@@ -101,14 +103,14 @@ reg cam_push;
 reg cam_hit;
 reg terminal_in;
 
-wire [RP_W:0] cam_count = cam_wr_reg - cam_rd_reg;
+wire [RP_W:0] cam_count = cam_count_reg;
+wire cam_pop = commit_chain && cam_count_reg != 0;
 wire [RUN_CHAINS-1:0] cam_match;
 
 genvar k;
 generate
 for (k = 0; k < RUN_CHAINS; k = k + 1) begin : cam_cmp
-    wire [RP_W-1:0] slot = cam_rd_reg[RP_W-1:0] + k[RP_W-1:0];
-    assign cam_match[k] = k < cam_count && {{(16-QN_W){1'b0}}, cam[slot]} == in_val;
+    assign cam_match[k] = cam_vld_reg[k] && {{(16-QN_W){1'b0}}, cam[k]} == in_val;
 end
 endgenerate
 wire out_free = !out_valid_reg || out_ready;
@@ -212,16 +214,25 @@ always @(posedge clk) begin
     out_cause_reg <= out_cause_next;
     out_valid_reg <= out_valid_next;
 
-    if (cam_push) begin
-        cam[cam_wr_reg[RP_W-1:0]] <= in_val[QN_W-1:0];
-        cam_wr_reg <= cam_wr_reg + 1'b1;
-    end
-    if (commit_chain && cam_count != 0) begin
+    if (cam_pop) begin
+        cam_vld_reg[cam_rd_reg[RP_W-1:0]] <= 1'b0;
         cam_rd_reg <= cam_rd_reg + 1'b1;
     end
+    if (cam_push) begin
+        cam[cam_wr_reg[RP_W-1:0]] <= in_val[QN_W-1:0];
+        cam_vld_reg[cam_wr_reg[RP_W-1:0]] <= 1'b1;
+        cam_wr_reg <= cam_wr_reg + 1'b1;
+    end
+    if (cam_push && !cam_pop) begin
+        cam_count_reg <= cam_count_reg + 1'b1;
+    end else if (cam_pop && !cam_push) begin
+        cam_count_reg <= cam_count_reg - 1'b1;
+    end
     if (run_start) begin
+        cam_vld_reg <= {RUN_CHAINS{1'b0}};
         cam_wr_reg <= {(RP_W+1){1'b0}};
         cam_rd_reg <= {(RP_W+1){1'b0}};
+        cam_count_reg <= {(RP_W+1){1'b0}};
     end
 
     if (rst) begin
@@ -231,8 +242,10 @@ always @(posedge clk) begin
         terminate_reg <= 1'b0;
         rd_valid_reg <= 1'b0;
         out_valid_reg <= 1'b0;
+        cam_vld_reg <= {RUN_CHAINS{1'b0}};
         cam_wr_reg <= {(RP_W+1){1'b0}};
         cam_rd_reg <= {(RP_W+1){1'b0}};
+        cam_count_reg <= {(RP_W+1){1'b0}};
     end
 end
 
