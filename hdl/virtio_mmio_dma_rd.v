@@ -287,7 +287,11 @@ wire [QD_W-1:0] ring_q_head = ring_q_rd_reg[QD_W-1:0];
 wire [QD_W-1:0] data_q_head = data_q_rd_reg[QD_W-1:0];
 wire [1:0] head_client = burst_client[burst_rd_reg[QD_W-1:0]];
 wire ar_free = !flush && (!m_axi_arvalid_reg || m_axi_arready) && outstanding_reg < OUTS_MAX;
-assign irq_req_ready = ar_free;
+// an interrupt-decision read is held a cycle before its AR: the decision that
+// asks for it (a used.idx write answered, per-queue state) stays off the AR path
+reg irq_hold_reg, irq_hold_next;
+reg [AXI_ADDR_WIDTH-1:0] irq_hold_addr_reg;
+assign irq_req_ready = !irq_hold_reg;
 assign irq_rsp_valid = m_axi_rvalid && m_axi_rready && head_client == CLIENT_IRQ && !flush;
 wire [OFF_W-1:0] head_off = burst_off[burst_rd_reg[QD_W-1:0]];
 wire [AXI_DATA_WIDTH-1:0] irq_shifted = m_axi_rdata >> {head_off, 3'b000};
@@ -333,7 +337,7 @@ assign data_out_last = data_out_last_reg;
 assign data_out_err = data_out_err_reg;
 assign data_out_valid = data_out_valid_reg;
 
-assign busy = ring_active_reg || data_active_reg || m_axi_arvalid_reg || outstanding_reg != 0
+assign busy = ring_active_reg || data_active_reg || irq_hold_reg || m_axi_arvalid_reg || outstanding_reg != 0
     || ring_rem_reg || data_rem_reg;
 
 assign m_axi_arid = {AXI_ID_WIDTH{1'b0}};
@@ -453,7 +457,7 @@ always @* begin
     issue_data = 1'b0;
     issue_irq = 1'b0;
     if (ar_free) begin
-        if (irq_req_valid) begin
+        if (irq_hold_reg) begin
             issue_irq = 1'b1;
         end else if (ring_active_reg && ring_fresh_reg && outstanding_reg < OUTS_RING_MAX) begin
             issue_ring = 1'b1;
@@ -464,7 +468,7 @@ always @* begin
     end
 
     if (issue_irq) begin
-        m_axi_araddr_next = {irq_req_addr[AXI_ADDR_WIDTH-1:OFF_W], {OFF_W{1'b0}}};
+        m_axi_araddr_next = {irq_hold_addr_reg[AXI_ADDR_WIDTH-1:OFF_W], {OFF_W{1'b0}}};
         m_axi_arlen_next = 8'd0;
         m_axi_arvalid_next = 1'b1;
         outstanding_next = outstanding_next + 1'b1;
@@ -492,6 +496,8 @@ always @* begin
         data_pending_next = data_pending_next + credit_burst[SPACE_WIDTH:0];
         burst_push = 1'b1;
     end
+
+    irq_hold_next = irq_hold_reg ? !issue_irq : irq_req_valid;
 
     ring_fresh_next = ring_active_reg && !ring_req_take && !issue_ring && !flush;
     data_fresh_next = data_active_reg && !data_req_take && !issue_data && !flush;
@@ -662,6 +668,10 @@ always @(posedge clk) begin
     data_ar_beats_reg <= data_ar_beats_next;
     outstanding_reg <= outstanding_next;
     data_pending_reg <= data_pending_next;
+    irq_hold_reg <= irq_hold_next;
+    if (!irq_hold_reg) begin
+        irq_hold_addr_reg <= irq_req_addr;
+    end
     ring_burst_reg <= ring_burst;
     data_burst_reg <= data_burst;
     ring_fresh_reg <= ring_fresh_next;
@@ -704,7 +714,7 @@ always @(posedge clk) begin
     // bursts in flight
     if (burst_push) begin
         burst_client[burst_wr_reg[QD_W-1:0]] <= issue_irq ? CLIENT_IRQ : issue_data ? CLIENT_DATA : CLIENT_RING;
-        burst_off[burst_wr_reg[QD_W-1:0]] <= irq_req_addr[OFF_W-1:0];
+        burst_off[burst_wr_reg[QD_W-1:0]] <= irq_hold_addr_reg[OFF_W-1:0];
         burst_wr_reg <= burst_wr_reg + 1'b1;
     end
     if (burst_pop) begin
@@ -748,6 +758,7 @@ always @(posedge clk) begin
         data_active_reg <= 1'b0;
         outstanding_reg <= {OUTS_W{1'b0}};
         data_pending_reg <= {(SPACE_WIDTH+1){1'b0}};
+        irq_hold_reg <= 1'b0;
         ring_fresh_reg <= 1'b0;
         data_fresh_reg <= 1'b0;
         m_axi_arvalid_reg <= 1'b0;

@@ -339,6 +339,11 @@ reg st_active_reg, st_active_next;
 reg st_drain_reg, st_drain_next;
 reg [AXI_ADDR_WIDTH-1:0] st_addr_reg, st_addr_next;
 reg [31:0] st_left_reg, st_left_next;
+// the realigner's next beat wants this many bytes (up to the bus word's end
+// and the request's), and bytes are left: both kept beside the address and
+// length, so the beat's decision does not wait for a 32-bit compare
+reg [CNT_W-1:0] st_want_reg, st_want_next;
+reg st_left_nz_reg, st_left_nz_next;
 reg [31:0] st_count_reg, st_count_next;
 reg [BEAT_W-1:0] st_beats_reg, st_beats_next;
 // the answer's last beat has been taken in
@@ -409,6 +414,7 @@ reg [2:0] st_tag_wr_reg, st_tag_rd_reg, im_tag_wr_reg, im_tag_rd_reg;
 // scratch
 reg [OFF_W-1:0] off;
 reg [CNT_W-1:0] want;
+reg [CNT_W-1:0] q_room;
 reg [CNT_W-1:0] take;
 reg beat_go;
 reg [2*DW-1:0] acc_after;
@@ -479,15 +485,10 @@ wire unused_ok = &{1'b0, m_axi_bid, m_axi_bresp[0], st_beat_count, im_beat_count
 // (a block of its own: the input's ready depends on it)
 always @* begin
     off = st_addr_reg[OFF_W-1:0];
-    want = {CNT_W{1'b0}};
+    want = st_want_reg;
     take = {CNT_W{1'b0}};
     beat_go = 1'b0;
-    if (st_left_reg < {{(32-CNT_W){1'b0}}, LANES - {1'b0, off}}) begin
-        want = st_left_reg[CNT_W-1:0];
-    end else begin
-        want = LANES - {1'b0, off};
-    end
-    if (st_active_reg && !st_drain_reg && !flush && st_left_reg != 0 && st_beat_ready) begin
+    if (st_active_reg && !st_drain_reg && !flush && st_left_nz_reg && st_beat_ready) begin
         if (st_acc_cnt_reg >= {1'b0, want}) begin
             take = want;
             beat_go = 1'b1;
@@ -505,6 +506,9 @@ always @* begin
     st_drain_next = st_drain_reg;
     st_addr_next = st_addr_reg;
     st_left_next = st_left_reg;
+    st_want_next = st_want_reg;
+    st_left_nz_next = st_left_nz_reg;
+    q_room = LANES - {1'b0, st_q_addr[OFF_W-1:0]};
     st_count_next = st_count_reg;
     st_beats_next = st_beats_reg;
     st_ended_next = st_ended_reg;
@@ -590,6 +594,15 @@ always @* begin
         st_acc_cnt_next = cnt_after;
         st_addr_next = st_addr_reg + {{(AXI_ADDR_WIDTH-CNT_W){1'b0}}, take};
         st_left_next = st_left_reg - {{(32-CNT_W){1'b0}}, take};
+        st_left_nz_next = st_left_reg != {{(32-CNT_W){1'b0}}, take};
+        if (take != want) begin
+            // short of the bus word's end (the answer ended): the rest of it
+            st_want_next = want - take;
+        end else if (st_left_reg >= {{(32-CNT_W){1'b0}}, want} + {{(32-CNT_W){1'b0}}, LANES}) begin
+            st_want_next = LANES;
+        end else begin
+            st_want_next = st_left_reg[CNT_W-1:0] - want;
+        end
         st_count_next = st_count_reg + {{(32-CNT_W){1'b0}}, take};
         st_beats_next = st_beats_reg + 1'b1;
     end
@@ -611,7 +624,7 @@ always @* begin
         if (st_drain_reg) begin
             st_finish = st_ended_reg;
         end else begin
-            st_finish = !beat_go && (st_left_reg == 0 || (st_ended_reg && st_acc_cnt_reg == 0));
+            st_finish = !beat_go && (!st_left_nz_reg || (st_ended_reg && st_acc_cnt_reg == 0));
         end
     end
     if (st_finish) begin
@@ -636,6 +649,8 @@ always @* begin
         st_drain_next = st_q_drain;
         st_addr_next = st_q_addr;
         st_left_next = st_q_drain ? 32'd0 : st_q_len;
+        st_left_nz_next = !st_q_drain && st_q_len != 32'd0;
+        st_want_next = st_q_len < {{(32-CNT_W){1'b0}}, q_room} ? st_q_len[CNT_W-1:0] : q_room;
         st_count_next = 32'd0;
         st_beats_next = {BEAT_W{1'b0}};
         if (st_q_start) begin
@@ -785,6 +800,8 @@ always @(posedge clk) begin
     st_drain_reg <= st_drain_next;
     st_addr_reg <= st_addr_next;
     st_left_reg <= st_left_next;
+    st_want_reg <= st_want_next;
+    st_left_nz_reg <= st_left_nz_next;
     st_count_reg <= st_count_next;
     st_beats_reg <= st_beats_next;
     st_ended_reg <= st_ended_next;

@@ -221,10 +221,15 @@ wire flush_pulse;
 wire unit_rst;
 wire [NUM_QUEUES-1:0] ctrl_mask = ctrl_reset ? {NUM_QUEUES{1'b1}}
     : ({{(NUM_QUEUES-1){1'b0}}, 1'b1} << ctrl_queue);
+// A request is registered before the units see it (it fans out to all of
+// them); the control steps start once it is (ctrl_live_reg).
 // (the cycle of the acknowledgement included: the queue's registers are
 // cleared at its end, and nothing may start on it meanwhile)
-wire [NUM_QUEUES-1:0] stopping = ((ctrl_valid && !ctrl_ack_reg) ? ctrl_mask : {NUM_QUEUES{1'b0}}) | clr_reg;
-wire flush = flush_reg || (ctrl_valid && ctrl_reset && !ctrl_ack_reg);
+reg ctrl_live_reg;
+reg [NUM_QUEUES-1:0] stop_req_reg;
+reg flush_req_reg;
+wire [NUM_QUEUES-1:0] stopping = (ctrl_ack_reg ? {NUM_QUEUES{1'b0}} : stop_req_reg) | clr_reg;
+wire flush = flush_reg || (flush_req_reg && !ctrl_ack_reg);
 assign flush_pulse = flush && !flush_hold;
 assign unit_rst = rst || flush_pulse;
 
@@ -1234,7 +1239,11 @@ always @(posedge clk) begin
         end
     end
 
-    if (ctrl_valid && !ctrl_ack_reg) begin
+    ctrl_live_reg <= ctrl_valid && !ctrl_ack_reg;
+    stop_req_reg <= (ctrl_valid && !ctrl_ack_reg) ? ctrl_mask : {NUM_QUEUES{1'b0}};
+    flush_req_reg <= ctrl_valid && ctrl_reset && !ctrl_ack_reg;
+
+    if (ctrl_valid && !ctrl_ack_reg && ctrl_live_reg) begin
         if (ctrl_reset) begin
             flush_hold <= 1'b1;
         end
@@ -1280,6 +1289,9 @@ always @(posedge clk) begin
         halt_prev_reg <= 1'b0;
         ctrl_phase_reg <= 2'd0;
         ctrl_reset_done_reg <= 1'b0;
+        ctrl_live_reg <= 1'b0;
+        stop_req_reg <= {NUM_QUEUES{1'b0}};
+        flush_req_reg <= 1'b0;
     end
 end
 

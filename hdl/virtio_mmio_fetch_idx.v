@@ -120,6 +120,10 @@ reg [7:0] pend_cause_reg, pend_cause_next;
 // a heads read's size, worked out in the cycle before the read goes out
 // (four limits: a long chain of compares kept off the read's address and length)
 reg calc_reg, calc_next;
+// avail.idx as read, judged the cycle after it arrives (the read stays out
+// until then)
+reg idx_hold_reg, idx_hold_next;
+reg [15:0] idx_val_reg, idx_val_next;
 reg [HB_W-1:0] calc_n_reg, calc_n_next;
 
 reg [15:0] slot;
@@ -167,13 +171,15 @@ always @* begin
     out_valid_int = 1'b0;
 
     calc_next = 1'b0;
+    idx_hold_next = 1'b0;
+    idx_val_next = idx_val_reg;
     calc_n_next = calc_n_reg;
     slot = heads_ptr_reg & (num - 16'd1);
     n = 16'd0;
     n_ring = 16'd0;
     n_room = 16'd0;
     waiting = 16'd0;
-    idx_val = rsp_data[15:0];
+    idx_val = idx_val_reg;
     beat_bits = {HBUF_W{1'b0}};
 
     if (run_start) begin
@@ -194,7 +200,10 @@ always @* begin
             hbuf_next = hbuf_reg | (beat_bits << {hbytes_reg, 3'b000});
             hbytes_next = hbytes_reg + LANES[7:0];
         end
-        if (rsp_last) begin
+        if (rsp_last && !rd_heads_reg && !rsp_err) begin
+            idx_hold_next = 1'b1;
+            idx_val_next = rsp_data[15:0];
+        end else if (rsp_last) begin
             rd_out_next = 1'b0;
             if (abort || ended_reg) begin
                 // dropped
@@ -208,22 +217,26 @@ always @* begin
                 emit_n_next = rd_n_reg;
                 emit_i_next = {HB_W{1'b0}};
                 heads_ptr_next = heads_ptr_reg + {{(16-HB_W){1'b0}}, rd_n_reg};
+            end
+        end
+    end
+    if (idx_hold_reg) begin
+        rd_out_next = 1'b0;
+        if (!abort && !ended_reg) begin
+            // avail.idx (the model's read_avail_idx)
+            waiting = idx_val - shadow_reg;
+            pend_next = 1'b1;
+            pend_val_next = idx_val;
+            if (waiting > num) begin
+                pend_kind_next = K_ERROR;
+                pend_cause_next = CAUSE_AVAIL_IDX_JUMP;
+                ended_next = 1'b1;
+            end else if (waiting == 16'd0) begin
+                pend_kind_next = K_NOTHING;
+                ended_next = 1'b1;
             end else begin
-                // avail.idx (the model's read_avail_idx)
-                waiting = idx_val - shadow_reg;
-                pend_next = 1'b1;
-                pend_val_next = idx_val;
-                if (waiting > num) begin
-                    pend_kind_next = K_ERROR;
-                    pend_cause_next = CAUSE_AVAIL_IDX_JUMP;
-                    ended_next = 1'b1;
-                end else if (waiting == 16'd0) begin
-                    pend_kind_next = K_NOTHING;
-                    ended_next = 1'b1;
-                end else begin
-                    pend_kind_next = K_SHADOW;
-                    shadow_next = idx_val;
-                end
+                pend_kind_next = K_SHADOW;
+                shadow_next = idx_val;
             end
         end
     end
@@ -311,6 +324,8 @@ always @(posedge clk) begin
     heads_ptr_reg <= heads_ptr_next;
     shadow_reg <= shadow_next;
     budget_reg <= budget_next;
+    idx_hold_reg <= idx_hold_next;
+    idx_val_reg <= idx_val_next;
     calc_reg <= calc_next;
     calc_n_reg <= calc_n_next;
     rd_out_reg <= rd_out_next;
@@ -332,6 +347,7 @@ always @(posedge clk) begin
         active_reg <= 1'b0;
         ended_reg <= 1'b0;
         calc_reg <= 1'b0;
+        idx_hold_reg <= 1'b0;
         rd_out_reg <= 1'b0;
         rd_valid_reg <= 1'b0;
         emit_n_reg <= {HB_W{1'b0}};
