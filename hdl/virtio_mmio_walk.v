@@ -211,6 +211,8 @@ reg d_err_reg, d_err_next;
 reg [65:0] d_end_reg;
 reg d_below_reg;
 reg [32:0] d_total_reg;
+reg d_len_zero_reg;
+reg d_indirect_size_ok_reg;
 
 reg [15:0] head_reg, head_next;
 reg [ADDR_WIDTH-1:0] tbl_addr_reg, tbl_addr_next;
@@ -264,7 +266,7 @@ wire [31:0] d_len = d_reg[95:64];
 wire [15:0] d_flags = d_reg[111:96];
 wire [15:0] d_next_idx = d_reg[127:112];
 wire d_window_ok = !d_below_reg && d_end_reg <= DMA_END_X;
-wire d_indirect_size_ok = d_len != 0 && d_len[3:0] == 4'd0 && d_len[31:4] <= IND_MAX;
+wire d_indirect_size_ok = d_indirect_size_ok_reg;
 wire [SPP_W-1:0] seg_used = wptr_reg - seg_tail;
 wire tok_free = !tok_valid_reg || tok_ready;
 
@@ -441,7 +443,7 @@ always @* begin
                         nested_next = 1'b1;
                         state_next = S_NEXT;
                     end
-                end else if (d_len == 32'd0) begin
+                end else if (d_len_zero_reg) begin
                     emit = 1'b1;
                     emit_cause = CAUSE_ZERO_LENGTH;
                     emit_val = idx_reg;
@@ -605,6 +607,8 @@ always @(posedge clk) begin
     d_end_reg <= {2'b00, d_reg[63:0]} + {34'd0, d_reg[95:64]};
     d_below_reg <= d_below[66];
     d_total_reg <= total_reg + {1'b0, d_reg[95:64]};
+    d_len_zero_reg <= d_len == 32'd0;
+    d_indirect_size_ok_reg <= d_len != 0 && d_len[3:0] == 4'd0 && d_len[31:4] <= IND_MAX;
 
     head_reg <= head_next;
     tbl_addr_reg <= tbl_addr_next;
