@@ -139,11 +139,12 @@ localparam [CNT_W-1:0] LANES = BYTE_LANES[CNT_W-1:0];
 localparam [OUTS_W-1:0] OUTS_MAX = MAX_OUTSTANDING[OUTS_W-1:0];
 localparam [8:0] BURST_MAX = AXI_MAX_BURST_LEN[8:0];
 localparam [2:0] AXI_SIZE = OFF_W[2:0];
-// a data burst is issued only with this many spare FIFO entries besides its
-// own beats: the packer's residual beat, and the consumer's count lagging a cycle
 // the data client's credit check, wide enough for a burst and the space
 localparam CRED_W = (SPACE_WIDTH + 2 > 10) ? SPACE_WIDTH + 2 : 10;
-localparam [CRED_W-1:0] SPACE_MARGIN = 2;
+// a data burst is issued only with this many spare FIFO entries besides its
+// own beats: the packer's residual beat, and the consumer's count lagging a
+// cycle behind its input and another in data_space_reg
+localparam [CRED_W-1:0] SPACE_MARGIN = 3;
 
 localparam [1:0]
     CLIENT_RING = 2'd0,
@@ -277,7 +278,8 @@ reg [2*AXI_DATA_WIDTH-1:0] pack;
 reg [CNT_W:0] total;
 reg b_end;
 
-wire [CRED_W-1:0] credit_space = {{(CRED_W-SPACE_WIDTH){1'b0}}, data_space};
+reg [SPACE_WIDTH-1:0] data_space_reg;
+wire [CRED_W-1:0] credit_space = {{(CRED_W-SPACE_WIDTH){1'b0}}, data_space_reg};
 wire [CRED_W-1:0] credit_pending = {{(CRED_W-SPACE_WIDTH-1){1'b0}}, data_pending_reg};
 wire [CRED_W-1:0] credit_burst = {{(CRED_W-9){1'b0}}, data_burst_reg};
 wire ring_q_empty = ring_q_wr_reg == ring_q_rd_reg;
@@ -668,6 +670,7 @@ always @(posedge clk) begin
     data_ar_beats_reg <= data_ar_beats_next;
     outstanding_reg <= outstanding_next;
     data_pending_reg <= data_pending_next;
+    data_space_reg <= data_space;
     irq_hold_reg <= irq_hold_next;
     if (!irq_hold_reg) begin
         irq_hold_addr_reg <= irq_req_addr;
@@ -758,6 +761,7 @@ always @(posedge clk) begin
         data_active_reg <= 1'b0;
         outstanding_reg <= {OUTS_W{1'b0}};
         data_pending_reg <= {(SPACE_WIDTH+1){1'b0}};
+        data_space_reg <= {SPACE_WIDTH{1'b0}};
         irq_hold_reg <= 1'b0;
         ring_fresh_reg <= 1'b0;
         data_fresh_reg <= 1'b0;

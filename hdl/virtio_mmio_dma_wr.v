@@ -419,6 +419,9 @@ reg [CNT_W-1:0] take;
 reg beat_go;
 reg [2*DW-1:0] acc_after;
 reg [ACC_CNT_W-1:0] cnt_after;
+reg in_room;
+reg take_want, take_all;
+reg [2*DW-1:0] in_placed;
 reg [CNT_W-1:0] n_in;
 reg st_finish;
 reg st_take_req;
@@ -454,7 +457,20 @@ assign st_acked = st_acked_reg;
 assign im_acked = im_acked_reg;
 
 // answer bytes are taken while the accumulator has room for a whole beat
-assign in_ready = st_active_reg && !flush && !st_ended_reg && (st_drain_reg || cnt_after <= {1'b0, LANES});
+assign in_ready = st_active_reg && !flush && !st_ended_reg && (st_drain_reg || in_room);
+
+// The three ways a cycle goes (no beat, a beat of the wanted bytes, a last beat
+// of every byte held): what each leaves in the accumulator, whether an answer
+// beat then fits, and where that beat's bytes go, are worked out from the
+// registers beside the decision, which only picks one.
+wire [CNT_W-1:0] in_n = keep_count(in_keep);
+wire [DW-1:0] in_bytes = in_data & ~({DW{1'b1}} << {in_n, 3'b000});
+wire [ACC_CNT_W-1:0] cnt_want = st_acc_cnt_reg - {1'b0, st_want_reg};
+wire [2*DW-1:0] acc_want = st_acc_reg >> {st_want_reg, 3'b000};
+wire room_none = st_acc_cnt_reg <= {1'b0, LANES};
+wire room_want = cnt_want <= {1'b0, LANES};
+wire [2*DW-1:0] in_at_none = {{DW{1'b0}}, in_bytes} << {st_acc_cnt_reg, 3'b000};
+wire [2*DW-1:0] in_at_want = {{DW{1'b0}}, in_bytes} << {cnt_want, 3'b000};
 
 assign busy = m_axi_awvalid_reg || m_axi_wvalid_reg || !wp_empty || outstanding_reg != 0;
 assign err = err_reg;
@@ -486,19 +502,36 @@ wire unused_ok = &{1'b0, m_axi_bid, m_axi_bresp[0], st_beat_count, im_beat_count
 always @* begin
     off = st_addr_reg[OFF_W-1:0];
     want = st_want_reg;
-    take = {CNT_W{1'b0}};
-    beat_go = 1'b0;
+    take_want = 1'b0;
+    take_all = 1'b0;
     if (st_active_reg && !st_drain_reg && !flush && st_left_nz_reg && st_beat_ready) begin
         if (st_acc_cnt_reg >= {1'b0, want}) begin
-            take = want;
-            beat_go = 1'b1;
+            take_want = 1'b1;
         end else if (st_ended_reg && st_acc_cnt_reg != 0) begin
-            take = st_acc_cnt_reg[CNT_W-1:0];
-            beat_go = 1'b1;
+            take_all = 1'b1;
         end
     end
-    acc_after = st_acc_reg >> {take, 3'b000};
-    cnt_after = st_acc_cnt_reg - {1'b0, take};
+    beat_go = take_want || take_all;
+    // (the accumulator holds nothing above its count: taking all leaves zeros)
+    if (take_want) begin
+        take = want;
+        acc_after = acc_want;
+        cnt_after = cnt_want;
+        in_room = room_want;
+        in_placed = in_at_want;
+    end else if (take_all) begin
+        take = st_acc_cnt_reg[CNT_W-1:0];
+        acc_after = {2*DW{1'b0}};
+        cnt_after = {ACC_CNT_W{1'b0}};
+        in_room = 1'b1;
+        in_placed = {{DW{1'b0}}, in_bytes};
+    end else begin
+        take = {CNT_W{1'b0}};
+        acc_after = st_acc_reg;
+        cnt_after = st_acc_cnt_reg;
+        in_room = room_none;
+        in_placed = in_at_none;
+    end
 end
 
 always @* begin
@@ -609,9 +642,9 @@ always @* begin
 
     // answer bytes in, behind the bytes held (or dropped when draining)
     if (in_valid && in_ready) begin
-        n_in = keep_count(in_keep);
+        n_in = in_n;
         if (!st_drain_reg) begin
-            st_acc_next = acc_after | ({{DW{1'b0}}, in_data & ~({DW{1'b1}} << {n_in, 3'b000})} << {cnt_after, 3'b000});
+            st_acc_next = acc_after | in_placed;
             st_acc_cnt_next = cnt_after + {1'b0, n_in};
         end
         if (in_last) begin

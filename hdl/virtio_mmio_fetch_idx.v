@@ -117,14 +117,18 @@ reg [2:0] pend_kind_reg, pend_kind_next;
 reg [15:0] pend_val_reg, pend_val_next;
 reg [7:0] pend_cause_reg, pend_cause_next;
 
-// a heads read's size, worked out in the cycle before the read goes out
-// (four limits: a long chain of compares kept off the read's address and length)
-reg calc_reg, calc_next;
+// a heads read's size, worked out in the two cycles before the read goes out
+// (four limits: a long chain of compares kept off the read's address and
+// length): the published heads up to a burst and the room (ring's end, entry
+// FIFO) first, then their least with the run's budget
+reg [1:0] calc_reg, calc_next;
+reg [HB_W-1:0] calc_ring_reg, calc_ring_next;
+reg [15:0] calc_room_reg, calc_room_next;
+reg [HB_W-1:0] calc_n_reg, calc_n_next;
 // avail.idx as read, judged the cycle after it arrives (the read stays out
 // until then)
 reg idx_hold_reg, idx_hold_next;
 reg [15:0] idx_val_reg, idx_val_next;
-reg [HB_W-1:0] calc_n_reg, calc_n_next;
 
 reg [15:0] slot;
 reg [15:0] n;
@@ -170,7 +174,9 @@ always @* begin
     out_cause_int = 8'd0;
     out_valid_int = 1'b0;
 
-    calc_next = 1'b0;
+    calc_next = 2'd0;
+    calc_ring_next = calc_ring_reg;
+    calc_room_next = calc_room_reg;
     idx_hold_next = 1'b0;
     idx_val_next = idx_val_reg;
     calc_n_next = calc_n_reg;
@@ -285,12 +291,16 @@ always @* begin
                 if (n_room > {{(16-SPACE_WIDTH){1'b0}}, out_space}) begin
                     n_room = {{(16-SPACE_WIDTH){1'b0}}, out_space};
                 end
-                n = n_ring > n_room ? n_room : n_ring;
+                n = {{(16-HB_W){1'b0}}, calc_ring_reg} > calc_room_reg ? calc_room_reg : {{(16-HB_W){1'b0}}, calc_ring_reg};
                 if (budget_reg != 16'd0 && n > budget_reg) begin
                     n = budget_reg;
                 end
-                if (!calc_reg) begin
-                    calc_next = 1'b1;
+                if (calc_reg == 2'd0) begin
+                    calc_next = 2'd1;
+                    calc_ring_next = n_ring[HB_W-1:0];
+                    calc_room_next = n_room;
+                end else if (calc_reg == 2'd1) begin
+                    calc_next = 2'd2;
                     calc_n_next = n[HB_W-1:0];
                 end else if (calc_n_reg != {HB_W{1'b0}}) begin
                     rd_addr_next = avail_addr + 4 + {{(ADDR_WIDTH-17){1'b0}}, slot, 1'b0};
@@ -327,6 +337,8 @@ always @(posedge clk) begin
     idx_hold_reg <= idx_hold_next;
     idx_val_reg <= idx_val_next;
     calc_reg <= calc_next;
+    calc_ring_reg <= calc_ring_next;
+    calc_room_reg <= calc_room_next;
     calc_n_reg <= calc_n_next;
     rd_out_reg <= rd_out_next;
     rd_heads_reg <= rd_heads_next;
@@ -346,7 +358,7 @@ always @(posedge clk) begin
     if (rst) begin
         active_reg <= 1'b0;
         ended_reg <= 1'b0;
-        calc_reg <= 1'b0;
+        calc_reg <= 2'd0;
         idx_hold_reg <= 1'b0;
         rd_out_reg <= 1'b0;
         rd_valid_reg <= 1'b0;

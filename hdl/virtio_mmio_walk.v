@@ -212,6 +212,9 @@ reg [65:0] d_end_reg;
 reg d_below_reg;
 reg [32:0] d_total_reg;
 reg d_len_zero_reg;
+// S_NEXT's checks, registered from S_DECIDE's values (the next index against
+// the table, the descriptors seen); an indirect table starts at 0 with room
+reg nx_range_reg, nx_loop_reg, nx_table_reg, nx_table_next;
 reg d_indirect_size_ok_reg;
 
 reg [15:0] head_reg, head_next;
@@ -307,6 +310,7 @@ always @* begin
     tbl_len_next = tbl_len_reg;
     idx_next = idx_reg;
     seen_next = seen_reg;
+    nx_table_next = state_reg == S_NEXT ? nx_table_reg : 1'b0;
     total_next = total_reg;
     nested_next = nested_reg;
     have_w_next = have_w_reg;
@@ -441,6 +445,7 @@ always @* begin
                         idx_next = 16'd0;
                         seen_next = 17'd0;
                         nested_next = 1'b1;
+                        nx_table_next = 1'b1;
                         state_next = S_NEXT;
                     end
                 end else if (d_len_zero_reg) begin
@@ -492,12 +497,12 @@ always @* begin
                     // the token register is busy: check next cycle
                 end else if (abort) begin
                     state_next = S_DRAIN;
-                end else if ({1'b0, idx_reg} >= tbl_len_reg) begin
+                end else if (nx_range_reg && !nx_table_reg) begin
                     // case 3
                     emit = 1'b1;
                     emit_cause = CAUSE_NEXT_RANGE;
                     emit_val = idx_reg;
-                end else if (seen_reg >= tbl_len_reg) begin
+                end else if (nx_loop_reg && !nx_table_reg) begin
                     // cases 4 and 9: more descriptors than the table holds
                     emit = 1'b1;
                     emit_cause = CAUSE_CHAIN_LOOP;
@@ -608,6 +613,9 @@ always @(posedge clk) begin
     d_below_reg <= d_below[66];
     d_total_reg <= total_reg + {1'b0, d_reg[95:64]};
     d_len_zero_reg <= d_len == 32'd0;
+    nx_range_reg <= {1'b0, d_next_idx} >= tbl_len_reg;
+    nx_loop_reg <= seen_reg >= tbl_len_reg;
+    nx_table_reg <= nx_table_next;
     d_indirect_size_ok_reg <= d_len != 0 && d_len[3:0] == 4'd0 && d_len[31:4] <= IND_MAX;
 
     head_reg <= head_next;
