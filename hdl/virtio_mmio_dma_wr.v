@@ -212,6 +212,13 @@ wire st_q_drain, st_q_start;
 wire [AXI_ADDR_WIDTH-1:0] st_q_addr;
 wire [31:0] st_q_len;
 wire [TAG_WIDTH-1:0] st_q_tag;
+// a request's first beat, worked out as it is queued: the bytes it wants (to
+// the bus word's end, or the request's), and whether it writes any
+wire [CNT_W-1:0] st_q_want;
+wire st_q_nz;
+wire [CNT_W-1:0] st_req_room = LANES - {1'b0, st_req_addr[OFF_W-1:0]};
+wire [CNT_W-1:0] st_req_want = st_req_len < {{(32-CNT_W){1'b0}}, st_req_room} ? st_req_len[CNT_W-1:0] : st_req_room;
+wire st_req_nz = !st_req_drain && st_req_len != 32'd0;
 wire st_q_valid;
 reg st_q_ready;
 
@@ -230,12 +237,12 @@ wire [$clog2(8+2)-1:0] im_beat_count;
 reg [SEQ_WIDTH-1:0] st_seq_reg, im_seq_reg;
 wire st_req_ready_int, im_req_ready_int;
 
-virtio_mmio_fifo #(.DEPTH(4), .WIDTH(ST_REQ_W))
+virtio_mmio_fifo #(.DEPTH(4), .WIDTH(ST_REQ_W + CNT_W + 1))
 st_req_fifo (
     .clk(clk), .rst(rst), .clear(clear_reg),
-    .in_data({st_req_drain, st_req_start, st_req_addr, st_req_len, st_req_tag}),
+    .in_data({st_req_want, st_req_nz, st_req_drain, st_req_start, st_req_addr, st_req_len, st_req_tag}),
     .in_valid(st_req_valid && st_req_ready), .in_ready(st_req_ready_int),
-    .out_data({st_q_drain, st_q_start, st_q_addr, st_q_len, st_q_tag}),
+    .out_data({st_q_want, st_q_nz, st_q_drain, st_q_start, st_q_addr, st_q_len, st_q_tag}),
     .out_valid(st_q_valid), .out_ready(st_q_ready),
     .count(st_req_count)
 );
@@ -414,7 +421,6 @@ reg [2:0] st_tag_wr_reg, st_tag_rd_reg, im_tag_wr_reg, im_tag_rd_reg;
 // scratch
 reg [OFF_W-1:0] off;
 reg [CNT_W-1:0] want;
-reg [CNT_W-1:0] q_room;
 reg [CNT_W-1:0] take;
 reg beat_go;
 reg [2*DW-1:0] acc_after;
@@ -541,7 +547,6 @@ always @* begin
     st_left_next = st_left_reg;
     st_want_next = st_want_reg;
     st_left_nz_next = st_left_nz_reg;
-    q_room = LANES - {1'b0, st_q_addr[OFF_W-1:0]};
     st_count_next = st_count_reg;
     st_beats_next = st_beats_reg;
     st_ended_next = st_ended_reg;
@@ -682,8 +687,8 @@ always @* begin
         st_drain_next = st_q_drain;
         st_addr_next = st_q_addr;
         st_left_next = st_q_drain ? 32'd0 : st_q_len;
-        st_left_nz_next = !st_q_drain && st_q_len != 32'd0;
-        st_want_next = st_q_len < {{(32-CNT_W){1'b0}}, q_room} ? st_q_len[CNT_W-1:0] : q_room;
+        st_left_nz_next = st_q_nz;
+        st_want_next = st_q_want;
         st_count_next = 32'd0;
         st_beats_next = {BEAT_W{1'b0}};
         if (st_q_start) begin

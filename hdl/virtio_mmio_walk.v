@@ -208,8 +208,7 @@ reg [Q_W-1:0] q_reg;
 reg [127:0] d_reg, d_next;
 reg d_err_reg, d_err_next;
 // registered sums of the checks
-reg [65:0] d_end_reg;
-reg d_below_reg;
+reg d_window_ok_reg;
 reg [32:0] d_total_reg;
 reg d_len_zero_reg;
 // S_NEXT's checks, registered from S_DECIDE's values (the next index against
@@ -268,7 +267,8 @@ wire [63:0] d_addr = d_reg[63:0];
 wire [31:0] d_len = d_reg[95:64];
 wire [15:0] d_flags = d_reg[111:96];
 wire [15:0] d_next_idx = d_reg[127:112];
-wire d_window_ok = !d_below_reg && d_end_reg <= DMA_END_X;
+wire [65:0] d_end = {2'b00, d_reg[63:0]} + {34'd0, d_reg[95:64]};
+wire d_window_ok = d_window_ok_reg;
 wire d_indirect_size_ok = d_indirect_size_ok_reg;
 wire [SPP_W-1:0] seg_used = wptr_reg - seg_tail;
 wire tok_free = !tok_valid_reg || tok_ready;
@@ -295,7 +295,7 @@ assign tok_valid = tok_valid_reg;
 assign idle = !active_reg;
 
 // flag bits the transport does not define
-wire unused_ok = &{1'b0, d_flags[15:3], d_end_reg[65], d_addr, d_below[65:0]};
+wire unused_ok = &{1'b0, d_flags[15:3], d_end[65], d_addr, d_below[65:0]};
 
 always @* begin
     state_next = state_reg;
@@ -609,8 +609,7 @@ always @(posedge clk) begin
     d_reg <= d_next;
     d_err_reg <= d_err_next;
     // the window and length sums of the descriptor, for the decision
-    d_end_reg <= {2'b00, d_reg[63:0]} + {34'd0, d_reg[95:64]};
-    d_below_reg <= d_below[66];
+    d_window_ok_reg <= !d_below[66] && d_end <= DMA_END_X;
     d_total_reg <= total_reg + {1'b0, d_reg[95:64]};
     d_len_zero_reg <= d_len == 32'd0;
     nx_range_reg <= {1'b0, d_next_idx} >= tbl_len_reg;
