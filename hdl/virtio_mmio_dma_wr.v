@@ -632,7 +632,7 @@ always @* begin
         st_acc_cnt_next = cnt_after;
         st_addr_next = st_addr_reg + {{(AXI_ADDR_WIDTH-CNT_W){1'b0}}, take};
         st_left_next = st_left_reg - {{(32-CNT_W){1'b0}}, take};
-        st_left_nz_next = st_left_reg != {{(32-CNT_W){1'b0}}, take};
+        st_left_nz_next = st_left_reg[31:CNT_W] != {(32-CNT_W){1'b0}} || st_left_reg[CNT_W-1:0] != take;
         if (take != want) begin
             // short of the bus word's end (the answer ended): the rest of it
             st_want_next = want - take;
