@@ -22,7 +22,7 @@ LINUX_SOURCE := /usr/src/linux-source-6.1.tar.xz:linux-source-6.1
 HDL := $(addprefix hdl/,$(shell cat hdl/virtio_mmio.f))
 
 .DEFAULT_GOAL := help
-.PHONY: help sim test lint formal bench bench-model synth qemu-check linux-check regress regress-report setup clean
+.PHONY: help sim test lint formal bench bench-speed bench-model synth qemu-check linux-check regress regress-report setup clean
 
 # ------------------------------------------------------------ bad variables
 # A bad value stops make at once with one line naming the allowed values.
@@ -37,6 +37,10 @@ $(call one_of,WAVES,0 1)
 endif
 ifneq ($(filter test regress,$(MAKECMDGOALS)),)
 $(call count_or_auto,JOBS)
+endif
+ifneq ($(filter bench-speed,$(MAKECMDGOALS)),)
+$(if $(filter command line,$(origin SIM)),$(call one_of,SIM,verilator icarus all))
+$(if $(REPEAT),$(if $(and $(filter 1,$(words $(REPEAT))),$(if $(call no_digits,$(REPEAT)),,y),$(filter-out 0 00,$(REPEAT))),,$(error REPEAT=$(REPEAT) is not allowed: use a number of rounds, 1 or more)))
 endif
 # the regression's own variables, checked by tb/regress.py before anything runs
 # (once .venv exists; on a fresh machine the recipe checks them after set-up)
@@ -56,7 +60,8 @@ help:
 	@echo "make formal       every bounded proof, the reachability witnesses and the mutation table (about 30 min)"
 	@echo "make regress      the pyuvm regression: table, JUnit XML, functional and code coverage (SEEDS SEED SIM TESTS PARAMS SHARD JOBS)"
 	@echo "make regress-report  the table and merged coverage of the runs under build/regress/runs"
-	@echo "make bench        the RTL's cycles per chain, bytes per cycle and latencies (several minutes)"
+	@echo "make bench        the RTL's cycles per chain, bytes per cycle and latencies, the co-simulation's speed (several minutes)"
+	@echo "make bench-speed  the co-simulation's cycles per second against a trivial DUT's (SIM=verilator|icarus|all, REPEAT=n)"
 	@echo "make bench-model  the Python model's throughput"
 	@echo "make synth        ECP5 and Xilinx area (Yosys) and ECP5 Fmax (nextpnr), default and 6 queues x 256 (~20 min)"
 	@echo "make qemu-check   QEMU's devices, the reference device and the RTL compared on the same scenarios"
@@ -179,6 +184,11 @@ formal: setup
 # the RTL against the bus limit (several minutes: four builds, seven runs)
 bench: setup $(EXTRA_STAMP)bench
 	$(PY) -m tb.bench
+
+# the co-simulation's speed against the trivial-DUT ceiling, per simulator
+# (docs/performance-cosim.md); SIM=verilator|icarus (default both), REPEAT=n
+bench-speed: setup
+	$(PY) -m tb.bench_speed $(if $(filter command line,$(origin SIM)),--sim $(SIM)) $(if $(REPEAT),--repeat $(REPEAT))
 
 # area and Fmax: Yosys synth_ecp5/synth_xilinx and nextpnr-ecp5 from PyPI (WebAssembly)
 synth: $(EXTRA_STAMP)synth

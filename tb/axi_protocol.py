@@ -16,6 +16,10 @@ records a violation (cycle, channel, what) for:
   last one and not before;
 - AXI4-Lite: B only after both AW and W of a write, R only after an AR.
 
+A channel is sampled only while its VALID is high, and on the edge after it
+rose or fell (tb/waits.py tells of the rise); the checker sleeps while every
+VALID is low: such a cycle has nothing to check.
+
 It also counts what a test needs to say "the device finished what it
 started" and "the device stays quiet": bursts issued and answered per
 direction (:attr:`reads_outstanding`, :attr:`writes_outstanding`,
@@ -35,10 +39,11 @@ from collections import deque
 
 import cocotb
 from cocotb.handle import SimHandleBase
-from cocotb.triggers import RisingEdge
+from cocotb.triggers import Event, RisingEdge
 from cocotb.utils import get_sim_time
 
 from .env import CLOCK_PERIOD_NS
+from .waits import on_edge
 
 BOUNDARY = 4096
 INCR = 1
@@ -64,12 +69,22 @@ class _Channel:
         self.payload = {p: getattr(dut, f"{prefix}{p}") for p in payload if hasattr(dut, f"{prefix}{p}")}
         self.held: dict[str, str] | None = None  # payload of a VALID still waiting for READY
         self.handshakes = 0
+        self.active = False  # VALID high at the last sample
+        self.rose = False  # VALID rose since the last sample
+        on_edge(self.valid, RisingEdge, self._rise)
+
+    def _rise(self) -> None:
+        self.rose = True
+        self.checker.woken.set()
 
     def reset(self) -> None:
         self.held = None
 
     def sample(self) -> dict[str, str] | None:
-        valid = _bits(self.valid) == "1"
+        if not (self.active or self.rose):
+            return None  # low at the last sample and not risen since: nothing to read
+        self.rose = False
+        self.active = valid = _bits(self.valid) == "1"
         if self.held is not None and not valid:
             self.checker.error(self.name, "VALID dropped before READY")
             self.held = None
@@ -98,6 +113,7 @@ class AxiProtocolChecker:
         self.max_errors = max_errors
         self.errors: list[str] = []
         self.lanes = len(getattr(dut, f"{m_prefix}_wstrb"))
+        self.woken = Event()  # a VALID or reset rose
         addr = ["addr", "len", "size", "burst", "id", "lock", "cache", "prot"]
         m = f"{m_prefix}_"
         self.ar = _Channel(self, "AR", dut, f"{m}ar", addr)
@@ -196,8 +212,6 @@ class AxiProtocolChecker:
                 self.w_beats = 0  # report once
 
     def _step(self) -> None:
-        if any(_bits(v) == "1" for v in self.requests):
-            self.request_cycles += 1
         p = self.ar.sample()
         if p is not None:
             addr, beats = self._burst("AR", p)
@@ -223,13 +237,16 @@ class AxiProtocolChecker:
                     self.ar_open.popleft()
                     self.r_beats = 0
         p = self.aw.sample()
+        w = self.w.sample()
+        if self.ar.active or self.aw.active or self.w.active:
+            self.request_cycles += 1
         if p is not None:
             addr, beats = self._burst("AW", p)
             self.aw_wait_w.append((_num(p.get("id", "0")), beats))
             self.writes.append((self.cycle, addr, beats - 1))
             self._match_w()
             self._check_open_w()
-        p = self.w.sample()
+        p = w
         if p is not None:
             self.w_beats += 1
             if p["last"] == "1":
@@ -264,7 +281,11 @@ class AxiProtocolChecker:
 
     async def _run(self) -> None:
         edge = RisingEdge(self.clock)
+        on_edge(self.reset, RisingEdge, self.woken.set)
         while True:
+            if not any(ch.active or ch.rose for ch in self.channels):
+                self.woken.clear()  # nothing to check before a VALID (or reset) rises
+                await self.woken.wait()
             await edge
             self.cycle = int(get_sim_time(unit="ns")) // CLOCK_PERIOD_NS
             if _bits(self.reset) != "0":

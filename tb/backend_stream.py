@@ -38,9 +38,12 @@ from collections.abc import Iterator
 import cocotb
 from cocotb.handle import SimHandleBase
 from cocotb.triggers import RisingEdge
-from cocotbext.axi import AxiStreamBus, AxiStreamFrame, AxiStreamSink, AxiStreamSource
+from cocotbext.axi import AxiStreamBus, AxiStreamFrame
 
 from vio.device.backend import Backend
+
+from .axis_beats import BeatSink, BeatSource
+from .gaps import Gaps
 
 ABORT = 1 << 32  # tuser[32] of a request packet
 LEN_MASK = 0xFFFFFFFF  # tuser[31:0]: the chain's writable length
@@ -58,7 +61,8 @@ class ProtocolError(AssertionError):
 
 class BackendStreams:
     """Serves ``backend`` to the RTL ``dut`` on ``clock`` (bus models reset by
-    ``reset``), with optional gaps on the request and answer streams.
+    ``reset``), with optional gaps on the request and answer streams (drawn
+    by ``gaps``, a :class:`tb.gaps.Gaps`, or one of its own).
 
     Counters for tests: ``requests``, ``answers``, ``aborted`` (packets
     dropped), ``resets`` (backend_reset pulses seen), ``config_reads``,
@@ -75,14 +79,16 @@ class BackendStreams:
         *,
         request_gaps: Iterator[bool] | None = None,
         answer_gaps: Iterator[bool] | None = None,
+        gaps: Gaps | None = None,
     ):
         self.dut = dut
         self.backend = backend
         self.clock = clock
         self.num_queues = len(dut.backend_ready)
         self.lanes = len(dut.m_axis_tkeep)
-        self.sink = AxiStreamSink(AxiStreamBus.from_prefix(dut, "m_axis"), clock, reset)
-        self.source = AxiStreamSource(AxiStreamBus.from_prefix(dut, "s_axis"), clock, reset)
+        self.gaps = gaps if gaps is not None else Gaps(clock)
+        self.sink = BeatSink(AxiStreamBus.from_prefix(dut, "m_axis"), clock, reset)
+        self.source = BeatSource(AxiStreamBus.from_prefix(dut, "s_axis"), clock, reset)
         self.requests = self.answers = self.aborted = self.resets = 0
         self.config_reads = self.config_writes = self.config_changes = 0
         self.log: list[tuple[int, bytes, int]] = []
@@ -108,10 +114,8 @@ class BackendStreams:
     def set_pause_generators(self, request: Iterator[bool] | None, answer: Iterator[bool] | None) -> None:
         """Gaps in m_axis tready (``request``) and s_axis tvalid (``answer``):
         a generator yields True for a cycle with a gap; None: no gaps."""
-        for channel, gen in ((self.sink, request), (self.source, answer)):
-            channel.set_pause_generator(gen)
-            if gen is None:
-                channel.pause = False
+        self.gaps.set(self.sink, request)
+        self.gaps.set(self.source, answer)
 
     def idle(self) -> bool:
         """Nothing owed to the device and nothing on either stream."""

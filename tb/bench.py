@@ -8,7 +8,10 @@ prints cycles per chain against the bus limit of each case: the AXI beats a
 chain needs at least on the busier channel, reads (descriptor, its share of a
 burst of heads, readable bytes) or writes (writable bytes, used element).
 The 64-bit runs add four busy queues, the two head-of-line cases and
-unaligned answers. Cycle counts are deterministic.
+unaligned answers. Cycle counts are deterministic. Last, per simulator, the
+co-simulation's speed against the trivial-DUT ceiling (tb/bench_speed.py):
+the 32-bit, zero-latency run above and one regression run (not with
+``--quick``, which has no 32-bit run: ``make bench-speed`` measures it).
 
 ``--rtl REV`` measures the RTL of another git revision (its hdl/ taken with
 ``git archive``) with this bench: the before/after tables of docs/performance.md.
@@ -24,6 +27,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from tb.bench_speed import ceiling, cycles_per_second, print_table, workload
 from tb.runner import ROOT, SimulationError, build, rtl_sources, run
 
 PARAMS = {"NUM_QUEUES": 4, "QUEUE_NUM_MAX": 64, "DMA_SIZE": 1 << 22, "AXI_MAX_BURST_LEN": 16}
@@ -64,16 +68,19 @@ def measure(sim: str, width: int, latency: int, full: bool, rtl: tuple[list[Path
     build_dir = ROOT / "build" / "bench" / label / f"{sim}-dw{width}"
     sources, includes = rtl if rtl is not None else (None, None)
     build(sim, params, build_dir, sources=sources, includes=includes)
+    test_dir = build_dir / f"lat{latency}"
     with tempfile.NamedTemporaryFile(suffix=".json") as out:
         results = run(
             sim, params, build_dir, "tb.bench_rtl",
-            test_dir=build_dir / f"lat{latency}",
+            test_dir=test_dir,
             extra_env={"VIO_BENCH_OUT": out.name, "VIO_MEM_LATENCY": str(latency), "VIO_BENCH_FULL": "1" if full else "0"},
         )
         failed = [f"{name}: {text}" for name, text in results if text]
         if failed or not results:
             raise SimulationError(f"bench on {sim}, AXI_DATA_WIDTH={width}: " + "; ".join(failed or ["no test ran"]))
-        return json.loads(Path(out.name).read_text())
+        figures = json.loads(Path(out.name).read_text())
+        figures["cocotb_cycles_per_second"] = cycles_per_second(test_dir / "results.xml")  # as tb/bench_speed.py counts
+        return figures
 
 
 def report(rows: list[tuple[str, int, int, dict]], title: str) -> None:
@@ -122,12 +129,16 @@ def report(rows: list[tuple[str, int, int, dict]], title: str) -> None:
         i = r["irq"]
         print(f"{sim:>9} {width:>5} {latency:>7} {r['notify_to_used_idx']:>17} {i['used_idx_landed_to_irq']:>14} "
               f"{i['b_to_irq']:>7} {i['decision_read_round_trip']:>14} {i['b_to_irq'] - i['decision_read_round_trip']:>14}")
-    speed: dict[str, list[float]] = {}
-    for sim, _, _, r in rows:
-        speed.setdefault(sim, []).append(r["cycles_per_second"])
-    print("\nsimulated cycles per wall-clock second")
-    for sim, values in speed.items():
-        print(f"{sim:>9} {sum(values) / len(values):>10.0f}")
+
+
+def speed_table(rows: list[tuple[str, int, int, dict]]) -> None:
+    """The co-simulation's speed per simulator: its 32-bit, zero-latency run
+    (tb/bench_speed.py's "bench" workload) and a regression run, against the
+    ceiling measured now."""
+    speed = {sim: {"ceiling": [ceiling(sim)], "bench": [r["cocotb_cycles_per_second"]], "regression": [workload(sim, "regression")]}
+             for sim, width, latency, r in rows if width == 32 and latency == 0}  # fmt: skip
+    if speed:
+        print_table(speed, ["bench", "regression"], "one run each")
 
 
 def plot(rows: list[tuple[str, int, int, dict]], path: Path, title: str) -> None:
@@ -180,6 +191,8 @@ def main() -> int:
     rev = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", args.rtl or "HEAD"], capture_output=True, text=True).stdout.strip()
     title = f"RTL of {rev}" + ("" if args.rtl else " (this tree)")
     report(rows, title)
+    if not args.rtl:  # the test bench's speed: this tree's RTL only
+        speed_table(rows)
     out = args.json or ROOT / "build" / "bench" / f"{label}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"rtl": rev, "runs": [{"sim": s, "width": w, "mem_latency": lat, **r} for s, w, lat, r in rows]}, indent=1))

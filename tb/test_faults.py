@@ -35,7 +35,8 @@ from dataclasses import dataclass
 
 import cocotb
 from cocotb import Param
-from cocotb.triggers import ClockCycles, SimTimeoutError, with_timeout
+from cocotb.triggers import RisingEdge, SimTimeoutError, with_timeout
+from cocotbext.axi.axi_channels import AxiBTransaction
 from cocotbext.axi.constants import AxiResp
 
 from vio import VioDriver, VioIov, VioTransfer
@@ -47,6 +48,7 @@ from vio.ring import DESC_SIZE, Desc
 from .env import CLOCK_PERIOD_NS, VirtioEnv, rtl_parameters
 from .faults import POISON, Fault, FaultPlan, ring_ranges
 from .test_virtio_mmio import LoopbackTraffic, loopback_queues, loopback_rounds
+from .waits import within
 
 warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"cocotbext\.")
 
@@ -167,13 +169,15 @@ class FaultRig:
     def driver(self, features: int = FEATURES) -> ClassDriver:
         return ClassDriver(self.env.vio_driver(loopback_queues(self.params, 16), features), timeout_ns=TIMEOUT_NS)
 
-    async def until(self, cond, what: str, bound: int) -> int:
-        start = self.env.cycle
-        while not cond():
-            if self.env.cycle - start > bound:
-                raise AssertionError(f"{what}: not within {bound} cycles")
-            await ClockCycles(self.env.dut.clk, 1)
-        return self.env.cycle - start
+    async def until(self, cond, wake, what: str, bound: int) -> None:
+        """Until ``cond()`` holds, looked at again whenever ``wake()`` (an
+        awaitable) fires, within ``bound`` cycles."""
+
+        async def wait() -> None:
+            while not cond():
+                await wake()
+
+        await within(wait(), bound * CLOCK_PERIOD_NS, f"{what}: not within {bound} cycles")
 
     async def settle(self) -> None:
         """Quiet buses (within SETTLE cycles), and nothing left in flight on m_axi."""
@@ -265,9 +269,9 @@ async def fault_case(rig: FaultRig, case: Case) -> None:
 
     rig.backend.open_gate()  # backend_ready rises: the device looks at the queue
     env.streams.refresh()
-    await rig.until(lambda: fault.hits, f"{case.name}: the fault never fired ({fault})", 20_000)
+    await rig.until(lambda: fault.hits, plan.next_hit, f"{case.name}: the fault never fired ({fault})", 20_000)
     hit = fault.hits[0]
-    await rig.until(lambda: env.hal.irq(0), f"{case.name}: no interrupt after the fault at {hit.where}", BREAK_BOUND)
+    await rig.until(lambda: env.hal.irq(0), lambda: RisingEdge(env.dut.irq), f"{case.name}: no interrupt after the fault at {hit.where}", BREAK_BOUND)
     rig.figures.append((case.name, hit.where, env.irq_cycles[-1] - hit.cycle))
     plan.clear()
     await rig.settle()
@@ -538,9 +542,7 @@ async def protocol_checker_catches(dut):
     env, check = rig.env, rig.check
     await env.start()
     assert check.idle() and not check.errors
-    b = env.ram.write_if.b_channel._transaction_obj()
-    b.bid, b.bresp = 0, AxiResp.OKAY
-    await env.ram.write_if.b_channel.send(b)  # BREADY is always high: taken at once
+    await env.ram.write_if.b_channel.send(AxiBTransaction(bid=0, bresp=AxiResp.OKAY))  # BREADY is always high: taken at once
     await env.cycles(5)
     assert any("B response with no write burst" in e for e in check.errors), check.errors
     try:

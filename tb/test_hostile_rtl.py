@@ -18,7 +18,6 @@ import warnings
 
 import cocotb
 from cocotb import Param
-from cocotb.triggers import RisingEdge
 
 from vio.constants import Cause
 from vio.hostile import SCENARIOS, HostileBackend, ModelTarget, Target
@@ -33,10 +32,6 @@ SETTLE_BOUND = 10_000  # cycles; the longest legal settling measured: 1 189 in t
 QUIET_CYCLES = 12  # no valid signal for this long = settled
 RTL_SCENARIOS = sorted(name for name, s in SCENARIOS.items() if s.model_only is None)
 TEST_TIMEOUT_MS = 20
-BUSY_SIGNALS = (
-    "m_axi_arvalid", "m_axi_rvalid", "m_axi_awvalid", "m_axi_wvalid", "m_axi_bvalid",
-    "m_axis_tvalid", "s_axis_tvalid", "s_axil_awvalid", "s_axil_arvalid", "s_axil_bvalid", "s_axil_rvalid",
-)  # fmt: skip
 
 
 class RtlTarget(Target):
@@ -55,32 +50,21 @@ class RtlTarget(Target):
         self.settle_bound = SETTLE_BOUND + env.mem.size // (env.params["AXI_DATA_WIDTH"] // 8)
         sim = "icarus" if "icarus" in cocotb.SIM_NAME.lower() else "verilator"
         self.reproduce = f"{REPRODUCE} -k {sim}"  # the line a failing fuzz seed prints
-        self.dma_reads: list[tuple[int, int]] = []
-        read_if = env.ram.read_if
-        plain_read = read_if._read
-
-        async def logged_read(address: int, length: int) -> bytes:  # every read burst the DUT issues
-            self.dma_reads.append((address, length))
-            return await plain_read(address, length)
-
-        read_if._read = logged_read
-        self._busy = [getattr(env.dut, name) for name in BUSY_SIGNALS]
+        self.dma_reads: list[tuple[int, int]] = []  # every bus word the DUT reads
+        env.ram.on_read.append(lambda address, length: self.dma_reads.append((address, length)))
 
     async def settle(self, bound: int | None = None) -> None:
-        """Until no bus or stream is busy for QUIET_CYCLES (held answers may stay
-        owed), within ``bound`` cycles (default ``settle_bound``): a longer
-        activity is a hang."""
+        """Until no bus or stream is busy and the engine is idle for
+        QUIET_CYCLES (held answers may stay owed), within ``bound`` cycles
+        (default ``settle_bound``): a longer activity is a hang."""
         bound = self.settle_bound if bound is None else bound
-        clk, streams = self.env.dut.clk, self.env.streams
-        quiet = cycles = 0
-        while quiet < QUIET_CYCLES:
-            await RisingEdge(clk)
-            cycles += 1
-            busy = any(str(s.value) == "1" for s in self._busy) or not streams.source.idle() or streams.sink.active
-            busy = busy or not self.env.device_idle()
-            quiet = 0 if busy else quiet + 1
-            assert cycles <= bound + QUIET_CYCLES, f"the RTL is still busy {bound} cycles after the last step: a hang"
-        self.max_settle = max(self.max_settle, cycles - QUIET_CYCLES)
+        env, streams = self.env, self.env.streams
+        start = env.cycle
+        try:
+            await env.until_quiet(QUIET_CYCLES, busy=lambda: not streams.source.idle() or streams.sink.active, timeout_cycles=bound + QUIET_CYCLES)
+        except AssertionError:
+            raise AssertionError(f"the RTL is still busy {bound} cycles after the last step: a hang") from None
+        self.max_settle = max(self.max_settle, env.cycle - start - QUIET_CYCLES)
 
     def interrupts(self) -> int:
         return len(self.env.irq_cycles)

@@ -32,6 +32,7 @@ from cocotbext.axi import (
     AxiStreamSource,
 )
 
+from tb.gaps import Gaps
 from tb.hal import CocotbHal
 from tb.scoreboards import (
     CycleClock,
@@ -41,6 +42,7 @@ from tb.scoreboards import (
     Predictor,
     Scoreboards,
 )
+from tb.waits import until_quiet
 from vio import VIO_IOV_FLAGS_WRITE, VioDriver, VioIov, VioQueue, VioTransfer
 from vio import constants as C
 from vio.device.loopback import LoopbackBackend
@@ -75,13 +77,14 @@ class Bench:
         self.ram = AxiRam(AxiBus.from_prefix(dut, "m_axi"), dut.clk, dut.rst, mem=self.buf)
         self.sink = AxiStreamSink(AxiStreamBus.from_prefix(dut, "m_axis"), dut.clk, dut.rst)
         self.src = AxiStreamSource(AxiStreamBus.from_prefix(dut, "s_axis"), dut.clk, dut.rst)
+        self.gaps = Gaps(dut.clk)
         for bus in ("s_axil", "m_axi", "m_axis", "s_axis"):  # the bus models log every transfer at INFO
             logging.getLogger(f"cocotb.{dut._name}.{bus}").setLevel(logging.WARNING)
         self.backend = LoopbackBackend(self.nq)
         self.drop: set[tuple[int, int]] = set()  # fault: (queue, request #) left unanswered
         self.requests: dict[int, int] = defaultdict(int)
         self.aborted = 0
-        self._idle = getattr(dut, "engine_idle", None)  # as VirtioEnv.device_idle
+        self._idle = [dut.engine_idle] if hasattr(dut, "engine_idle") else []  # as VirtioEnv.device_idle
         self._valids = [
             getattr(dut, s)
             for s in ("m_axi_arvalid", "m_axi_rvalid", "m_axi_awvalid", "m_axi_wvalid", "m_axi_bvalid", "m_axis_tvalid", "s_axis_tvalid")
@@ -124,7 +127,7 @@ class Bench:
             self.src,
         ):
             pattern = [rnd.random() < 0.3 for _ in range(97)]
-            ch.set_pause_generator(itertools.cycle(pattern))
+            self.gaps.set(ch, itertools.cycle(pattern))
 
     # --- the backend behind the streams ---
     async def _serve(self) -> None:
@@ -170,16 +173,10 @@ class Bench:
             dut.cfg_rsp_valid.value = 0
 
     async def settle(self) -> None:
-        """Until no DMA or stream activity for QUIET_CYCLES cycles."""
-        quiet = 0
-        for _ in range(SETTLE_LIMIT):
-            await RisingEdge(self.dut.clk)
-            busy = any(v.value for v in self._valids) or not self.src.idle() or not self.sink.empty()
-            busy = busy or (self._idle is not None and str(self._idle.value) != "1")
-            quiet = 0 if busy else quiet + 1
-            if quiet >= QUIET_CYCLES:
-                return
-        raise AssertionError(f"the DUT did not settle within {SETTLE_LIMIT} cycles")
+        """Until no DMA or stream activity and the engine idle for QUIET_CYCLES cycles."""
+        await until_quiet(self.dut.clk, self._valids, QUIET_CYCLES, period_ns=PERIOD_NS, idle=self._idle,
+                          busy=lambda: not self.src.idle() or not self.sink.empty(),
+                          timeout_ns=(SETTLE_LIMIT + QUIET_CYCLES) * PERIOD_NS)  # fmt: skip
 
     def poke_dut_only(self, addr: int, data: bytes) -> None:
         """Fault injection: change the DUT's memory behind the driver's and the predictor's back."""

@@ -38,7 +38,8 @@ from vio.drivers.entropy import EntropyDriver
 from vio.examples.console import MESSAGES, console_example, console_host
 from vio.memory import GuestMemory
 
-from .env import VirtioEnv, gaps, rtl_parameters
+from .env import VirtioEnv, rtl_parameters
+from .gaps import gaps
 from .hostile_chains import SEED_CASES, Hostile, corrupt
 
 # cocotbext-axi 0.1.28 still calls APIs cocotb 2.1 deprecates (Task.kill, Event.data)
@@ -217,7 +218,7 @@ async def loopback_reset_midway(dut):
         await vio.submit(p.tfr)
         held.append(p)
     await _eventually(dut, lambda: len(backend.received) == 3, "three chains popped, their answers held")
-    env.streams.sink.set_pause_generator(gaps(random.Random(SEED), 0.9))  # a slow request stream
+    env.gaps.set(env.streams.sink, gaps(random.Random(SEED), 0.9))  # a slow request stream
     mem = env.mem
     big = mem.alloc(8192)
     mem.write(big, bytes(range(256)) * 32)

@@ -38,6 +38,9 @@ BAD = [
     (("regress", "SIM=model"), "SIM=model", "verilator, icarus, all"),
     (("regress", "TESTS=random,nope"), "unknown nope", "random, ring"),
     (("regress", "PARAMS=lb-dw99"), "unknown lb-dw99", "lb-dw32"),
+    (("bench-speed", "SIM=model"), "SIM=model", "verilator icarus all"),
+    (("bench-speed", "REPEAT=0"), "REPEAT=0", "1 or more"),
+    (("bench-speed", "REPEAT=two"), "REPEAT=two", "1 or more"),
 ]
 
 

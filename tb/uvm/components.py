@@ -29,6 +29,7 @@ from vio.ring import Desc
 
 from ..hostile_chains import BUS_ERROR_OFFSET, BY_NAME, corrupt
 from ..scoreboards import AxiWriteMonitor, CycleClock, IrqMonitor
+from ..waits import until_rise
 from . import coverage as cov
 from .bench import Bench
 from .items import ControlItem, TransferItem, length_bucket
@@ -294,18 +295,14 @@ class VirtioDriverComponent(uvm_driver):
         # one beat at any data width: the error beat is the request's last
         s.mem.write(q0.layout.desc_addr(q0.num - 1), Desc(s.mem.size + BUS_ERROR_OFFSET, 4, 0, 0).pack())
         sink = bench.env.streams.sink
-        gaps = sink._pause_generator  # cocotbext-axi keeps no public getter
-        sink.clear_pause_generator()
-        sink.pause = True
+        bench.env.gaps.hold(sink)
         await s.dut_hal.write(bench.env.base + C.VIRTIO_MMIO_QUEUE_NOTIFY, 0)
         await self.wait_activity("abort")
 
         async def reopen():
             if item.args.count:
                 await ClockCycles(bench.env.dut.clk, item.args.count)
-            sink.pause = False
-            if gaps is not None:
-                sink.set_pause_generator(gaps)
+            bench.env.gaps.release(sink)
 
         item.result = "during_traffic"
         await self.reset_and_open(item, "memory", bench.vio.reset(), during=reopen(), features=features)
@@ -538,18 +535,22 @@ class RegisterBusMonitor(uvm_component):
         ctrl_seen = False  # the reset request of the register block already sampled
         aw: deque[int] = deque()
         w: deque[int] = deque()
+        edge = RisingEdge(dut.clk)
+        # asleep while none of these is high: nothing to see
+        wake = (dut.s_axil_awvalid, dut.s_axil_wvalid, dut.s_axil_arvalid, engine.ctrl_valid)
         while True:
-            await RisingEdge(dut.clk)
-            if dut.s_axil_awvalid.value and dut.s_axil_awready.value:
+            await edge
+            awvalid, wvalid, arvalid, ctrl_valid = (v.value for v in wake)
+            if awvalid and dut.s_axil_awready.value:
                 aw.append(dut.s_axil_awaddr.value.to_unsigned())
-            if dut.s_axil_wvalid.value and dut.s_axil_wready.value:
+            if wvalid and dut.s_axil_wready.value:
                 w.append(dut.s_axil_wdata.value.to_unsigned())
-            if dut.s_axil_arvalid.value and dut.s_axil_arready.value:
+            if arvalid and dut.s_axil_arready.value:
                 self.reads += 1
             # the engine's activity on the first cycle it sees the reset request
             # (ctrl_valid + ctrl_reset from the register block, a cycle or more
             # after the Status=0 write's handshake): what the reset hits
-            reset_req = bool(engine.ctrl_valid.value) and bool(engine.ctrl_reset.value)
+            reset_req = bool(ctrl_valid) and bool(engine.ctrl_reset.value)
             if reset_req and not ctrl_seen:
                 bench.reset_activity.append(engine_activity(dut))
             ctrl_seen = reset_req
@@ -557,6 +558,8 @@ class RegisterBusMonitor(uvm_component):
                 self.writes += 1
                 wr = RegisterWrite(aw.popleft(), w.popleft(), clock.now())
                 self.ap.write(wr)
+            if not (awvalid or wvalid or arvalid or ctrl_valid):
+                await until_rise(wake)
 
 
 class DmaMonitor(uvm_component):
@@ -592,15 +595,23 @@ class StreamMonitor(uvm_component):
         dut = cocotb.top
         clock = CycleClock()
         beats = {"request": 0, "answer": 0}
+        ports = [(name, *(getattr(dut, f"{prefix}_{s}") for s in ("tvalid", "tready", "tlast", "tdest"))) for name, prefix in (("request", "m_axis"), ("answer", "s_axis"))]
+        valids = [p[1] for p in ports]
+        edge = RisingEdge(dut.clk)
         while True:
-            await RisingEdge(dut.clk)
-            for name, prefix in (("request", "m_axis"), ("answer", "s_axis")):
-                if getattr(dut, f"{prefix}_tvalid").value and getattr(dut, f"{prefix}_tready").value:
-                    beats[name] += 1
-                    if getattr(dut, f"{prefix}_tlast").value:
-                        self.packets += 1
-                        self.ap.write(StreamPacket(name, getattr(dut, f"{prefix}_tdest").value.to_unsigned(), beats[name], clock.now()))
-                        beats[name] = 0
+            await edge
+            active = False
+            for name, tvalid, tready, tlast, tdest in ports:
+                if tvalid.value:
+                    active = True
+                    if tready.value:
+                        beats[name] += 1
+                        if tlast.value:
+                            self.packets += 1
+                            self.ap.write(StreamPacket(name, tdest.value.to_unsigned(), beats[name], clock.now()))
+                            beats[name] = 0
+            if not active:
+                await until_rise(valids)  # no beat before a tvalid rises
 
 
 class IrqMonitorComponent(uvm_component):

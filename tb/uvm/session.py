@@ -20,8 +20,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from cocotb.triggers import RisingEdge
-
 from vio.device.backend import Backend
 from vio.driver import VioDriver
 
@@ -31,23 +29,15 @@ from ..scoreboards import RISE_BOUND_CYCLES, CycleClock, MirroredMemory, Predict
 
 QUIET_CYCLES = 48  # no valid on any bus or stream for this long: the DUT is quiescent
 SETTLE_LIMIT = 400_000  # cycles: a DUT that never goes quiet is a failure, not a hang
-_VALIDS = ("m_axi_arvalid", "m_axi_rvalid", "m_axi_awvalid", "m_axi_wvalid", "m_axi_bvalid", "m_axis_tvalid", "s_axis_tvalid")
 
 
 async def settle(env: VirtioEnv) -> None:
-    """Until no DMA or stream valid for QUIET_CYCLES cycles and no answer on
-    its way. Unlike VirtioEnv.quiesce, answers the backend holds back on
+    """Until no DMA or stream valid and the engine idle for QUIET_CYCLES
+    cycles and no answer on its way. Unlike VirtioEnv.quiesce, answers the backend holds back on
     purpose do not count as activity."""
-    signals = [getattr(env.dut, name) for name in _VALIDS]
-    quiet = 0
-    for _ in range(SETTLE_LIMIT):
-        await RisingEdge(env.dut.clk)
-        busy = any(str(v.value) == "1" for v in signals) or not env.streams.source.idle() or env.streams.sink.active
-        busy = busy or not env.device_idle()
-        quiet = 0 if busy else quiet + 1
-        if quiet >= QUIET_CYCLES:
-            return
-    raise AssertionError(f"the DUT did not settle within {SETTLE_LIMIT} cycles")
+    streams = env.streams
+    busy = lambda: not streams.source.idle() or streams.sink.active  # noqa: E731
+    await env.until_quiet(QUIET_CYCLES, register_bus=False, busy=busy, timeout_cycles=SETTLE_LIMIT + QUIET_CYCLES)
 
 
 class Session:
