@@ -105,16 +105,16 @@ GROUPS = [
           depth=0, checks=EVERY, quick_depth=16),
     # every assertion, from the states on the second chain's way (STARTS)
     Group("chain-pop", "every group above, from the chain's pop (request packet, avail_event, "
-          "answer into the writable buffer)", depth=22, checks=EVERY, start="pop"),
+          "answer into the writable buffer)", depth=24, checks=EVERY, start="pop"),
     Group("chain-publish", "every group above, from its used element's write request",
           depth=22, checks=EVERY, start="publish"),
     Group("chain-used-idx", "every group above, from its used.idx write request (interrupt)",
           depth=22, checks=EVERY, start="used_idx"),
     # witnesses from the same states, with a memory and a backend that cooperate
     Group("cover-request", "witness: the chain's request packet ended on m_axis",
-          depth=22, checks=[], witness="cover_request", start="pop"),
+          depth=24, checks=[], witness="cover_request", start="pop"),
     Group("cover-buffer", "witness: answer bytes written into the writable buffer",
-          depth=22, checks=[], witness="cover_buffer", start="pop"),
+          depth=24, checks=[], witness="cover_buffer", start="pop"),
     Group("cover-used", "witness: the chain completed (used.idx written)",
           depth=22, checks=[], witness="cover_used", start="publish"),
     Group("cover-irq", "witness: a vring interrupt raised",
@@ -181,12 +181,24 @@ class Result:
     frame: int | None = None
     trace: Path | None = None
     detail: str = ""
+    setup_cycle: int | None = None   # FAIL on the set-up's trace, at this cycle from reset
 
 
 # the wrapper's input ports (the model's inputs; the set-up sequencer has an output of each name)
 INPUTS = [n for n in re.findall(r"^\s*input\s+wire\s+(?:\[[^\]]*\]\s+)?(\w+)", PROPS.read_text(), re.M)
           if n != "clk"]
 _SIM_FAILED_RE = re.compile(r"^(?:Warning: )?(Assert|Assumption) (\S+) .*failed", re.M)
+# Yosys's sim counts clock edges: two a cycle
+_SIM_EDGE_RE = re.compile(r"^Co-simulating cycle (\d+) ", re.M)
+
+
+class SetupAssertionFailed(RuntimeError):
+    """An assertion failed on the set-up's trace (every assumption held up to
+    there): a counterexample found by simulation, before the start state."""
+
+    def __init__(self, label: str, cycle: int, vcd: Path):
+        super().__init__(f"assertion {label} failed in the set-up at cycle {cycle} (trace {vcd})")
+        self.cycle, self.vcd = cycle, vcd
 
 
 def _yosys(out: Path, name: str, lines: list[str]) -> str:
@@ -281,10 +293,17 @@ def start_netlist(netlist: Path, fst: Path, cycles: int, out: Path) -> Path:
     ])
     # every assumption and assertion holds on the way (the replay's first
     # sample, before any input is applied, is not checked; the witnesses are
-    # reached on the way, as they should be)
+    # reached on the way, as they should be): a broken assumption is an
+    # error, a broken assertion a counterexample on a legal trace
     for m in _SIM_FAILED_RE.finditer(text, text.index("Co-simulating cycle 1 ")):
         if ".cover_" not in m.group(2):
-            raise RuntimeError(f"{m.group(1)} {m.group(2)} failed during the set-up (see {out / 'setup.vcd'})")
+            # a wrapper label, or an hdl/ assertion named by its file and line
+            src = re.search(r"(\w+\.s?v:\d+)\$\d+$", m.group(2))
+            label = src.group(1) if src else m.group(2).removeprefix("virtio_mmio_props.")
+            if m.group(1) == "Assert":
+                edge = int(list(_SIM_EDGE_RE.finditer(text, 0, m.start()))[-1].group(1))
+                raise SetupAssertionFailed(label, edge // 2, out / "setup.vcd")
+            raise RuntimeError(f"assumption {label} failed during the set-up (see {out / 'setup.vcd'})")
     return start
 
 
@@ -397,6 +416,8 @@ class Design:
     def probe(self) -> tuple[Path, dict[str, int]]:
         if self._probe is None:
             self._probe = probe_setup(self.netlist(), self.workdir / "probe")
+            print("start states (cycle from reset): "
+                  + ", ".join(f"{name} {cycle}" for name, cycle in self._probe[1].items()), flush=True)
         return self._probe
 
     def start(self, name: str) -> Path:
@@ -414,6 +435,9 @@ def run_group(group: Group, depth: int, design: Design, want_trace: bool = True)
     try:
         build_model(design.start(group.start), group, out)
         status, frame, text = bmc(out, depth)
+    except SetupAssertionFailed as exc:
+        return Result(group.name, depth, "FAIL", time.monotonic() - t0, trace=exc.vcd,
+                      detail=str(exc), setup_cycle=exc.cycle)
     except RuntimeError as exc:
         return Result(group.name, depth, "ERROR", time.monotonic() - t0, detail=str(exc))
     seconds = time.monotonic() - t0
@@ -428,7 +452,8 @@ def ok(group: Group, result: Result) -> bool:
     return result.status == ("REACHED" if group.witness else "PASS")
 
 
-def run_mutation(mut: Mutation, workdir: Path, depth: int | None = None, base: Design | None = None) -> Result:
+def run_mutation(mut: Mutation, workdir: Path, depth: int | None = None, base: Design | None = None,
+                 want_trace: bool = False) -> Result:
     """Apply one mutation to a copy of hdl/ and run its group (expect FAIL).
 
     A group from a start state replays the set-up inputs of `base` (the
@@ -449,9 +474,16 @@ def run_mutation(mut: Mutation, workdir: Path, depth: int | None = None, base: D
         probe = base.probe() if base is not None and group.start != "reset" else None
     except RuntimeError as exc:
         return Result(group.name, depth or group.depth, "ERROR", time.monotonic() - t0, detail=str(exc))
-    result = run_group(group, depth or group.depth, Design(hdl_copy, mut_dir, probe), want_trace=False)
+    result = run_group(group, depth or group.depth, Design(hdl_copy, mut_dir, probe), want_trace)
     result.seconds += time.monotonic() - t0
     return result
+
+
+def _where(r: Result) -> str:
+    """Where a counterexample is: a bmc frame, or a cycle of the set-up's trace."""
+    if r.setup_cycle is not None:
+        return f"set-up cycle {r.setup_cycle}"
+    return "" if r.frame is None else f"frame {r.frame}"
 
 
 def table(rows: list[list[str]], head: list[str]) -> str:
@@ -496,13 +528,11 @@ def main(argv: list[str] | None = None) -> int:
             r = run_group(g, depth, design)
             good = ok(g, r)
             failed |= not good
-            note = ""
-            if r.frame is not None:
-                note = f"frame {r.frame}"
+            note = _where(r)
             if r.trace:
                 note += f", trace {r.trace}" if args.keep else " (--keep DIR keeps its trace.vcd)"
             if r.detail:
-                note += r.detail.strip().splitlines()[-1]
+                note += " " + r.detail.strip().splitlines()[-1]
             rows.append([g.name, r.depth, SOLVER, r.status + ("" if good else " (!)"),
                          f"{r.seconds:.1f}s", note])
             print(f"{g.name}: {r.status} at depth {r.depth} in {r.seconds:.1f}s {note}", flush=True)
@@ -516,13 +546,15 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             if args.mutation and m.name not in args.mutation:
                 continue
-            r = run_mutation(m, workdir, args.depth, design)
+            # (the counterexample's trace.vcd is replayed only for a kept work directory)
+            r = run_mutation(m, workdir, args.depth, design, want_trace=args.keep is not None)
             good = r.status == "FAIL"
             failed |= not good
             rows.append([m.name, m.group, f"hdl/{m.file}", r.depth,
                          ("caught" if good else "NOT CAUGHT") + f" ({r.status})",
-                         "" if r.frame is None else f"frame {r.frame}", f"{r.seconds:.1f}s"])
-            print(f"mutation {m.name}: {r.status} in {r.seconds:.1f}s", flush=True)
+                         _where(r), f"{r.seconds:.1f}s"])
+            trace = f", trace {r.trace}" if r.trace else ""
+            print(f"mutation {m.name}: {r.status} in {r.seconds:.1f}s {_where(r)}{trace}", flush=True)
         print()
         print(table(rows, ["mutation", "group", "file", "depth", "result", "cex", "time"]))
 
