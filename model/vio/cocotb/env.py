@@ -26,8 +26,9 @@ Two knobs stress the DUT's handshakes:
   (``env.ram.read_if.latency``, ``env.ram.write_if.latency``).
 
 ``params`` describes the device the way the reference device needs to
-predict it, with the names of virtio_mmio's parameters (:data:`DEVICE_DEFAULTS`
-fills in what is not given).
+predict it, with the names of virtio_mmio's parameters (the bus widths come
+from the ports, :data:`DEVICE_DEFAULTS` fills in the rest of what is not
+given).
 """
 
 import logging
@@ -152,7 +153,9 @@ class VirtioEnv:
         self.dut = dut
         self.backend = backend
         self.base = base
-        self.params = device_parameters(params)
+        # what the ports show (widths, queues) unless ``params`` says it
+        seen = {"AXI_DATA_WIDTH": len(getattr(dut, f"{dma}_wdata")), "AXI_ADDR_WIDTH": len(getattr(dut, f"{dma}_awaddr"))}
+        self.params = device_parameters({**seen, **(params or {})})
         self.mem_latency = mem_latency
         self.pause = pause
         self.seed = seed
