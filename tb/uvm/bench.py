@@ -18,15 +18,14 @@ from collections.abc import Callable
 from cocotb.triggers import Event
 
 from vio import constants as C
+from vio.cocotb.env import VirtioEnv
+from vio.cocotb.session import CheckedSession, settle
 from vio.device.block import BlockBackend
 from vio.device.loopback import LOOPBACK_DEVICE_ID, LoopbackBackend
 from vio.driver import VioDriver, VioQueue
 from vio.drivers.block import BlockDriver
 from vio.drivers.console import ConsoleDriver
 from vio.examples.console import console_host
-
-from vio.cocotb.env import VirtioEnv
-from vio.cocotb.session import CheckedSession, settle
 from vio.hostile.chains import ALL_RING, EVENT_IDX, INDIRECT
 
 from ..top import rtl_parameters, virtio_env

@@ -22,16 +22,15 @@ from cocotbext.axi import AxiStreamFrame
 from pyuvm import ConfigDB, uvm_analysis_port, uvm_component, uvm_driver, uvm_env, uvm_sequencer, uvm_subscriber
 
 from vio import constants as C
-from vio.constants import Cause
-from vio.driver import VIO_IOV_FLAGS_WRITE, VioIov, VioTransfer
-from vio.errors import VioDeviceBroken
-from vio.ring import Desc
-
 from vio.cocotb.clock import CycleClock
 from vio.cocotb.monitors import AxiWriteMonitor, IrqMonitor
 from vio.cocotb.session import CheckedSession
 from vio.cocotb.waits import until_rise
+from vio.constants import Cause
+from vio.driver import VIO_IOV_FLAGS_WRITE, VioIov, VioTransfer
+from vio.errors import VioDeviceBroken
 from vio.hostile.chains import BUS_ERROR_OFFSET, BY_NAME, corrupt
+from vio.ring import Desc
 
 from . import coverage as cov
 from .bench import Bench
