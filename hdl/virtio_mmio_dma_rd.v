@@ -139,9 +139,12 @@ localparam [CNT_W-1:0] LANES = BYTE_LANES[CNT_W-1:0];
 localparam [OUTS_W-1:0] OUTS_MAX = MAX_OUTSTANDING[OUTS_W-1:0];
 localparam [8:0] BURST_MAX = AXI_MAX_BURST_LEN[8:0];
 localparam [2:0] AXI_SIZE = OFF_W[2:0];
+// the data client's credit check, wide enough for a burst and the space
+localparam CRED_W = (SPACE_WIDTH + 2 > 10) ? SPACE_WIDTH + 2 : 10;
 // a data burst is issued only with this many spare FIFO entries besides its
-// own beats: the packer's residual beat, and the consumer's count lagging a cycle
-localparam [33:0] SPACE_MARGIN = 34'd2;
+// own beats: the packer's residual beat, and the consumer's count lagging a
+// cycle behind its input and another in data_space_reg
+localparam [CRED_W-1:0] SPACE_MARGIN = 3;
 
 localparam [1:0]
     CLIENT_RING = 2'd0,
@@ -186,8 +189,14 @@ reg data_active_reg, data_active_next;
 reg [AXI_ADDR_WIDTH-1:0] data_ar_addr_reg, data_ar_addr_next;
 reg [32:0] data_ar_beats_reg, data_ar_beats_next;
 reg [OUTS_W-1:0] outstanding_reg, outstanding_next;
-// data beats asked for and not yet received (the consumer FIFO must hold them)
-reg [32:0] data_pending_reg, data_pending_next;
+// data beats asked for and not yet received (the consumer FIFO must hold them,
+// so they never exceed its space)
+reg [SPACE_WIDTH:0] data_pending_reg, data_pending_next;
+// each client's next burst, computed a cycle ahead from its registered address
+// and beats (the 4 KiB and length clipping stays off the issue path); fresh
+// while neither has changed since
+reg [8:0] ring_burst_reg, data_burst_reg;
+reg ring_fresh_reg, ring_fresh_next, data_fresh_reg, data_fresh_next;
 
 reg [AXI_ADDR_WIDTH-1:0] m_axi_araddr_reg, m_axi_araddr_next;
 reg [7:0] m_axi_arlen_reg, m_axi_arlen_next;
@@ -200,19 +209,29 @@ reg [OFF_W-1:0] burst_off [0:QD-1];
 reg [QD_W:0] burst_wr_reg, burst_rd_reg;
 
 // requests in flight per client, in issue order: {offset, length, tag/last}
+// (a request's first beat is split when it is taken, off the R path: the
+// bytes it carries, whether it is the last, what is left after it and
+// whether that fits one beat)
 reg [OFF_W-1:0] ring_q_off [0:QD-1];
-reg [15:0] ring_q_len [0:QD-1];
+reg [CNT_W-1:0] ring_q_first_n [0:QD-1];
+reg ring_q_first_end [0:QD-1];
+reg [15:0] ring_q_rest [0:QD-1];
+reg ring_q_rest_small [0:QD-1];
 reg [TAG_WIDTH-1:0] ring_q_tag [0:QD-1];
 reg [QD_W:0] ring_q_wr_reg, ring_q_rd_reg;
 reg [OFF_W-1:0] data_q_off [0:QD-1];
-reg [31:0] data_q_len [0:QD-1];
+reg [CNT_W-1:0] data_q_first_n [0:QD-1];
+reg data_q_first_end [0:QD-1];
+reg [31:0] data_q_rest [0:QD-1];
+reg data_q_rest_small [0:QD-1];
 reg data_q_last [0:QD-1];
 reg [QD_W:0] data_q_wr_reg, data_q_rd_reg;
 
 // R side, ring client: the request being received
 reg ring_cur_reg, ring_cur_next;
-reg [OFF_W-1:0] ring_off_reg, ring_off_next;
 reg [15:0] ring_left_reg, ring_left_next;
+// the bytes left fit in one beat
+reg ring_small_reg, ring_small_next;
 reg [TAG_WIDTH-1:0] ring_tag_reg, ring_tag_next;
 reg ring_err_reg, ring_err_next;
 reg [AXI_DATA_WIDTH-1:0] ring_acc_reg, ring_acc_next;
@@ -221,8 +240,8 @@ reg ring_rem_reg, ring_rem_next;
 
 // R side, data client
 reg data_cur_reg, data_cur_next;
-reg [OFF_W-1:0] data_off_reg, data_off_next;
 reg [31:0] data_left_reg, data_left_next;
+reg data_small_reg, data_small_next;
 reg data_last_reg, data_last_next;
 reg data_drop_reg, data_drop_next;
 reg [AXI_DATA_WIDTH-1:0] data_acc_reg, data_acc_next;
@@ -253,13 +272,16 @@ reg ring_q_pop, data_q_pop;
 reg rready_int;
 reg [1:0] beat_client;
 reg [OFF_W-1:0] b_off;
-reg [32:0] b_left;
 reg [CNT_W-1:0] n_bytes;
 reg [AXI_DATA_WIDTH-1:0] beat_bytes;
 reg [2*AXI_DATA_WIDTH-1:0] pack;
 reg [CNT_W:0] total;
 reg b_end;
 
+reg [SPACE_WIDTH-1:0] data_space_reg;
+wire [CRED_W-1:0] credit_space = {{(CRED_W-SPACE_WIDTH){1'b0}}, data_space_reg};
+wire [CRED_W-1:0] credit_pending = {{(CRED_W-SPACE_WIDTH-1){1'b0}}, data_pending_reg};
+wire [CRED_W-1:0] credit_burst = {{(CRED_W-9){1'b0}}, data_burst_reg};
 wire ring_q_empty = ring_q_wr_reg == ring_q_rd_reg;
 wire data_q_empty = data_q_wr_reg == data_q_rd_reg;
 wire burst_empty = burst_wr_reg == burst_rd_reg;
@@ -267,18 +289,40 @@ wire [QD_W-1:0] ring_q_head = ring_q_rd_reg[QD_W-1:0];
 wire [QD_W-1:0] data_q_head = data_q_rd_reg[QD_W-1:0];
 wire [1:0] head_client = burst_client[burst_rd_reg[QD_W-1:0]];
 wire ar_free = !flush && (!m_axi_arvalid_reg || m_axi_arready) && outstanding_reg < OUTS_MAX;
-assign irq_req_ready = ar_free;
+// an interrupt-decision read is held a cycle before its AR: the decision that
+// asks for it (a used.idx write answered, per-queue state) stays off the AR path
+reg irq_hold_reg, irq_hold_next;
+reg [AXI_ADDR_WIDTH-1:0] irq_hold_addr_reg;
+assign irq_req_ready = !irq_hold_reg;
 assign irq_rsp_valid = m_axi_rvalid && m_axi_rready && head_client == CLIENT_IRQ && !flush;
 wire [OFF_W-1:0] head_off = burst_off[burst_rd_reg[QD_W-1:0]];
 wire [AXI_DATA_WIDTH-1:0] irq_shifted = m_axi_rdata >> {head_off, 3'b000};
 assign irq_rsp_data = irq_shifted[15:0];
 assign irq_rsp_err = m_axi_rresp[1];
 wire [OFF_W-1:0] ring_h_off = ring_q_off[ring_q_head];
-wire [15:0] ring_h_len = ring_q_len[ring_q_head];
+wire [CNT_W-1:0] ring_h_first_n = ring_q_first_n[ring_q_head];
+wire ring_h_first_end = ring_q_first_end[ring_q_head];
+wire [15:0] ring_h_rest = ring_q_rest[ring_q_head];
+wire ring_h_rest_small = ring_q_rest_small[ring_q_head];
 wire [TAG_WIDTH-1:0] ring_h_tag = ring_q_tag[ring_q_head];
 wire [OFF_W-1:0] data_h_off = data_q_off[data_q_head];
-wire [31:0] data_h_len = data_q_len[data_q_head];
+wire [CNT_W-1:0] data_h_first_n = data_q_first_n[data_q_head];
+wire data_h_first_end = data_q_first_end[data_q_head];
+wire [31:0] data_h_rest = data_q_rest[data_q_head];
+wire data_h_rest_small = data_q_rest_small[data_q_head];
 wire data_h_last = data_q_last[data_q_head];
+
+// a request's first beat, split as it is taken
+wire [CNT_W-1:0] ring_room = LANES - {1'b0, ring_req_addr[OFF_W-1:0]};
+wire ring_first_end = {1'b0, ring_req_len} <= {{(17-CNT_W){1'b0}}, ring_room};
+wire [CNT_W-1:0] ring_first_n = ring_first_end ? ring_req_len[CNT_W-1:0] : ring_room;
+wire [15:0] ring_rest = ring_first_end ? 16'd0 : ring_req_len - {{(16-CNT_W){1'b0}}, ring_room};
+wire ring_rest_small = {1'b0, ring_req_len} <= {{(17-CNT_W){1'b0}}, ring_room} + {{(17-CNT_W){1'b0}}, LANES};
+wire [CNT_W-1:0] data_room = LANES - {1'b0, data_req_addr[OFF_W-1:0]};
+wire data_first_end = {1'b0, data_req_len} <= {{(33-CNT_W){1'b0}}, data_room};
+wire [CNT_W-1:0] data_first_n = data_first_end ? data_req_len[CNT_W-1:0] : data_room;
+wire [31:0] data_rest = data_first_end ? 32'd0 : data_req_len - {{(32-CNT_W){1'b0}}, data_room};
+wire data_rest_small = {1'b0, data_req_len} <= {{(33-CNT_W){1'b0}}, data_room} + {{(33-CNT_W){1'b0}}, LANES};
 
 assign ring_req_ready = flush || !ring_active_reg;
 assign data_req_ready = flush || !data_active_reg;
@@ -295,7 +339,7 @@ assign data_out_last = data_out_last_reg;
 assign data_out_err = data_out_err_reg;
 assign data_out_valid = data_out_valid_reg;
 
-assign busy = ring_active_reg || data_active_reg || m_axi_arvalid_reg || outstanding_reg != 0
+assign busy = ring_active_reg || data_active_reg || irq_hold_reg || m_axi_arvalid_reg || outstanding_reg != 0
     || ring_rem_reg || data_rem_reg;
 
 assign m_axi_arid = {AXI_ID_WIDTH{1'b0}};
@@ -336,7 +380,7 @@ always @* begin
     m_axi_arvalid_next = m_axi_arvalid_reg && !m_axi_arready;
 
     ring_cur_next = ring_cur_reg;
-    ring_off_next = ring_off_reg;
+    ring_small_next = ring_small_reg;
     ring_left_next = ring_left_reg;
     ring_tag_next = ring_tag_reg;
     ring_err_next = ring_err_reg;
@@ -345,7 +389,7 @@ always @* begin
     ring_rem_next = ring_rem_reg;
 
     data_cur_next = data_cur_reg;
-    data_off_next = data_off_reg;
+    data_small_next = data_small_reg;
     data_left_next = data_left_reg;
     data_last_next = data_last_reg;
     data_drop_next = data_drop_reg;
@@ -371,7 +415,6 @@ always @* begin
     data_q_pop = 1'b0;
     beat_client = head_client;
     b_off = {OFF_W{1'b0}};
-    b_left = 33'd0;
     n_bytes = {CNT_W{1'b0}};
     beat_bytes = {AXI_DATA_WIDTH{1'b0}};
     pack = {2*AXI_DATA_WIDTH{1'b0}};
@@ -416,18 +459,18 @@ always @* begin
     issue_data = 1'b0;
     issue_irq = 1'b0;
     if (ar_free) begin
-        if (irq_req_valid) begin
+        if (irq_hold_reg) begin
             issue_irq = 1'b1;
-        end else if (ring_active_reg && outstanding_reg < OUTS_RING_MAX) begin
+        end else if (ring_active_reg && ring_fresh_reg && outstanding_reg < OUTS_RING_MAX) begin
             issue_ring = 1'b1;
-        end else if (data_active_reg && outstanding_reg < OUTS_DATA_MAX
-                && {{(34-SPACE_WIDTH){1'b0}}, data_space} >= {1'b0, data_pending_reg} + {25'd0, data_burst} + SPACE_MARGIN) begin
+        end else if (data_active_reg && data_fresh_reg && outstanding_reg < OUTS_DATA_MAX
+                && credit_space >= credit_pending + credit_burst + SPACE_MARGIN) begin
             issue_data = 1'b1;
         end
     end
 
     if (issue_irq) begin
-        m_axi_araddr_next = {irq_req_addr[AXI_ADDR_WIDTH-1:OFF_W], {OFF_W{1'b0}}};
+        m_axi_araddr_next = {irq_hold_addr_reg[AXI_ADDR_WIDTH-1:OFF_W], {OFF_W{1'b0}}};
         m_axi_arlen_next = 8'd0;
         m_axi_arvalid_next = 1'b1;
         outstanding_next = outstanding_next + 1'b1;
@@ -436,25 +479,30 @@ always @* begin
 
     if (issue_ring) begin
         m_axi_araddr_next = ring_ar_addr_reg;
-        m_axi_arlen_next = ring_burst[7:0] - 8'd1;
+        m_axi_arlen_next = ring_burst_reg[7:0] - 8'd1;
         m_axi_arvalid_next = 1'b1;
-        ring_ar_addr_next = ring_ar_addr_reg + {{(AXI_ADDR_WIDTH-9-OFF_W){1'b0}}, ring_burst, {OFF_W{1'b0}}};
-        ring_ar_beats_next = ring_ar_beats_reg - {8'd0, ring_burst};
-        ring_active_next = ring_ar_beats_reg != {8'd0, ring_burst};
+        ring_ar_addr_next = ring_ar_addr_reg + {{(AXI_ADDR_WIDTH-9-OFF_W){1'b0}}, ring_burst_reg, {OFF_W{1'b0}}};
+        ring_ar_beats_next = ring_ar_beats_reg - {8'd0, ring_burst_reg};
+        ring_active_next = ring_ar_beats_reg != {8'd0, ring_burst_reg};
         outstanding_next = outstanding_next + 1'b1;
         burst_push = 1'b1;
     end
     if (issue_data) begin
         m_axi_araddr_next = data_ar_addr_reg;
-        m_axi_arlen_next = data_burst[7:0] - 8'd1;
+        m_axi_arlen_next = data_burst_reg[7:0] - 8'd1;
         m_axi_arvalid_next = 1'b1;
-        data_ar_addr_next = data_ar_addr_reg + {{(AXI_ADDR_WIDTH-9-OFF_W){1'b0}}, data_burst, {OFF_W{1'b0}}};
-        data_ar_beats_next = data_ar_beats_reg - {24'd0, data_burst};
-        data_active_next = data_ar_beats_reg != {24'd0, data_burst};
+        data_ar_addr_next = data_ar_addr_reg + {{(AXI_ADDR_WIDTH-9-OFF_W){1'b0}}, data_burst_reg, {OFF_W{1'b0}}};
+        data_ar_beats_next = data_ar_beats_reg - {24'd0, data_burst_reg};
+        data_active_next = data_ar_beats_reg != {24'd0, data_burst_reg};
         outstanding_next = outstanding_next + 1'b1;
-        data_pending_next = data_pending_next + {24'd0, data_burst};
+        data_pending_next = data_pending_next + credit_burst[SPACE_WIDTH:0];
         burst_push = 1'b1;
     end
+
+    irq_hold_next = irq_hold_reg ? !issue_irq : irq_req_valid;
+
+    ring_fresh_next = ring_active_reg && !ring_req_take && !issue_ring && !flush;
+    data_fresh_next = data_active_reg && !data_req_take && !issue_data && !flush;
 
     // R: every beat is taken (its client has room), except in the cycle a
     // packer sends the rest of a packet that did not fit the beat before
@@ -466,33 +514,31 @@ always @* begin
             burst_pop = 1'b1;
         end
         if (beat_client == CLIENT_DATA) begin
-            data_pending_next = data_pending_next - 33'd1;
+            data_pending_next = data_pending_next - 1'b1;
         end
 
         if (flush || beat_client == CLIENT_IRQ) begin
             // dropped, or the interrupt read's value (irq_rsp_*, above)
         end else if (beat_client == CLIENT_RING) begin
             if (ring_cur_reg) begin
-                b_off = ring_off_reg;
-                b_left = {17'd0, ring_left_reg};
+                // a later beat: from lane 0, a whole beat or what is left
+                n_bytes = ring_small_reg ? ring_left_reg[CNT_W-1:0] : LANES;
+                b_end = ring_small_reg;
+                ring_left_next = ring_left_reg - {{(16-CNT_W){1'b0}}, LANES};
+                ring_small_next = ring_left_reg <= {{(15-CNT_W){1'b0}}, LANES, 1'b0};
             end else begin
                 b_off = ring_h_off;
-                b_left = {17'd0, ring_h_len};
+                n_bytes = ring_h_first_n;
+                b_end = ring_h_first_end;
+                ring_left_next = ring_h_rest;
+                ring_small_next = ring_h_rest_small;
                 ring_tag_next = ring_h_tag;
                 ring_err_next = 1'b0;
             end
-            if (b_left < {{(33-CNT_W){1'b0}}, LANES - {1'b0, b_off}}) begin
-                n_bytes = b_left[CNT_W-1:0];
-            end else begin
-                n_bytes = LANES - {1'b0, b_off};
-            end
-            b_end = b_left == {{(33-CNT_W){1'b0}}, n_bytes};
             beat_bytes = (m_axi_rdata >> {b_off, 3'b000}) & ~({AXI_DATA_WIDTH{1'b1}} << {n_bytes, 3'b000});
             pack = {{AXI_DATA_WIDTH{1'b0}}, ring_acc_reg} | ({{AXI_DATA_WIDTH{1'b0}}, beat_bytes} << {ring_acc_cnt_reg, 3'b000});
             total = {1'b0, ring_acc_cnt_reg} + {1'b0, n_bytes};
             ring_err_next = (ring_cur_reg ? ring_err_reg : 1'b0) || m_axi_rresp[1];
-            ring_off_next = {OFF_W{1'b0}};
-            ring_left_next = b_left[15:0] - {{(16-CNT_W){1'b0}}, n_bytes};
             ring_cur_next = !b_end;
             if (b_end) begin
                 ring_q_pop = 1'b1;
@@ -521,24 +567,21 @@ always @* begin
             end
         end else begin
             if (data_cur_reg) begin
-                b_off = data_off_reg;
-                b_left = {1'b0, data_left_reg};
+                n_bytes = data_small_reg ? data_left_reg[CNT_W-1:0] : LANES;
+                b_end = data_small_reg;
+                data_left_next = data_left_reg - {{(32-CNT_W){1'b0}}, LANES};
+                data_small_next = data_left_reg <= {{(31-CNT_W){1'b0}}, LANES, 1'b0};
             end else begin
                 b_off = data_h_off;
-                b_left = {1'b0, data_h_len};
+                n_bytes = data_h_first_n;
+                b_end = data_h_first_end;
+                data_left_next = data_h_rest;
+                data_small_next = data_h_rest_small;
                 data_last_next = data_h_last;
             end
-            if (b_left < {{(33-CNT_W){1'b0}}, LANES - {1'b0, b_off}}) begin
-                n_bytes = b_left[CNT_W-1:0];
-            end else begin
-                n_bytes = LANES - {1'b0, b_off};
-            end
-            b_end = b_left == {{(33-CNT_W){1'b0}}, n_bytes};
             beat_bytes = (m_axi_rdata >> {b_off, 3'b000}) & ~({AXI_DATA_WIDTH{1'b1}} << {n_bytes, 3'b000});
             pack = {{AXI_DATA_WIDTH{1'b0}}, data_acc_reg} | ({{AXI_DATA_WIDTH{1'b0}}, beat_bytes} << {data_acc_cnt_reg, 3'b000});
             total = {1'b0, data_acc_cnt_reg} + {1'b0, n_bytes};
-            data_off_next = {OFF_W{1'b0}};
-            data_left_next = b_left[31:0] - {{(32-CNT_W){1'b0}}, n_bytes};
             data_cur_next = !b_end;
             if (b_end) begin
                 data_q_pop = 1'b1;
@@ -627,13 +670,22 @@ always @(posedge clk) begin
     data_ar_beats_reg <= data_ar_beats_next;
     outstanding_reg <= outstanding_next;
     data_pending_reg <= data_pending_next;
+    data_space_reg <= data_space;
+    irq_hold_reg <= irq_hold_next;
+    if (!irq_hold_reg) begin
+        irq_hold_addr_reg <= irq_req_addr;
+    end
+    ring_burst_reg <= ring_burst;
+    data_burst_reg <= data_burst;
+    ring_fresh_reg <= ring_fresh_next;
+    data_fresh_reg <= data_fresh_next;
 
     m_axi_araddr_reg <= m_axi_araddr_next;
     m_axi_arlen_reg <= m_axi_arlen_next;
     m_axi_arvalid_reg <= m_axi_arvalid_next;
 
     ring_cur_reg <= ring_cur_next;
-    ring_off_reg <= ring_off_next;
+    ring_small_reg <= ring_small_next;
     ring_left_reg <= ring_left_next;
     ring_tag_reg <= ring_tag_next;
     ring_err_reg <= ring_err_next;
@@ -642,7 +694,7 @@ always @(posedge clk) begin
     ring_rem_reg <= ring_rem_next;
 
     data_cur_reg <= data_cur_next;
-    data_off_reg <= data_off_next;
+    data_small_reg <= data_small_next;
     data_left_reg <= data_left_next;
     data_last_reg <= data_last_next;
     data_drop_reg <= data_drop_next;
@@ -665,7 +717,7 @@ always @(posedge clk) begin
     // bursts in flight
     if (burst_push) begin
         burst_client[burst_wr_reg[QD_W-1:0]] <= issue_irq ? CLIENT_IRQ : issue_data ? CLIENT_DATA : CLIENT_RING;
-        burst_off[burst_wr_reg[QD_W-1:0]] <= irq_req_addr[OFF_W-1:0];
+        burst_off[burst_wr_reg[QD_W-1:0]] <= irq_hold_addr_reg[OFF_W-1:0];
         burst_wr_reg <= burst_wr_reg + 1'b1;
     end
     if (burst_pop) begin
@@ -676,7 +728,10 @@ always @(posedge clk) begin
     // requests in flight
     if (ring_req_take) begin
         ring_q_off[ring_q_wr_reg[QD_W-1:0]] <= ring_req_addr[OFF_W-1:0];
-        ring_q_len[ring_q_wr_reg[QD_W-1:0]] <= ring_req_len;
+        ring_q_first_n[ring_q_wr_reg[QD_W-1:0]] <= ring_first_n;
+        ring_q_first_end[ring_q_wr_reg[QD_W-1:0]] <= ring_first_end;
+        ring_q_rest[ring_q_wr_reg[QD_W-1:0]] <= ring_rest;
+        ring_q_rest_small[ring_q_wr_reg[QD_W-1:0]] <= ring_rest_small;
         ring_q_tag[ring_q_wr_reg[QD_W-1:0]] <= ring_req_tag;
         ring_q_wr_reg <= ring_q_wr_reg + 1'b1;
     end
@@ -685,7 +740,10 @@ always @(posedge clk) begin
     end
     if (data_req_take) begin
         data_q_off[data_q_wr_reg[QD_W-1:0]] <= data_req_addr[OFF_W-1:0];
-        data_q_len[data_q_wr_reg[QD_W-1:0]] <= data_req_len;
+        data_q_first_n[data_q_wr_reg[QD_W-1:0]] <= data_first_n;
+        data_q_first_end[data_q_wr_reg[QD_W-1:0]] <= data_first_end;
+        data_q_rest[data_q_wr_reg[QD_W-1:0]] <= data_rest;
+        data_q_rest_small[data_q_wr_reg[QD_W-1:0]] <= data_rest_small;
         data_q_last[data_q_wr_reg[QD_W-1:0]] <= data_req_last;
         data_q_wr_reg <= data_q_wr_reg + 1'b1;
     end
@@ -702,7 +760,11 @@ always @(posedge clk) begin
         ring_active_reg <= 1'b0;
         data_active_reg <= 1'b0;
         outstanding_reg <= {OUTS_W{1'b0}};
-        data_pending_reg <= 33'd0;
+        data_pending_reg <= {(SPACE_WIDTH+1){1'b0}};
+        data_space_reg <= {SPACE_WIDTH{1'b0}};
+        irq_hold_reg <= 1'b0;
+        ring_fresh_reg <= 1'b0;
+        data_fresh_reg <= 1'b0;
         m_axi_arvalid_reg <= 1'b0;
         ring_cur_reg <= 1'b0;
         ring_acc_reg <= {AXI_DATA_WIDTH{1'b0}};

@@ -212,6 +212,13 @@ wire st_q_drain, st_q_start;
 wire [AXI_ADDR_WIDTH-1:0] st_q_addr;
 wire [31:0] st_q_len;
 wire [TAG_WIDTH-1:0] st_q_tag;
+// a request's first beat, worked out as it is queued: the bytes it wants (to
+// the bus word's end, or the request's), and whether it writes any
+wire [CNT_W-1:0] st_q_want;
+wire st_q_nz;
+wire [CNT_W-1:0] st_req_room = LANES - {1'b0, st_req_addr[OFF_W-1:0]};
+wire [CNT_W-1:0] st_req_want = st_req_len < {{(32-CNT_W){1'b0}}, st_req_room} ? st_req_len[CNT_W-1:0] : st_req_room;
+wire st_req_nz = !st_req_drain && st_req_len != 32'd0;
 wire st_q_valid;
 reg st_q_ready;
 
@@ -230,12 +237,12 @@ wire [$clog2(8+2)-1:0] im_beat_count;
 reg [SEQ_WIDTH-1:0] st_seq_reg, im_seq_reg;
 wire st_req_ready_int, im_req_ready_int;
 
-virtio_mmio_fifo #(.DEPTH(4), .WIDTH(ST_REQ_W))
+virtio_mmio_fifo #(.DEPTH(4), .WIDTH(ST_REQ_W + CNT_W + 1))
 st_req_fifo (
     .clk(clk), .rst(rst), .clear(clear_reg),
-    .in_data({st_req_drain, st_req_start, st_req_addr, st_req_len, st_req_tag}),
+    .in_data({st_req_want, st_req_nz, st_req_drain, st_req_start, st_req_addr, st_req_len, st_req_tag}),
     .in_valid(st_req_valid && st_req_ready), .in_ready(st_req_ready_int),
-    .out_data({st_q_drain, st_q_start, st_q_addr, st_q_len, st_q_tag}),
+    .out_data({st_q_want, st_q_nz, st_q_drain, st_q_start, st_q_addr, st_q_len, st_q_tag}),
     .out_valid(st_q_valid), .out_ready(st_q_ready),
     .count(st_req_count)
 );
@@ -339,6 +346,11 @@ reg st_active_reg, st_active_next;
 reg st_drain_reg, st_drain_next;
 reg [AXI_ADDR_WIDTH-1:0] st_addr_reg, st_addr_next;
 reg [31:0] st_left_reg, st_left_next;
+// the realigner's next beat wants this many bytes (up to the bus word's end
+// and the request's), and bytes are left: both kept beside the address and
+// length, so the beat's decision does not wait for a 32-bit compare
+reg [CNT_W-1:0] st_want_reg, st_want_next;
+reg st_left_nz_reg, st_left_nz_next;
 reg [31:0] st_count_reg, st_count_next;
 reg [BEAT_W-1:0] st_beats_reg, st_beats_next;
 // the answer's last beat has been taken in
@@ -413,6 +425,9 @@ reg [CNT_W-1:0] take;
 reg beat_go;
 reg [2*DW-1:0] acc_after;
 reg [ACC_CNT_W-1:0] cnt_after;
+reg in_room;
+reg take_want, take_all;
+reg [2*DW-1:0] in_placed;
 reg [CNT_W-1:0] n_in;
 reg st_finish;
 reg st_take_req;
@@ -448,7 +463,20 @@ assign st_acked = st_acked_reg;
 assign im_acked = im_acked_reg;
 
 // answer bytes are taken while the accumulator has room for a whole beat
-assign in_ready = st_active_reg && !flush && !st_ended_reg && (st_drain_reg || cnt_after <= {1'b0, LANES});
+assign in_ready = st_active_reg && !flush && !st_ended_reg && (st_drain_reg || in_room);
+
+// The three ways a cycle goes (no beat, a beat of the wanted bytes, a last beat
+// of every byte held): what each leaves in the accumulator, whether an answer
+// beat then fits, and where that beat's bytes go, are worked out from the
+// registers beside the decision, which only picks one.
+wire [CNT_W-1:0] in_n = keep_count(in_keep);
+wire [DW-1:0] in_bytes = in_data & ~({DW{1'b1}} << {in_n, 3'b000});
+wire [ACC_CNT_W-1:0] cnt_want = st_acc_cnt_reg - {1'b0, st_want_reg};
+wire [2*DW-1:0] acc_want = st_acc_reg >> {st_want_reg, 3'b000};
+wire room_none = st_acc_cnt_reg <= {1'b0, LANES};
+wire room_want = cnt_want <= {1'b0, LANES};
+wire [2*DW-1:0] in_at_none = {{DW{1'b0}}, in_bytes} << {st_acc_cnt_reg, 3'b000};
+wire [2*DW-1:0] in_at_want = {{DW{1'b0}}, in_bytes} << {cnt_want, 3'b000};
 
 assign busy = m_axi_awvalid_reg || m_axi_wvalid_reg || !wp_empty || outstanding_reg != 0;
 assign err = err_reg;
@@ -479,25 +507,37 @@ wire unused_ok = &{1'b0, m_axi_bid, m_axi_bresp[0], st_beat_count, im_beat_count
 // (a block of its own: the input's ready depends on it)
 always @* begin
     off = st_addr_reg[OFF_W-1:0];
-    want = {CNT_W{1'b0}};
-    take = {CNT_W{1'b0}};
-    beat_go = 1'b0;
-    if (st_left_reg < {{(32-CNT_W){1'b0}}, LANES - {1'b0, off}}) begin
-        want = st_left_reg[CNT_W-1:0];
-    end else begin
-        want = LANES - {1'b0, off};
-    end
-    if (st_active_reg && !st_drain_reg && !flush && st_left_reg != 0 && st_beat_ready) begin
+    want = st_want_reg;
+    take_want = 1'b0;
+    take_all = 1'b0;
+    if (st_active_reg && !st_drain_reg && !flush && st_left_nz_reg && st_beat_ready) begin
         if (st_acc_cnt_reg >= {1'b0, want}) begin
-            take = want;
-            beat_go = 1'b1;
+            take_want = 1'b1;
         end else if (st_ended_reg && st_acc_cnt_reg != 0) begin
-            take = st_acc_cnt_reg[CNT_W-1:0];
-            beat_go = 1'b1;
+            take_all = 1'b1;
         end
     end
-    acc_after = st_acc_reg >> {take, 3'b000};
-    cnt_after = st_acc_cnt_reg - {1'b0, take};
+    beat_go = take_want || take_all;
+    // (the accumulator holds nothing above its count: taking all leaves zeros)
+    if (take_want) begin
+        take = want;
+        acc_after = acc_want;
+        cnt_after = cnt_want;
+        in_room = room_want;
+        in_placed = in_at_want;
+    end else if (take_all) begin
+        take = st_acc_cnt_reg[CNT_W-1:0];
+        acc_after = {2*DW{1'b0}};
+        cnt_after = {ACC_CNT_W{1'b0}};
+        in_room = 1'b1;
+        in_placed = {{DW{1'b0}}, in_bytes};
+    end else begin
+        take = {CNT_W{1'b0}};
+        acc_after = st_acc_reg;
+        cnt_after = st_acc_cnt_reg;
+        in_room = room_none;
+        in_placed = in_at_none;
+    end
 end
 
 always @* begin
@@ -505,6 +545,8 @@ always @* begin
     st_drain_next = st_drain_reg;
     st_addr_next = st_addr_reg;
     st_left_next = st_left_reg;
+    st_want_next = st_want_reg;
+    st_left_nz_next = st_left_nz_reg;
     st_count_next = st_count_reg;
     st_beats_next = st_beats_reg;
     st_ended_next = st_ended_reg;
@@ -590,15 +632,24 @@ always @* begin
         st_acc_cnt_next = cnt_after;
         st_addr_next = st_addr_reg + {{(AXI_ADDR_WIDTH-CNT_W){1'b0}}, take};
         st_left_next = st_left_reg - {{(32-CNT_W){1'b0}}, take};
+        st_left_nz_next = st_left_reg[31:CNT_W] != {(32-CNT_W){1'b0}} || st_left_reg[CNT_W-1:0] != take;
+        if (take != want) begin
+            // short of the bus word's end (the answer ended): the rest of it
+            st_want_next = want - take;
+        end else if (st_left_reg >= {{(32-CNT_W){1'b0}}, want} + {{(32-CNT_W){1'b0}}, LANES}) begin
+            st_want_next = LANES;
+        end else begin
+            st_want_next = st_left_reg[CNT_W-1:0] - want;
+        end
         st_count_next = st_count_reg + {{(32-CNT_W){1'b0}}, take};
         st_beats_next = st_beats_reg + 1'b1;
     end
 
     // answer bytes in, behind the bytes held (or dropped when draining)
     if (in_valid && in_ready) begin
-        n_in = keep_count(in_keep);
+        n_in = in_n;
         if (!st_drain_reg) begin
-            st_acc_next = acc_after | ({{DW{1'b0}}, in_data & ~({DW{1'b1}} << {n_in, 3'b000})} << {cnt_after, 3'b000});
+            st_acc_next = acc_after | in_placed;
             st_acc_cnt_next = cnt_after + {1'b0, n_in};
         end
         if (in_last) begin
@@ -611,7 +662,7 @@ always @* begin
         if (st_drain_reg) begin
             st_finish = st_ended_reg;
         end else begin
-            st_finish = !beat_go && (st_left_reg == 0 || (st_ended_reg && st_acc_cnt_reg == 0));
+            st_finish = !beat_go && (!st_left_nz_reg || (st_ended_reg && st_acc_cnt_reg == 0));
         end
     end
     if (st_finish) begin
@@ -636,6 +687,8 @@ always @* begin
         st_drain_next = st_q_drain;
         st_addr_next = st_q_addr;
         st_left_next = st_q_drain ? 32'd0 : st_q_len;
+        st_left_nz_next = st_q_nz;
+        st_want_next = st_q_want;
         st_count_next = 32'd0;
         st_beats_next = {BEAT_W{1'b0}};
         if (st_q_start) begin
@@ -785,6 +838,8 @@ always @(posedge clk) begin
     st_drain_reg <= st_drain_next;
     st_addr_reg <= st_addr_next;
     st_left_reg <= st_left_next;
+    st_want_reg <= st_want_next;
+    st_left_nz_reg <= st_left_nz_next;
     st_count_reg <= st_count_next;
     st_beats_reg <= st_beats_next;
     st_ended_reg <= st_ended_next;

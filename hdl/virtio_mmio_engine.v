@@ -221,10 +221,16 @@ wire flush_pulse;
 wire unit_rst;
 wire [NUM_QUEUES-1:0] ctrl_mask = ctrl_reset ? {NUM_QUEUES{1'b1}}
     : ({{(NUM_QUEUES-1){1'b0}}, 1'b1} << ctrl_queue);
+// A request is registered before the units see it (it fans out to all of
+// them); the control steps start once it is (ctrl_live_reg).
 // (the cycle of the acknowledgement included: the queue's registers are
 // cleared at its end, and nothing may start on it meanwhile)
-wire [NUM_QUEUES-1:0] stopping = ((ctrl_valid && !ctrl_ack_reg) ? ctrl_mask : {NUM_QUEUES{1'b0}}) | clr_reg;
-wire flush = flush_reg || (ctrl_valid && ctrl_reset && !ctrl_ack_reg);
+reg ctrl_live_reg;
+reg [NUM_QUEUES-1:0] stop_req_reg;
+reg flush_req_reg;
+// (in the acknowledgement's cycle stop_req_reg may still be set: clr_reg is too)
+wire [NUM_QUEUES-1:0] stopping = stop_req_reg | clr_reg;
+wire flush = flush_reg || flush_req_reg;
 assign flush_pulse = flush && !flush_hold;
 assign unit_rst = rst || flush_pulse;
 
@@ -1214,6 +1220,10 @@ wire [SEQ_W-1:0] im_mark_wait = wr_im_acked - im_mark_reg;
 wire units_let_go = ctrl_reset ? (fetch_free && !t1_valid && !df_valid && !t2_valid && !cmt_streaming
         && complete_idle && publish_idle && !rd_busy && !wr_busy)
     : ((q_busy & ctrl_mask) == {NUM_QUEUES{1'b0}});
+// registered (it gathers every unit's state); trusted from the second cycle the
+// units see the request, when no unit can have started on its queues since
+reg units_let_go_reg;
+reg ctrl_settled_reg;
 
 always @(posedge clk) begin
     ctrl_ack_reg <= 1'b0;
@@ -1234,14 +1244,21 @@ always @(posedge clk) begin
         end
     end
 
-    if (ctrl_valid && !ctrl_ack_reg) begin
+    ctrl_live_reg <= ctrl_valid && !ctrl_ack_reg;
+    ctrl_settled_reg <= ctrl_valid && !ctrl_ack_reg && ctrl_live_reg;
+    units_let_go_reg <= units_let_go;
+    stop_req_reg <= (ctrl_valid && !ctrl_ack_reg) ? ctrl_mask : {NUM_QUEUES{1'b0}};
+    // (a reset is acknowledged in its phase 1: the flush ends with it)
+    flush_req_reg <= ctrl_valid && ctrl_reset && !ctrl_ack_reg && !(ctrl_live_reg && ctrl_phase_reg == 2'd1);
+
+    if (ctrl_valid && !ctrl_ack_reg && ctrl_live_reg) begin
         if (ctrl_reset) begin
             flush_hold <= 1'b1;
         end
         case (ctrl_phase_reg)
             2'd0: begin
                 // the units let go of the queues concerned
-                if (units_let_go) begin
+                if (units_let_go_reg && ctrl_settled_reg) begin
                     st_mark_reg <= wr_st_seq;
                     im_mark_reg <= wr_im_seq;
                     ctrl_phase_reg <= 2'd1;
@@ -1280,6 +1297,10 @@ always @(posedge clk) begin
         halt_prev_reg <= 1'b0;
         ctrl_phase_reg <= 2'd0;
         ctrl_reset_done_reg <= 1'b0;
+        ctrl_live_reg <= 1'b0;
+        ctrl_settled_reg <= 1'b0;
+        stop_req_reg <= {NUM_QUEUES{1'b0}};
+        flush_req_reg <= 1'b0;
     end
 end
 

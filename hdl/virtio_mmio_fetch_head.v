@@ -14,6 +14,11 @@
  * - else the first descriptor is read (tag FIRST) and the chain goes on.
  * Other entries pass through. The heads of the run's uncommitted chains are
  * kept (up to RUN_CHAINS; a full list waits for commits).
+ *
+ * An entry is looked up in a register stage before it is decided: the
+ * in-flight map, this run's heads (with the one being added in that cycle)
+ * and the range check, all registered. While an entry waits there, a chain
+ * can only leave flight, so a wait errs on the side of RECHECK.
  */
 module virtio_mmio_fetch_head #
 (
@@ -85,8 +90,10 @@ reg up_done_reg, up_done_next;
 reg terminate_reg, terminate_next;
 
 // heads of the run's chains not yet committed, oldest first
+// (a valid bit per slot: the match needs no pointer arithmetic)
 reg [QN_W-1:0] cam [0:RUN_CHAINS-1];
-reg [RP_W:0] cam_wr_reg, cam_rd_reg;
+reg [RUN_CHAINS-1:0] cam_vld_reg;
+reg [RP_W:0] cam_wr_reg, cam_rd_reg, cam_count_reg;
 
 reg [ADDR_WIDTH-1:0] rd_addr_reg, rd_addr_next;
 reg rd_valid_reg, rd_valid_next;
@@ -96,26 +103,35 @@ reg [15:0] out_val_reg, out_val_next;
 reg [7:0] out_cause_reg, out_cause_next;
 reg out_valid_reg, out_valid_next;
 
-reg in_ready_int;
+// the entry looked up, waiting for its decision
+reg pre_valid_reg;
+reg [2:0] pre_kind_reg;
+reg [15:0] pre_val_reg;
+reg [7:0] pre_cause_reg;
+reg pre_range_reg;
+reg pre_maybe_reg;
+
+reg pre_take;
+reg in_take;
 reg cam_push;
-reg cam_hit;
 reg terminal_in;
 
-wire [RP_W:0] cam_count = cam_wr_reg - cam_rd_reg;
+wire [RP_W:0] cam_count = cam_count_reg;
+wire cam_pop = commit_chain && cam_count_reg != 0;
 wire [RUN_CHAINS-1:0] cam_match;
 
 genvar k;
 generate
 for (k = 0; k < RUN_CHAINS; k = k + 1) begin : cam_cmp
-    wire [RP_W-1:0] slot = cam_rd_reg[RP_W-1:0] + k[RP_W-1:0];
-    assign cam_match[k] = k < cam_count && {{(16-QN_W){1'b0}}, cam[slot]} == in_val;
+    assign cam_match[k] = cam_vld_reg[k] && {{(16-QN_W){1'b0}}, cam[k]} == in_val;
 end
 endgenerate
 wire out_free = !out_valid_reg || out_ready;
+wire cam_hit = |cam_match || (cam_push && pre_val_reg == in_val);
 
 assign terminate = terminate_reg;
 assign chk_head = in_val;
-assign in_ready = in_ready_int;
+assign in_ready = in_take;
 assign rd_addr = rd_addr_reg;
 assign rd_valid = rd_valid_reg;
 assign out_kind = out_kind_reg;
@@ -135,57 +151,56 @@ always @* begin
     out_val_next = out_val_reg;
     out_cause_next = out_cause_reg;
     out_valid_next = out_valid_reg && !out_ready;
-    in_ready_int = 1'b0;
+    pre_take = 1'b0;
     cam_push = 1'b0;
 
-    cam_hit = |cam_match;
-    terminal_in = in_kind != K_CHAIN && in_kind != K_SHADOW;
+    terminal_in = pre_kind_reg != K_CHAIN && pre_kind_reg != K_SHADOW;
 
     if (run_start) begin
         active_next = 1'b1;
         ended_next = 1'b0;
         up_done_next = 1'b0;
         terminate_next = 1'b0;
-    end else if (active_reg && in_valid) begin
+    end else if (active_reg && pre_valid_reg) begin
         if (ended_reg || (abort && !terminal_in)) begin
             // after this stage ended the run, or abandoned: drop up to the first stage's end
-            in_ready_int = 1'b1;
+            pre_take = 1'b1;
             if (terminal_in) begin
                 up_done_next = 1'b1;
             end
         end else if (out_free) begin
-            if (in_kind == K_CHAIN) begin
-                if (in_val >= num) begin
+            if (pre_kind_reg == K_CHAIN) begin
+                if (pre_range_reg) begin
                     // hostile-input case 2
-                    in_ready_int = 1'b1;
+                    pre_take = 1'b1;
                     out_kind_next = K_ERROR;
-                    out_val_next = in_val;
+                    out_val_next = pre_val_reg;
                     out_cause_next = CAUSE_HEAD_RANGE;
                     out_valid_next = 1'b1;
                     ended_next = 1'b1;
                     terminate_next = 1'b1;
-                end else if (chk_busy || cam_hit || {{(16-IFP_W){1'b0}}, inflight} + {{(15-RP_W){1'b0}}, cam_count} >= num) begin
+                end else if (pre_maybe_reg || {{(16-IFP_W){1'b0}}, inflight} + {{(15-RP_W){1'b0}}, cam_count} >= num) begin
                     // case 13 unless chains ahead complete first: decided at commit
-                    in_ready_int = 1'b1;
+                    pre_take = 1'b1;
                     out_kind_next = K_RECHECK;
-                    out_val_next = in_val;
+                    out_val_next = pre_val_reg;
                     out_valid_next = 1'b1;
                     ended_next = 1'b1;
                     terminate_next = 1'b1;
                 end else if ((!rd_valid_reg || rd_ready) && first_credit && cam_count != RUN_CHAINS[RP_W:0]) begin
-                    in_ready_int = 1'b1;
-                    rd_addr_next = desc_addr + {{(ADDR_WIDTH-20){1'b0}}, in_val, 4'b0000};
+                    pre_take = 1'b1;
+                    rd_addr_next = desc_addr + {{(ADDR_WIDTH-20){1'b0}}, pre_val_reg, 4'b0000};
                     rd_valid_next = 1'b1;
                     cam_push = 1'b1;
                     out_kind_next = K_CHAIN;
-                    out_val_next = in_val;
+                    out_val_next = pre_val_reg;
                     out_valid_next = 1'b1;
                 end
             end else begin
-                in_ready_int = 1'b1;
-                out_kind_next = in_kind;
-                out_val_next = in_val;
-                out_cause_next = in_cause;
+                pre_take = 1'b1;
+                out_kind_next = pre_kind_reg;
+                out_val_next = pre_val_reg;
+                out_cause_next = pre_cause_reg;
                 out_valid_next = 1'b1;
                 if (terminal_in) begin
                     ended_next = 1'b1;
@@ -195,7 +210,10 @@ always @* begin
         end
     end
 
-    if (active_reg && ended_reg && up_done_reg && !rd_valid_reg && !out_valid_reg) begin
+    // the next entry into the lookup stage
+    in_take = active_reg && !run_start && in_valid && (!pre_valid_reg || pre_take);
+
+    if (active_reg && ended_reg && up_done_reg && !pre_valid_reg && !rd_valid_reg && !out_valid_reg) begin
         active_next = 1'b0;
     end
 end
@@ -212,16 +230,37 @@ always @(posedge clk) begin
     out_cause_reg <= out_cause_next;
     out_valid_reg <= out_valid_next;
 
-    if (cam_push) begin
-        cam[cam_wr_reg[RP_W-1:0]] <= in_val[QN_W-1:0];
-        cam_wr_reg <= cam_wr_reg + 1'b1;
+    if (pre_take) begin
+        pre_valid_reg <= 1'b0;
     end
-    if (commit_chain && cam_count != 0) begin
+    if (in_take) begin
+        pre_valid_reg <= 1'b1;
+        pre_kind_reg <= in_kind;
+        pre_val_reg <= in_val;
+        pre_cause_reg <= in_cause;
+        pre_range_reg <= in_val >= num;
+        pre_maybe_reg <= chk_busy || cam_hit;
+    end
+
+    if (cam_pop) begin
+        cam_vld_reg[cam_rd_reg[RP_W-1:0]] <= 1'b0;
         cam_rd_reg <= cam_rd_reg + 1'b1;
     end
+    if (cam_push) begin
+        cam[cam_wr_reg[RP_W-1:0]] <= in_val[QN_W-1:0];
+        cam_vld_reg[cam_wr_reg[RP_W-1:0]] <= 1'b1;
+        cam_wr_reg <= cam_wr_reg + 1'b1;
+    end
+    if (cam_push && !cam_pop) begin
+        cam_count_reg <= cam_count_reg + 1'b1;
+    end else if (cam_pop && !cam_push) begin
+        cam_count_reg <= cam_count_reg - 1'b1;
+    end
     if (run_start) begin
+        cam_vld_reg <= {RUN_CHAINS{1'b0}};
         cam_wr_reg <= {(RP_W+1){1'b0}};
         cam_rd_reg <= {(RP_W+1){1'b0}};
+        cam_count_reg <= {(RP_W+1){1'b0}};
     end
 
     if (rst) begin
@@ -231,8 +270,11 @@ always @(posedge clk) begin
         terminate_reg <= 1'b0;
         rd_valid_reg <= 1'b0;
         out_valid_reg <= 1'b0;
+        pre_valid_reg <= 1'b0;
+        cam_vld_reg <= {RUN_CHAINS{1'b0}};
         cam_wr_reg <= {(RP_W+1){1'b0}};
         cam_rd_reg <= {(RP_W+1){1'b0}};
+        cam_count_reg <= {(RP_W+1){1'b0}};
     end
 end
 

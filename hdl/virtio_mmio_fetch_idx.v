@@ -117,8 +117,22 @@ reg [2:0] pend_kind_reg, pend_kind_next;
 reg [15:0] pend_val_reg, pend_val_next;
 reg [7:0] pend_cause_reg, pend_cause_next;
 
+// a heads read's size, worked out in the two cycles before the read goes out
+// (four limits: a long chain of compares kept off the read's address and
+// length): the published heads up to a burst and the room (ring's end, entry
+// FIFO) first, then their least with the run's budget
+reg [1:0] calc_reg, calc_next;
+reg [HB_W-1:0] calc_ring_reg, calc_ring_next;
+reg [15:0] calc_room_reg, calc_room_next;
+reg [HB_W-1:0] calc_n_reg, calc_n_next;
+// avail.idx as read, judged the cycle after it arrives (the read stays out
+// until then)
+reg idx_hold_reg, idx_hold_next;
+reg [15:0] idx_val_reg, idx_val_next;
+
 reg [15:0] slot;
 reg [15:0] n;
+reg [15:0] n_ring, n_room;
 reg [15:0] waiting;
 reg [15:0] idx_val;
 reg [HBUF_W-1:0] beat_bits;
@@ -160,10 +174,18 @@ always @* begin
     out_cause_int = 8'd0;
     out_valid_int = 1'b0;
 
+    calc_next = 2'd0;
+    calc_ring_next = calc_ring_reg;
+    calc_room_next = calc_room_reg;
+    idx_hold_next = 1'b0;
+    idx_val_next = idx_val_reg;
+    calc_n_next = calc_n_reg;
     slot = heads_ptr_reg & (num - 16'd1);
     n = 16'd0;
+    n_ring = 16'd0;
+    n_room = 16'd0;
     waiting = 16'd0;
-    idx_val = rsp_data[15:0];
+    idx_val = idx_val_reg;
     beat_bits = {HBUF_W{1'b0}};
 
     if (run_start) begin
@@ -184,7 +206,10 @@ always @* begin
             hbuf_next = hbuf_reg | (beat_bits << {hbytes_reg, 3'b000});
             hbytes_next = hbytes_reg + LANES[7:0];
         end
-        if (rsp_last) begin
+        if (rsp_last && !rd_heads_reg && !rsp_err) begin
+            idx_hold_next = 1'b1;
+            idx_val_next = rsp_data[15:0];
+        end else if (rsp_last) begin
             rd_out_next = 1'b0;
             if (abort || ended_reg) begin
                 // dropped
@@ -198,22 +223,26 @@ always @* begin
                 emit_n_next = rd_n_reg;
                 emit_i_next = {HB_W{1'b0}};
                 heads_ptr_next = heads_ptr_reg + {{(16-HB_W){1'b0}}, rd_n_reg};
+            end
+        end
+    end
+    if (idx_hold_reg) begin
+        rd_out_next = 1'b0;
+        if (!abort && !ended_reg) begin
+            // avail.idx (the model's read_avail_idx)
+            waiting = idx_val - shadow_reg;
+            pend_next = 1'b1;
+            pend_val_next = idx_val;
+            if (waiting > num) begin
+                pend_kind_next = K_ERROR;
+                pend_cause_next = CAUSE_AVAIL_IDX_JUMP;
+                ended_next = 1'b1;
+            end else if (waiting == 16'd0) begin
+                pend_kind_next = K_NOTHING;
+                ended_next = 1'b1;
             end else begin
-                // avail.idx (the model's read_avail_idx)
-                waiting = idx_val - shadow_reg;
-                pend_next = 1'b1;
-                pend_val_next = idx_val;
-                if (waiting > num) begin
-                    pend_kind_next = K_ERROR;
-                    pend_cause_next = CAUSE_AVAIL_IDX_JUMP;
-                    ended_next = 1'b1;
-                end else if (waiting == 16'd0) begin
-                    pend_kind_next = K_NOTHING;
-                    ended_next = 1'b1;
-                end else begin
-                    pend_kind_next = K_SHADOW;
-                    shadow_next = idx_val;
-                end
+                pend_kind_next = K_SHADOW;
+                shadow_next = idx_val;
             end
         end
     end
@@ -252,30 +281,37 @@ always @* begin
                 pend_kind_next = K_YIELD;
                 ended_next = 1'b1;
             end else if (heads_ptr_reg != shadow_reg) begin
-                // heads of published chains
-                n = shadow_reg - heads_ptr_reg;
-                if (n > HEAD_BURST16) begin
-                    n = HEAD_BURST16;
+                // heads of published chains: at most a burst, the run's
+                // budget, up to the ring's end, what the entry FIFO holds
+                n_ring = shadow_reg - heads_ptr_reg;
+                if (n_ring > HEAD_BURST16) begin
+                    n_ring = HEAD_BURST16;
                 end
+                n_room = num - slot;
+                if (n_room > {{(16-SPACE_WIDTH){1'b0}}, out_space}) begin
+                    n_room = {{(16-SPACE_WIDTH){1'b0}}, out_space};
+                end
+                n = {{(16-HB_W){1'b0}}, calc_ring_reg} > calc_room_reg ? calc_room_reg : {{(16-HB_W){1'b0}}, calc_ring_reg};
                 if (budget_reg != 16'd0 && n > budget_reg) begin
                     n = budget_reg;
                 end
-                if (n > num - slot) begin
-                    n = num - slot;
-                end
-                if (n > {{(16-SPACE_WIDTH){1'b0}}, out_space}) begin
-                    n = {{(16-SPACE_WIDTH){1'b0}}, out_space};
-                end
-                if (n != 16'd0) begin
+                if (calc_reg == 2'd0) begin
+                    calc_next = 2'd1;
+                    calc_ring_next = n_ring[HB_W-1:0];
+                    calc_room_next = n_room;
+                end else if (calc_reg == 2'd1) begin
+                    calc_next = 2'd2;
+                    calc_n_next = n[HB_W-1:0];
+                end else if (calc_n_reg != {HB_W{1'b0}}) begin
                     rd_addr_next = avail_addr + 4 + {{(ADDR_WIDTH-17){1'b0}}, slot, 1'b0};
-                    rd_len_next = {n[14:0], 1'b0};
+                    rd_len_next = {{(15-HB_W){1'b0}}, calc_n_reg, 1'b0};
                     rd_valid_next = 1'b1;
                     rd_out_next = 1'b1;
                     rd_heads_next = 1'b1;
-                    rd_n_next = n[HB_W-1:0];
+                    rd_n_next = calc_n_reg;
                     hbuf_next = {HBUF_W{1'b0}};
                     hbytes_next = 8'd0;
-                    budget_next = (budget_reg == 16'd0 ? RUN_MAX16 : budget_reg) - n;
+                    budget_next = (budget_reg == 16'd0 ? RUN_MAX16 : budget_reg) - {{(16-HB_W){1'b0}}, calc_n_reg};
                 end
             end else if (out_space != 0) begin
                 // the known heads are all asked for: look at avail.idx
@@ -298,6 +334,12 @@ always @(posedge clk) begin
     heads_ptr_reg <= heads_ptr_next;
     shadow_reg <= shadow_next;
     budget_reg <= budget_next;
+    idx_hold_reg <= idx_hold_next;
+    idx_val_reg <= idx_val_next;
+    calc_reg <= calc_next;
+    calc_ring_reg <= calc_ring_next;
+    calc_room_reg <= calc_room_next;
+    calc_n_reg <= calc_n_next;
     rd_out_reg <= rd_out_next;
     rd_heads_reg <= rd_heads_next;
     rd_n_reg <= rd_n_next;
@@ -316,6 +358,8 @@ always @(posedge clk) begin
     if (rst) begin
         active_reg <= 1'b0;
         ended_reg <= 1'b0;
+        calc_reg <= 2'd0;
+        idx_hold_reg <= 1'b0;
         rd_out_reg <= 1'b0;
         rd_valid_reg <= 1'b0;
         emit_n_reg <= {HB_W{1'b0}};

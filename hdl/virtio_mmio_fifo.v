@@ -44,23 +44,31 @@ end
 
 reg [WIDTH-1:0] mem [0:DEPTH-1];
 reg [PTR_W:0] wr_ptr_reg, rd_ptr_reg;
+// entries in the RAM, a register of its own: full and empty come without a
+// subtraction of the pointers (a consumer's ready reaches far)
+reg [PTR_W:0] held_reg;
 reg [WIDTH-1:0] out_data_reg;
 reg out_valid_reg;
 
-wire [PTR_W:0] held = wr_ptr_reg - rd_ptr_reg;
-wire ram_empty = held == 0;
+wire ram_empty = held_reg == 0;
 wire push = in_valid && in_ready;
 wire pop = !ram_empty && (!out_valid_reg || out_ready);
 
-assign in_ready = !held[PTR_W];
+assign in_ready = !held_reg[PTR_W];
 assign out_data = out_data_reg;
 assign out_valid = out_valid_reg;
-assign count = {{(COUNT_WIDTH-PTR_W-1){1'b0}}, held} + {{(COUNT_WIDTH-1){1'b0}}, out_valid_reg};
+assign count = {{(COUNT_WIDTH-PTR_W-1){1'b0}}, held_reg} + {{(COUNT_WIDTH-1){1'b0}}, out_valid_reg};
 
 always @(posedge clk) begin
     if (push) begin
         mem[wr_ptr_reg[PTR_W-1:0]] <= in_data;
         wr_ptr_reg <= wr_ptr_reg + 1'b1;
+    end
+
+    if (push && !pop) begin
+        held_reg <= held_reg + 1'b1;
+    end else if (pop && !push) begin
+        held_reg <= held_reg - 1'b1;
     end
 
     if (pop) begin
@@ -74,6 +82,7 @@ always @(posedge clk) begin
     if (rst || clear) begin
         wr_ptr_reg <= {(PTR_W+1){1'b0}};
         rd_ptr_reg <= {(PTR_W+1){1'b0}};
+        held_reg <= {(PTR_W+1){1'b0}};
         out_valid_reg <= 1'b0;
     end
 end

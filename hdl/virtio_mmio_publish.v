@@ -151,9 +151,14 @@ wire [CD_W-1:0] c_i = c_rd_reg[CD_W-1:0];
 wire [CD_W-1:0] ci_i = c_iss_reg[CD_W-1:0];
 wire c_to_issue = c_iss_reg != c_wr_reg;
 wire c_issued = c_rd_reg != c_iss_reg;
-wire [PD_W:0] a_count = a_wr_reg - a_rd_reg;
-wire [PD_W:0] b_count = b_wr_reg - b_rd_reg;
-wire c_full = (c_wr_reg - c_rd_reg) == CD[CD_W:0];
+// entries of A, B and C, and which slots hold one: registers of their own,
+// kept by the pushes and pops (no pointer arithmetic in the ready and the
+// per-queue hold)
+reg [PD_W:0] a_count, b_count;
+reg [CD_W:0] c_count;
+reg [PUB_DEPTH-1:0] a_vld, b_vld;
+reg [CD-1:0] c_vld;
+wire c_full = c_count == CD[CD_W:0];
 
 wire [Q_W-1:0] aq = a_q[a_i];
 wire [15:0] a_head_i = a_head[a_i];
@@ -205,11 +210,11 @@ for (n = 0; n < NUM_QUEUES; n = n + 1) begin : hold
     wire [PUB_DEPTH-1:0] in_a, in_b;
     wire [CD-1:0] in_c;
     for (k = 0; k < PUB_DEPTH; k = k + 1) begin : ab
-        assign in_a[k] = k < a_count && a_q[(a_rd_reg[PD_W-1:0] + k) % PUB_DEPTH] == n;
-        assign in_b[k] = k < b_count && b_q[(b_rd_reg[PD_W-1:0] + k) % PUB_DEPTH] == n;
+        assign in_a[k] = a_vld[k] && a_q[k] == n;
+        assign in_b[k] = b_vld[k] && b_q[k] == n;
     end
     for (k = 0; k < CD; k = k + 1) begin : c
-        assign in_c[k] = k < (c_wr_reg - c_rd_reg) && c_q[(c_rd_reg[CD_W-1:0] + k) % CD] == n;
+        assign in_c[k] = c_vld[k] && c_q[k] == n;
     end
     assign holds[n] = |in_a || |in_b || |in_c || (g_valid_reg && g_q_reg == n)
         || (im_valid_reg && im_q_reg == n);
@@ -241,6 +246,7 @@ reg [Q_W-1:0] brk_q_next;
 
 // per-queue and FIFO writes (applied in the clocked block)
 reg a_push, b_push, c_push;
+reg a_pop, b_pop, c_pop;
 reg elem_we, used_we;
 integer i;
 
@@ -272,6 +278,9 @@ always @* begin
     brk_valid_next = 1'b0;
     brk_q_next = brk_q_reg;
     a_push = in_valid && in_ready;
+    a_pop = 1'b0;
+    b_pop = 1'b0;
+    c_pop = 1'b0;
     b_push = 1'b0;
     c_push = 1'b0;
     elem_we = 1'b0;
@@ -299,6 +308,7 @@ always @* begin
     end else if (!g_valid_reg) begin
         if (!b_empty) begin
             b_rd_next = b_rd_reg + 1'b1;
+            b_pop = 1'b1;
             g_valid_next = 1'b1;
             g_q_next = b_q_i;
             g_new_next = b_new_i;
@@ -307,6 +317,7 @@ always @* begin
         end
     end else if (!b_empty && b_q_i == g_q_reg && g_count_reg != PUBLISH_BATCH[BT_W-1:0]) begin
         b_rd_next = b_rd_reg + 1'b1;
+            b_pop = 1'b1;
         g_new_next = b_new_i;
         g_need_next = b_need_i;
         g_count_next = g_count_reg + 1'b1;
@@ -328,9 +339,11 @@ always @* begin
     // A: a chain's used element {id, len}, once its buffer writes are answered
     if (!a_empty && (halt || stopping[aq])) begin
         a_rd_next = a_rd_reg + 1'b1;
+        a_pop = 1'b1;
     end else if (!a_empty && !a_wait[SEQ_WIDTH-1] && im_free && !used_we
             && b_count < PUB_DEPTH[PD_W:0] - 1'b1) begin
         a_rd_next = a_rd_reg + 1'b1;
+        a_pop = 1'b1;
         im_valid_next = 1'b1;
         im_kind_next = 1'b0;
         im_q_next = aq;
@@ -366,6 +379,7 @@ always @* begin
         if (c_how_i == 2'd0) begin
             if (rsp_valid) begin
                 c_rd_next = c_rd_reg + 1'b1;
+                c_pop = 1'b1;
                 if (halt || stopping[cq]) begin
                     // dropped
                 end else if (rsp_err) begin
@@ -380,6 +394,7 @@ always @* begin
             end
         end else begin
             c_rd_next = c_rd_reg + 1'b1;
+                c_pop = 1'b1;
             irq_vring_next = c_how_i == 2'd1 && !halt && !stopping[cq];
         end
     end
@@ -413,6 +428,40 @@ always @(posedge clk) begin
     irq_vring_reg <= irq_vring_next;
     brk_valid_reg <= brk_valid_next;
     brk_q_reg <= brk_q_next;
+
+    if (a_pop) begin
+        a_vld[a_rd_reg[PD_W-1:0]] <= 1'b0;
+    end
+    if (a_push) begin
+        a_vld[a_wr_reg[PD_W-1:0]] <= 1'b1;
+    end
+    if (a_push && !a_pop) begin
+        a_count <= a_count + 1'b1;
+    end else if (a_pop && !a_push) begin
+        a_count <= a_count - 1'b1;
+    end
+    if (b_pop) begin
+        b_vld[b_rd_reg[PD_W-1:0]] <= 1'b0;
+    end
+    if (b_push) begin
+        b_vld[b_wr_reg[PD_W-1:0]] <= 1'b1;
+    end
+    if (b_push && !b_pop) begin
+        b_count <= b_count + 1'b1;
+    end else if (b_pop && !b_push) begin
+        b_count <= b_count - 1'b1;
+    end
+    if (c_pop) begin
+        c_vld[c_rd_reg[CD_W-1:0]] <= 1'b0;
+    end
+    if (c_push) begin
+        c_vld[c_wr_reg[CD_W-1:0]] <= 1'b1;
+    end
+    if (c_push && !c_pop) begin
+        c_count <= c_count + 1'b1;
+    end else if (c_pop && !c_push) begin
+        c_count <= c_count - 1'b1;
+    end
 
     if (a_push) begin
         a_q[a_wr_reg[PD_W-1:0]] <= in_q;
@@ -452,6 +501,12 @@ always @(posedge clk) begin
         b_rd_reg <= {(PD_W+1){1'b0}};
         c_wr_reg <= {(CD_W+1){1'b0}};
         c_rd_reg <= {(CD_W+1){1'b0}};
+        a_count <= {(PD_W+1){1'b0}};
+        b_count <= {(PD_W+1){1'b0}};
+        c_count <= {(CD_W+1){1'b0}};
+        a_vld <= {PUB_DEPTH{1'b0}};
+        b_vld <= {PUB_DEPTH{1'b0}};
+        c_vld <= {CD{1'b0}};
         g_valid_reg <= 1'b0;
         c_iss_reg <= {(CD_W+1){1'b0}};
         im_valid_reg <= 1'b0;

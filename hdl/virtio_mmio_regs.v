@@ -207,6 +207,8 @@ reg cfg_req_valid_reg, cfg_req_valid_next;
 reg [7:0] status_reg, status_next;
 reg [1:0] isr_reg, isr_next;
 reg [31:0] error_reg, error_next;
+// error_reg != 0, registered beside it: the broken state fans out to every unit
+reg broken_reg;
 reg [31:0] host_features_sel_reg, host_features_sel_next;
 reg [31:0] guest_features_sel_reg, guest_features_sel_next;
 reg [63:0] guest_features_reg, guest_features_next;
@@ -314,7 +316,7 @@ assign q_live = live;
 assign feat_notify_on_empty = guest_features_reg[24] && HOST_FEATURES[24];
 assign feat_indirect = guest_features_reg[28] && HOST_FEATURES[28];
 assign feat_event_idx = guest_features_reg[29] && HOST_FEATURES[29];
-assign broken = error_reg != 0;
+assign broken = broken_reg;
 assign notify_valid = notify_valid_reg;
 assign notify_queue = notify_queue_reg;
 assign ctrl_valid = ctrl_valid_reg;
@@ -658,6 +660,7 @@ always @(posedge clk) begin
     status_reg <= status_next;
     isr_reg <= isr_next;
     error_reg <= error_next;
+    broken_reg <= error_next != 32'd0;
     host_features_sel_reg <= host_features_sel_next;
     guest_features_sel_reg <= guest_features_sel_next;
     guest_features_reg <= guest_features_next;
@@ -711,6 +714,7 @@ always @(posedge clk) begin
         status_reg <= 8'd0;
         isr_reg <= 2'd0;
         error_reg <= 32'd0;
+        broken_reg <= 1'b0;
         host_features_sel_reg <= 32'd0;
         guest_features_sel_reg <= 32'd0;
         guest_features_reg <= 64'd0;

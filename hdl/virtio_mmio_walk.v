@@ -208,9 +208,13 @@ reg [Q_W-1:0] q_reg;
 reg [127:0] d_reg, d_next;
 reg d_err_reg, d_err_next;
 // registered sums of the checks
-reg [65:0] d_end_reg;
-reg d_below_reg;
+reg d_window_ok_reg;
 reg [32:0] d_total_reg;
+reg d_len_zero_reg;
+// S_NEXT's checks, registered from S_DECIDE's values (the next index against
+// the table, the descriptors seen); an indirect table starts at 0 with room
+reg nx_range_reg, nx_loop_reg, nx_table_reg, nx_table_next;
+reg d_indirect_size_ok_reg;
 
 reg [15:0] head_reg, head_next;
 reg [ADDR_WIDTH-1:0] tbl_addr_reg, tbl_addr_next;
@@ -263,8 +267,9 @@ wire [63:0] d_addr = d_reg[63:0];
 wire [31:0] d_len = d_reg[95:64];
 wire [15:0] d_flags = d_reg[111:96];
 wire [15:0] d_next_idx = d_reg[127:112];
-wire d_window_ok = !d_below_reg && d_end_reg <= DMA_END_X;
-wire d_indirect_size_ok = d_len != 0 && d_len[3:0] == 4'd0 && d_len[31:4] <= IND_MAX;
+wire [65:0] d_end = {2'b00, d_reg[63:0]} + {34'd0, d_reg[95:64]};
+wire d_window_ok = d_window_ok_reg;
+wire d_indirect_size_ok = d_indirect_size_ok_reg;
 wire [SPP_W-1:0] seg_used = wptr_reg - seg_tail;
 wire tok_free = !tok_valid_reg || tok_ready;
 
@@ -290,7 +295,7 @@ assign tok_valid = tok_valid_reg;
 assign idle = !active_reg;
 
 // flag bits the transport does not define
-wire unused_ok = &{1'b0, d_flags[15:3], d_end_reg[65], d_addr, d_below[65:0]};
+wire unused_ok = &{1'b0, d_flags[15:3], d_end[65], d_addr, d_below[65:0]};
 
 always @* begin
     state_next = state_reg;
@@ -305,6 +310,7 @@ always @* begin
     tbl_len_next = tbl_len_reg;
     idx_next = idx_reg;
     seen_next = seen_reg;
+    nx_table_next = state_reg == S_NEXT ? nx_table_reg : 1'b0;
     total_next = total_reg;
     nested_next = nested_reg;
     have_w_next = have_w_reg;
@@ -439,9 +445,10 @@ always @* begin
                         idx_next = 16'd0;
                         seen_next = 17'd0;
                         nested_next = 1'b1;
+                        nx_table_next = 1'b1;
                         state_next = S_NEXT;
                     end
-                end else if (d_len == 32'd0) begin
+                end else if (d_len_zero_reg) begin
                     emit = 1'b1;
                     emit_cause = CAUSE_ZERO_LENGTH;
                     emit_val = idx_reg;
@@ -490,12 +497,12 @@ always @* begin
                     // the token register is busy: check next cycle
                 end else if (abort) begin
                     state_next = S_DRAIN;
-                end else if ({1'b0, idx_reg} >= tbl_len_reg) begin
+                end else if (nx_range_reg && !nx_table_reg) begin
                     // case 3
                     emit = 1'b1;
                     emit_cause = CAUSE_NEXT_RANGE;
                     emit_val = idx_reg;
-                end else if (seen_reg + 17'd1 > tbl_len_reg) begin
+                end else if (nx_loop_reg && !nx_table_reg) begin
                     // cases 4 and 9: more descriptors than the table holds
                     emit = 1'b1;
                     emit_cause = CAUSE_CHAIN_LOOP;
@@ -602,9 +609,13 @@ always @(posedge clk) begin
     d_reg <= d_next;
     d_err_reg <= d_err_next;
     // the window and length sums of the descriptor, for the decision
-    d_end_reg <= {2'b00, d_reg[63:0]} + {34'd0, d_reg[95:64]};
-    d_below_reg <= d_below[66];
+    d_window_ok_reg <= !d_below[66] && d_end <= DMA_END_X;
     d_total_reg <= total_reg + {1'b0, d_reg[95:64]};
+    d_len_zero_reg <= d_len == 32'd0;
+    nx_range_reg <= {1'b0, d_next_idx} >= tbl_len_reg;
+    nx_loop_reg <= seen_reg >= tbl_len_reg;
+    nx_table_reg <= nx_table_next;
+    d_indirect_size_ok_reg <= d_len != 0 && d_len[3:0] == 4'd0 && d_len[31:4] <= IND_MAX;
 
     head_reg <= head_next;
     tbl_addr_reg <= tbl_addr_next;
