@@ -1,5 +1,7 @@
-"""cocotb glue: the driver model's HAL over cocotbext-axi, the backend stream
-adapter, scoreboards. Everything cocotb-specific lives here, not in model/."""
+"""This project's own test bench tools around the cocotb kit (vio.cocotb): the
+runner that builds hdl/ (runner.py), the kit's binding to virtio_mmio
+(top.py), ``make sim``, ``make bench``, the pyuvm regression (uvm/,
+regress.py) and the co-simulation profiler."""
 
 import os as _os
 

@@ -29,8 +29,9 @@ import os
 import cocotb
 from cocotb.triggers import ClockCycles, RisingEdge
 
-from tb.env import VirtioEnv, rtl_parameters
-from tb.waits import until_rise
+from tb.top import rtl_parameters, virtio_env
+from vio.cocotb.env import VirtioEnv
+from vio.cocotb.waits import until_rise
 from vio import VIO_IOV_FLAGS_WRITE, VioQueue, VioTransfer
 from vio.device.loopback import LoopbackBackend
 from vio.ring import u16
@@ -66,7 +67,7 @@ class Stopwatch:
         while True:
             await edge
             b, ar, r = (v.value for v in valids)
-            if not (b or ar or r):  # asleep until one rises (tb/waits.py)
+            if not (b or ar or r):  # asleep until one rises (vio.cocotb.waits)
                 await until_rise(valids)
                 continue
             c = self.env.cycle
@@ -286,7 +287,7 @@ async def bench(dut):
     latency = int(os.environ.get("VIO_MEM_LATENCY", "0"))
     full = os.environ.get("VIO_BENCH_FULL", "0") == "1"
     backend = LoopbackBackend(p["NUM_QUEUES"])
-    env = VirtioEnv(dut, backend, mem_size=1 << 22, mem_latency=latency)
+    env = virtio_env(dut, backend, mem_size=1 << 22, mem_latency=latency)
     await env.start()
     watch = Stopwatch(env, backend)
     ring = min(CHAINS, p["QUEUE_NUM_MAX"])

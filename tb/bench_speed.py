@@ -30,7 +30,7 @@ import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from tb.env import CLOCK_PERIOD_NS
+from vio.cocotb.clock import DEFAULT_PERIOD_NS as CLOCK_PERIOD_NS
 from tb.runner import ROOT, SimulationError, build, run
 
 SIMS = ("verilator", "icarus")

@@ -37,7 +37,7 @@ POLLING = "polling loops (quiesce, settle, used.idx waits)"
 DRIVER = "driver model"
 REFERENCE = "reference device (predictor)"
 TESTS = "tests, sequences, pyuvm"
-GAPS = "random gaps (tb/gaps.py; before it, inside each bus model)"
+GAPS = "random gaps (vio.cocotb.gaps; before it, inside each bus model)"
 SCHEDULER = "cocotb scheduler and triggers"
 SIMULATOR = "simulator and GPI (no Python frame)"
 ROWS = [SIMULATOR, SCHEDULER, MEMORY, LITE, STREAMS, GAPS, MONITORS, PROTOCOL, POLLING, DRIVER, REFERENCE, TESTS]
@@ -61,28 +61,31 @@ def _by_code(code) -> str | None:
     """The component of a frame of ``code`` when its file and name say it; None: ask ``self``."""
     path, name = code.co_filename.replace(os.sep, "/"), code.co_qualname
     short = name.rsplit(".", 1)[-1]
-    if "/cocotbext/axi/" in path or path.endswith("/tb/axis_beats.py"):
+    if "/cocotbext/axi/" in path:
         return None
-    if "/tb/" in path:
+    kit = "/vio/cocotb/" in path
+    if kit or "/tb/" in path:
         if short in POLLERS or name in POLLERS:
             return POLLING
-        file = path.rsplit("/tb/", 1)[1]
-        if file in ("axi_protocol.py",):
+        file = path.rsplit("/vio/cocotb/" if kit else "/tb/", 1)[1]
+        if file == "axi_protocol.py":
             return PROTOCOL
-        if file in ("backend_stream.py",):
+        if file in ("backend_stream.py", "axis_beats.py"):
             return STREAMS
-        if file in ("faults.py", "guest_ram.py") or file == "env.py" and ("GuestRam" in name or short == "_until"):
+        if file in ("faults.py", "guest_ram.py"):
             return MEMORY
         if file == "gaps.py":
             return GAPS
-        if file in ("scoreboards.py", "uvm/coverage.py") or name.startswith(UVM_MONITORS) or short == "_watch_irq":
+        if file in ("scoreboards.py", "monitors.py", "predictor.py", "uvm/coverage.py") or name.startswith(UVM_MONITORS) or short == "_watch_irq":
             return MONITORS
-        if file in ("env.py", "hal.py", "runner.py", "profile_cosim.py", "waits.py"):
+        if kit or file in ("runner.py", "top.py", "profile_cosim.py"):
             return ""  # glue: the caller's
         return TESTS
-    if "/model/vio/device/" in path:
+    if "/tests/" in path:
+        return TESTS
+    if "/vio/device/" in path:
         return REFERENCE
-    if "/model/vio/" in path:
+    if "/vio/" in path:
         return DRIVER if "/driver" in path else ""
     if "/pyuvm/" in path:
         return TESTS
@@ -152,7 +155,7 @@ class _Profiler:
     def cycles() -> float:
         from cocotb.utils import get_sim_time
 
-        from .env import CLOCK_PERIOD_NS
+        from vio.cocotb.clock import DEFAULT_PERIOD_NS as CLOCK_PERIOD_NS
 
         return get_sim_time(unit="ns") / CLOCK_PERIOD_NS
 

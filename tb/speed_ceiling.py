@@ -1,6 +1,6 @@
 """cocotb module of tb/bench_speed.py on tb/speed_counter.v: the ceiling.
 
-One coroutine awaits every rising edge of the test bench's clock (tb/env.py's,
+One coroutine awaits every rising edge of the test bench's clock (the kit's start_clock,
 the same cocotb ``Clock``) for ``VIO_SPEED_CYCLES`` cycles: the least a test
 bench that looks at every cycle can cost. cocotb's results.xml has the
 simulated time and the wall-clock time.
@@ -11,7 +11,7 @@ import os
 import cocotb
 from cocotb.triggers import ClockCycles, RisingEdge
 
-from tb.env import start_clock
+from vio.cocotb.clock import start_clock
 
 CYCLES = int(os.environ.get("VIO_SPEED_CYCLES", "200000"))
 

@@ -4,7 +4,6 @@ checked byte for byte against the disk they share."""
 import struct
 
 import pytest
-from conftest import BASE, MEM_SIZE, run
 
 from vio import GuestMemory, ModelHal, VioConfigError, VioIov, VioTransfer
 from vio import constants as C
@@ -13,6 +12,8 @@ from vio.device.block import BlockBackend
 from vio.driver import VIO_IOV_FLAGS_WRITE
 from vio.drivers.block import NO_STATUS, BlockDriver, BlockError
 from vio.ring import Desc
+
+from .rig import BASE, MEM_SIZE, run
 
 SECTORS = 64
 INDIRECT = 1 << C.VIRTIO_RING_F_INDIRECT_DESC

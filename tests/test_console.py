@@ -5,13 +5,14 @@ small receive buffers, the config space, emergency write, reset, the example."""
 from dataclasses import dataclass
 
 import pytest
-from conftest import BASE, MEM_SIZE, run
 
 from vio import GuestMemory, ModelHal, VioNotSupported, VioTimeout
 from vio import constants as C
 from vio.device import ReferenceDevice
 from vio.device.console import ConsoleBackend
 from vio.drivers.console import CONSOLE_FEATURES, BAD_ID, ConsoleDriver
+
+from .rig import BASE, MEM_SIZE, run
 
 ADD, READY, CONSOLE, OPEN, NAME = (
     C.VIRTIO_CONSOLE_PORT_ADD,

@@ -1,6 +1,5 @@
 """The seed's console_vio_driver written with the eCosPro C names (the example of docs/driver-model.md)."""
 
-from conftest import BASE, run
 
 from vio import GuestMemory, ModelHal
 from vio.cyg import (
@@ -17,6 +16,8 @@ from vio.cyg import (
 from vio.device import ReferenceDevice
 from vio.device.console import ConsoleBackend
 from vio.drivers.console import CONSOLE_FEATURES as VIO_CONSOLE_FEATURES
+
+from .rig import BASE, run
 
 CONSOLE_QUEUE_SIZE = 128
 

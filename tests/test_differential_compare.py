@@ -7,13 +7,14 @@ import copy
 
 import pytest
 
-from conftest import ForgetsThePageSize
 
 from vio.differential import (
     LINUX_PROBE, MODEL_BASE, PAGE_SIZES, PERSONALITIES, DifferentialError, Observation, check_same, compare, model_target,
     run_model, run_scenario,
 )  # fmt: skip
 from vio.errors import VioError
+
+from .rig import ForgetsThePageSize
 
 
 def observe(personality: str) -> Observation:

@@ -2,7 +2,6 @@
 seed's contract for init, avail/queue_ready, submit, poll and callbacks."""
 
 import pytest
-from conftest import ALL_RING_FEATURES, BASE, MEM_SIZE, make_rig, run
 
 import vio.cyg as cyg
 from vio import (
@@ -26,6 +25,8 @@ from vio.device import ReferenceDevice
 from vio.device.backend import Backend
 from vio.device.loopback import LoopbackBackend, loopback_answer
 from vio.ring import DESC_SIZE, Desc
+
+from .rig import ALL_RING_FEATURES, BASE, MEM_SIZE, make_rig, run
 
 W = VIO_IOV_FLAGS_WRITE
 INDIRECT = 1 << C.VIRTIO_RING_F_INDIRECT_DESC

@@ -4,7 +4,6 @@ looping over short completions."""
 import random
 
 import pytest
-from conftest import BASE, MEM_SIZE, run
 
 from vio import GuestMemory, ModelHal, VioConfigError, VioError
 from vio import constants as C
@@ -12,6 +11,8 @@ from vio.device import ReferenceDevice
 from vio.device.entropy import EntropyBackend, entropy_stream
 from vio.drivers.entropy import EntropyDriver
 from vio.errors import DeviceModelError
+
+from .rig import BASE, MEM_SIZE, run
 
 INDIRECT = 1 << C.VIRTIO_RING_F_INDIRECT_DESC
 EVENT_IDX = 1 << C.VIRTIO_RING_F_EVENT_IDX

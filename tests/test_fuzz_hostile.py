@@ -12,12 +12,13 @@ number of hypothesis examples (default 25).
 import os
 
 import pytest
-from conftest import run
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from vio.device.loopback import ANSWER_MAX, LoopbackBackend, loopback_answer
 from vio.hostile.fuzz import FuzzRun, fuzz_seeds, ops
+
+from .rig import run
 
 
 @pytest.mark.parametrize("seed", list(fuzz_seeds()))

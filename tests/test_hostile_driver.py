@@ -6,14 +6,13 @@ pops them and keeps them in flight, writing nothing), then the test writes what
 a bad device would have written (used elements, used.idx, scribbles on the
 descriptor table) and lets the driver poll. The last section runs the same
 cases through ``vio.device.misbehaving.MisbehavingDevice``, a reference device
-with one real fault per mode; tb/test_hostile_rtl.py runs 25-28 and 31 on the
+with one real fault per mode; tests/test_hostile_rtl.py runs 25-28 and 31 on the
 RTL, with its used ring corrupted behind its back.
 """
 
 import logging
 
 import pytest
-from conftest import BASE, Rig, make_rig, run
 
 from vio import (
     VIO_HEAD_DONE,
@@ -35,6 +34,8 @@ from vio.device.loopback import LoopbackBackend, loopback_answer
 from vio.drivers.base import POLL_INTERVAL_NS, ClassDriver
 from vio.oracle import AccessLog, ShadowMemory
 from vio.ring import Desc, pack_used_elem, u16
+
+from .rig import BASE, Rig, make_rig, run
 
 NUM = 16
 W = VIO_IOV_FLAGS_WRITE

@@ -9,7 +9,6 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from conftest import ForgetsThePageSize
 
 from vio import constants as C
 from vio.device.loopback import LoopbackBackend
@@ -20,6 +19,8 @@ from vio.linux.check import CASES, INDEX_BASE, DeviceStall, LinuxCheck, LinuxChe
 from vio.linux.ring import KernelRing, KernelRingError, guest_store
 from vio.memory import GuestMemory
 from vio.model_hal import ModelHal
+
+from .rig import ForgetsThePageSize
 
 ROOT = Path(__file__).resolve().parents[1]
 MEM_SIZE = 4 << 20

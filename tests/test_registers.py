@@ -5,7 +5,6 @@ through the ModelHal at BASE, as the driver sees it.
 """
 
 import pytest
-from conftest import ALL_RING_FEATURES, BASE, MEM_SIZE, make_rig, run
 
 from vio import GuestMemory, ModelHal
 from vio import constants as C
@@ -16,6 +15,8 @@ from vio.errors import DeviceModelError
 from vio.device.backend import Backend
 from vio.device.loopback import LOOPBACK_DEVICE_ID, LoopbackBackend
 from vio.ring import Desc, VringLayout
+
+from .rig import ALL_RING_FEATURES, BASE, MEM_SIZE, make_rig, run
 
 NUM_MAX = 16
 PAGE = 4096

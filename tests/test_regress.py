@@ -8,15 +8,9 @@ A run passes when every cocotb test in it passed, or, for an entry meant to
 fail (an injected fault), when it failed with the scoreboard's message.
 """
 
-import sys
-from pathlib import Path
-
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # tb/ for the simulator's Python too (the runner passes sys.path on)
-
-from tb.regress import ok, run_one, select  # noqa: E402
+from tb.regress import ok, run_one, select
 
 RUNS = select()
 

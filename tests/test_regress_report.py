@@ -2,14 +2,12 @@
 one testcase per run, a failure for every run not as expected, with the line
 that reproduces it."""
 
-import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from tb.regress import junit, table
 
-from tb.regress import junit, table  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def record(test: str, result: str, failures: list[str]) -> dict:

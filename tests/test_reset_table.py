@@ -1,16 +1,17 @@
 """The reset table (vio.reset_table, docs/linux.md) on the reference device:
 every row as the table says, a device that forgets GuestPageSize on Status=0
 caught, and the table in the docs equal to the one the checks use. QEMU's
-column: tests/test_qemu.py; the RTL's: tb/test_differential.py."""
+column: tests/test_qemu.py; the RTL's: tests/test_differential.py."""
 
 from pathlib import Path
 
 import pytest
-from conftest import ForgetsThePageSize, run
 
 from vio.device.mmio import ReferenceDevice
 from vio.differential import BackendTarget, model_target
 from vio.reset_table import QUEUE_STOP, RESET_TABLE, check
+
+from .rig import ForgetsThePageSize, run
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "linux.md"
 

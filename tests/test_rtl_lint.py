@@ -9,15 +9,13 @@ output in the failure message.
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from tb.runner import HDL, SOURCES, TOP  # the sources of hdl/virtio_mmio.f
 
-from tb.runner import HDL, SOURCES, TOP  # noqa: E402  (the sources of hdl/virtio_mmio.f)
+ROOT = Path(__file__).resolve().parents[1]
 
 # the three required data widths, then corners of the other parameters
 PARAM_SETS = {

@@ -27,7 +27,7 @@ host end in both directions; entropy reads return the count asked for.
 
 :func:`compare` then reports every difference that :data:`ALLOWED_DIFFERENCES`
 (the one place where allowed differences are declared, each with its reason)
-does not excuse. No cocotb here: tb/test_differential.py runs the same code on
+does not excuse. No cocotb here: tests/test_differential.py runs the same code on
 the RTL, tests/test_qemu.py on QEMU and the model.
 """
 
@@ -240,7 +240,7 @@ class BackendTarget(Target):
 
     def __init__(self, name: str, hal: VioHal, base: int, backend: Backend, timeout_ns: int, settle=None):
         self.name, self.hal, self.base, self.backend, self.timeout_ns = name, hal, base, backend, timeout_ns
-        self._settle = settle  # a coroutine function: the RTL's quiescence (tb/env.py)
+        self._settle = settle  # a coroutine function: the RTL's quiescence (vio.cocotb.env.VirtioEnv.quiesce)
 
     async def settle(self) -> None:
         if self._settle is not None:

@@ -349,8 +349,8 @@ class AccessLog:
         self.entries: list[tuple[str, int, int]] = []  # (kind "r"/"w", addr, length)
 
     def __enter__(self) -> "AccessLog":
-        if "read" in vars(self.mem) or "write" in vars(self.mem):
-            raise RuntimeError("an AccessLog is already active on this memory")
+        # logs nest: an inner one wraps (and on exit puts back) the outer one's hooks
+        self._saved = {name: vars(self.mem)[name] for name in ("read", "write") if name in vars(self.mem)}
         read, write = self.mem.read, self.mem.write
 
         def logged_read(addr: int, length: int) -> bytes:
@@ -366,8 +366,11 @@ class AccessLog:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        del self.mem.read
-        del self.mem.write
+        for name in ("read", "write"):
+            if name in self._saved:
+                setattr(self.mem, name, self._saved[name])
+            else:
+                delattr(self.mem, name)
 
     def _note(self, kind: str, addr: int, length: int) -> None:
         self.entries.append((kind, addr, length))

@@ -1,6 +1,6 @@
 """The bus-functional layer under the pyuvm components: the DUT in its
-:class:`tb.env.VirtioEnv`, the device personality, the current checked
-:class:`~tb.uvm.session.Session` and the driver model on top of it.
+:class:`vio.cocotb.env.VirtioEnv`, the device personality, the current checked
+:class:`~vio.cocotb.session.CheckedSession` and the driver model on top of it.
 
 The personality follows the build (DeviceID): ``loopback`` (a bare
 ``VioDriver`` on three queues: q0 with interrupts, q1 polled with
@@ -18,16 +18,17 @@ from collections.abc import Callable
 from cocotb.triggers import Event
 
 from vio import constants as C
+from vio.cocotb.env import VirtioEnv
+from vio.cocotb.session import CheckedSession, settle
 from vio.device.block import BlockBackend
 from vio.device.loopback import LOOPBACK_DEVICE_ID, LoopbackBackend
 from vio.driver import VioDriver, VioQueue
 from vio.drivers.block import BlockDriver
 from vio.drivers.console import ConsoleDriver
 from vio.examples.console import console_host
+from vio.hostile.chains import ALL_RING, EVENT_IDX, INDIRECT
 
-from ..env import VirtioEnv, rtl_parameters
-from ..hostile_chains import ALL_RING, EVENT_IDX, INDIRECT
-from .session import Session, settle
+from ..top import rtl_parameters, virtio_env
 
 TIMEOUT_NS = 5_000_000  # bound of every wait of a class driver
 DISK_SECTORS = 64
@@ -58,7 +59,7 @@ class OverrunLoopback(LoopbackBackend):
 
 class Bench:
     """``dut`` with the backend of its personality, random gaps ``pause`` and
-    ``mem_latency`` (tb/env.py), seeded by ``seed``."""
+    ``mem_latency`` (vio.cocotb.env), seeded by ``seed``."""
 
     def __init__(self, dut, seed: int, *, pause: float = 0.0, mem_latency: int = 0, queue_size: int | None = None):
         self.params = rtl_parameters()
@@ -79,11 +80,11 @@ class Bench:
         self.started = Event()  # set once the DUT is out of reset: monitors wait for it
         self.queue_size = queue_size or self.params["QUEUE_NUM_MAX"]
         self.features = ALL_RING
-        self.session: Session | None = None
+        self.session: CheckedSession | None = None
         self.vio: VioDriver | None = None
         self.cls = None  # the class driver (block, console)
         self.reset_activity: list[frozenset[str]] = []  # what the engine was doing when each reset request (Status=0) reached it (register bus monitor)
-        self.on_close: list[Callable[[Session, str, list[str]], None]] = []
+        self.on_close: list[Callable[[CheckedSession, str, list[str]], None]] = []
 
     @property
     def num_queues(self) -> int:
@@ -91,9 +92,9 @@ class Bench:
 
     async def start(self) -> None:
         """The environment (clock, bus models: built in the same time step as
-        the reset is asserted, as tb/env.py requires), reset, identity check."""
+        the reset is asserted, as VirtioEnv requires), reset, identity check."""
         dut, backend, pause, mem_latency, seed = self._env_args
-        self.env = VirtioEnv(dut, backend, pause=pause or None, mem_latency=mem_latency, seed=seed)
+        self.env = virtio_env(dut, backend, pause=pause or None, mem_latency=mem_latency, seed=seed)
         await self.env.start()
         self.started.set()
         await self.env.check_identity()
@@ -109,11 +110,11 @@ class Bench:
             return BlockBackend(bytearray(self.disk))
         return console_host()
 
-    async def open(self, features: int | None = None) -> Session:
+    async def open(self, features: int | None = None) -> CheckedSession:
         """A new session and the driver model's init on it (the device is reset by init)."""
         if features is not None:
             self.features = features
-        s = self.session = Session(self.env, self._predictor_backend())
+        s = self.session = CheckedSession(self.env, self._predictor_backend())
         if self.personality == "loopback":
             queues = [VioQueue(f"q{i}", self.queue_size, interrupts=i != 1, indirect=True if i == 2 else None) for i in range(self.num_queues)]
             self.vio = VioDriver(

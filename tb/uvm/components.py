@@ -5,7 +5,7 @@ Layered as pyuvm's TinyALU: the sequencer hands items to
 through the bench (tb/uvm/bench.py); four monitors watch the pins (register
 bus, DMA bus, streams, irq) and publish what they see; the
 :class:`VirtioScoreboard` collects the verdicts of the co-simulation's
-scoreboards (tb/scoreboards.py: the reference device's predictions against
+scoreboards (vio.cocotb.scoreboards: the reference device's predictions against
 the RTL) for every session and fails the test in ``check_phase``; the
 :class:`VirtioCoverage` subscriber samples the cover points of
 tb/uvm/coverage.py from everything published.
@@ -22,18 +22,19 @@ from cocotbext.axi import AxiStreamFrame
 from pyuvm import ConfigDB, uvm_analysis_port, uvm_component, uvm_driver, uvm_env, uvm_sequencer, uvm_subscriber
 
 from vio import constants as C
+from vio.cocotb.clock import CycleClock
+from vio.cocotb.monitors import AxiWriteMonitor, IrqMonitor
+from vio.cocotb.session import CheckedSession
+from vio.cocotb.waits import until_rise
 from vio.constants import Cause
 from vio.driver import VIO_IOV_FLAGS_WRITE, VioIov, VioTransfer
 from vio.errors import VioDeviceBroken
+from vio.hostile.chains import BUS_ERROR_OFFSET, BY_NAME, corrupt
 from vio.ring import Desc
 
-from ..hostile_chains import BUS_ERROR_OFFSET, BY_NAME, corrupt
-from ..scoreboards import AxiWriteMonitor, CycleClock, IrqMonitor
-from ..waits import until_rise
 from . import coverage as cov
 from .bench import Bench
 from .items import ControlItem, TransferItem, length_bucket
-from .session import Session
 
 REGISTERS = [
     C.VIRTIO_MMIO_MAGIC_VALUE, C.VIRTIO_MMIO_VERSION, C.VIRTIO_MMIO_DEVICE_ID, C.VIRTIO_MMIO_VENDOR_ID,
@@ -70,7 +71,7 @@ class VirtioDriverComponent(uvm_driver):
 
     # ------------------------------------------------------- batching
     @property
-    def session(self) -> Session:
+    def session(self) -> CheckedSession:
         assert self.bench.session is not None, "no session: the test opens one before its sequences"
         return self.bench.session
 
@@ -563,14 +564,14 @@ class RegisterBusMonitor(uvm_component):
 
 
 class DmaMonitor(uvm_component):
-    """m_axi write bursts (tb/scoreboards.py's AxiWriteMonitor), published as AxiWrite records."""
+    """m_axi write bursts (the kit's AxiWriteMonitor, vio.cocotb.monitors), published as AxiWrite records."""
 
     def build_phase(self):
         self.ap = uvm_analysis_port("ap", self)
 
     async def run_phase(self):
         await ConfigDB().get(self, "", "BENCH").started.wait()
-        self.monitor = AxiWriteMonitor(cocotb.top, "m_axi", CycleClock())
+        self.monitor = AxiWriteMonitor(cocotb.top, "m_axi", cocotb.top.clk, CycleClock())
         self.monitor.subscribe(self.ap.write)
         self.monitor.start()
 
@@ -615,7 +616,7 @@ class StreamMonitor(uvm_component):
 
 
 class IrqMonitorComponent(uvm_component):
-    """Every edge of irq (tb/scoreboards.py's IrqMonitor), each published as (cycle, level)."""
+    """Every edge of irq (the kit's IrqMonitor, vio.cocotb.monitors), each published as (cycle, level)."""
 
     def build_phase(self):
         self.ap = uvm_analysis_port("ap", self)
@@ -646,7 +647,7 @@ class UseVerdict:
 
 
 class VirtioScoreboard(uvm_component):
-    """The co-simulation's four scoreboards, one set per session (tb/uvm/session.py),
+    """The co-simulation's four scoreboards, one set per session (vio.cocotb.session),
     plus every register read against the reference device's value. Sessions
     are checked as they close; ``check_phase`` fails the test with every
     discrepancy found."""
@@ -659,7 +660,7 @@ class VirtioScoreboard(uvm_component):
         self.bench: Bench = ConfigDB().get(self, "", "BENCH")
         self.bench.on_close.append(self.session_closed)
 
-    def session_closed(self, s: Session, mode: str, errs: list[str]) -> None:
+    def session_closed(self, s: CheckedSession, mode: str, errs: list[str]) -> None:
         self.sessions += 1
         if mode == "full":
             for i, a in enumerate(s.hal.accesses):

@@ -57,7 +57,7 @@ def sample_irq(raised: bool, event_idx: bool, rule: str) -> None:
 
 
 def irq_rule(reason: str) -> str:
-    """The rule named by a PredictedUse.reason (tb/scoreboards.py wording)."""
+    """The rule named by a PredictedUse.reason (vio.device.mmio's interrupt_decision wording)."""
     if reason.startswith("NOTIFY_ON_EMPTY:"):
         return "notify_on_empty"
     if "EVENT_IDX" in reason:

@@ -7,7 +7,7 @@ from pyuvm import ConfigDB, uvm_sequence
 
 from vio import constants as C
 
-from ..hostile_chains import ALL_RING, ANY_LAYOUT, CASES, EVENT_IDX, INDIRECT, NOTIFY_ON_EMPTY
+from vio.hostile.chains import ALL_RING, ANY_LAYOUT, CASES, EVENT_IDX, INDIRECT, NOTIFY_ON_EMPTY
 from .items import DIRECTIONS, LENGTH_BUCKETS, ControlItem, TransferItem
 
 FEATURE_SETS = [ANY_LAYOUT, ANY_LAYOUT | INDIRECT, ANY_LAYOUT | INDIRECT | EVENT_IDX, NOTIFY_ON_EMPTY | ANY_LAYOUT | EVENT_IDX, ALL_RING]

@@ -8,6 +8,7 @@ against it.
 """
 
 import logging
+from collections.abc import Callable
 from contextlib import contextmanager
 
 from .. import constants as C
@@ -63,6 +64,9 @@ class ReferenceDevice:
         for q in self.queues:
             q.ready_seen = backend.ready(q.index)
         self.interrupts_raised = 0  # count of 0 -> 1 edges of the IRQ line
+        # told of every used entry published: (queue, chain, interrupts, why);
+        # the co-simulation's predictor records them (vio.cocotb.predictor)
+        self.on_used: list[Callable[[DeviceQueue, Chain, bool, str], None]] = []
         backend.attach(self._wake, self._config_changed)
         # only a power-on reset sets it: Status=0 keeps it, as QEMU (Linux writes
         # it once, before its Status=0; docs/linux.md, the reset table)
@@ -295,14 +299,28 @@ class ReferenceDevice:
             pos += len(part)
         with self._writing(q):
             old, new = q.publish(self.mem, chain, len(answer))
-        if self._should_interrupt(q, old, new):
+        interrupt, why = self.interrupt_decision(q, old, new)
+        if interrupt:
             self._raise(C.VIRTIO_MMIO_INT_VRING)
+        for listener in self.on_used:
+            listener(q, chain, interrupt, why)
 
-    def _should_interrupt(self, q: DeviceQueue, old: int, new: int) -> bool:
-        """Spec 2.7.7 / 2.7.10 for one new used entry; NOTIFY_ON_EMPTY as QEMU."""
+    def interrupt_decision(self, q: DeviceQueue, old: int, new: int) -> tuple[bool, str]:
+        """Whether the used entry that moved used.idx of ``q`` from ``old`` to
+        ``new`` interrupts, and the rule that decided (spec 2.7.7 / 2.7.10;
+        NOTIFY_ON_EMPTY as QEMU)."""
         assert q.layout is not None
-        if self._has(C.VIRTIO_F_NOTIFY_ON_EMPTY) and not q.in_flight and q.avail_empty():
-            return True
+        noe = self._has(C.VIRTIO_F_NOTIFY_ON_EMPTY)
+        if noe and not q.in_flight and q.avail_empty():
+            return True, "NOTIFY_ON_EMPTY: nothing in flight and the avail ring used up"
         if self._has(C.VIRTIO_RING_F_EVENT_IDX):
-            return vring_need_event(self.mem.read16(q.layout.used_event), new, old)
-        return not self.mem.read16(q.layout.avail_flags) & C.VRING_AVAIL_F_NO_INTERRUPT
+            event = self.mem.read16(q.layout.used_event)
+            result = vring_need_event(event, new, old)
+            why = f"EVENT_IDX: used_event {event}, used.idx {old} -> {new}" + (" passes it" if result else " does not pass it")
+        else:
+            flag = self.mem.read16(q.layout.avail_flags) & C.VRING_AVAIL_F_NO_INTERRUPT
+            result = not flag
+            why = "avail.flags NO_INTERRUPT " + ("set" if flag else "clear")
+        if noe:
+            why = f"NOTIFY_ON_EMPTY not met: {len(q.in_flight)} more in flight, avail ring {'used up' if q.avail_empty() else 'not used up'}; " + why
+        return result, why

@@ -4,7 +4,7 @@ Every device-side case (1-24) and the driver-side cases that a used ring
 corrupted in memory can reach (25-28, 31) is an ``async`` scenario that talks
 to a device only through a :class:`~vio.hal.VioHal` and guest memory, so the
 same code runs on the reference device (plain pytest, :class:`ModelTarget`) and
-on the RTL (cocotb, ``tb/test_hostile_rtl.py``). A scenario sets up rings by
+on the RTL (cocotb, ``tests/test_hostile_rtl.py``). A scenario sets up rings by
 hand, notifies, lets the target settle (on the RTL: bounded in clock cycles, so
 a hang fails), checks the shadow-memory oracle and the expected outcome (used
 entries, or broken with a cause), and recovers through Status=0 and a new

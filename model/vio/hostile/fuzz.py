@@ -20,7 +20,7 @@ another target over an identical copy of memory. After every operation:
   Status, InterruptStatus and the IRQ line equal, every byte of guest memory
   equal, the backend asked for the same chains in the same order.
 
-Plain Python and asyncio: ``tb/test_hostile_rtl.py`` runs it on the RTL,
+Plain Python and asyncio: ``tests/test_hostile_rtl.py`` runs it on the RTL,
 ``tests/test_fuzz_hostile.py`` runs it (and hypothesis) on the model.
 """
 

@@ -6,7 +6,7 @@ each step under the shadow-memory oracle (only the used rings and the writable
 buffers of accepted chains may change). The ``expect_*`` checks read what the
 device shows (DEVICE_ERROR, Status, InterruptStatus, the IRQ line, used rings)
 and append it to ``observations``, the record a run on the RTL is compared
-with (``tb/test_hostile_rtl.py`` runs each scenario on both).
+with (``tests/test_hostile_rtl.py`` runs each scenario on both).
 """
 
 from __future__ import annotations
@@ -130,13 +130,19 @@ class Session:
     def shadow(self, allow: Iterable[Region] = ()) -> ShadowMemory:
         return ShadowMemory(self.mem, allowed=allowed_regions(self.drv) + list(allow), landmarks=landmark_regions(self.drv))
 
-    async def step(self, action: Callable[[], Awaitable[None]], *, allow: Iterable[Region] = (), name: str = "step") -> None:
-        """``action`` then settling, under the oracle: every changed byte must be
-        inside the used rings, the driver's posted writable buffers or ``allow``."""
+    async def step(self, action: Callable[[], Awaitable[None]], *, allow: Iterable[Region] = (), name: str = "step") -> list[tuple[int, int]]:
+        """``action`` then settling, under the oracle: every changed byte, and
+        every byte the device wrote (even with the value already there), must
+        be inside the used rings, the driver's posted writable buffers or
+        ``allow``. Returns the device's writes (address, length)."""
         shadow = self.shadow(allow)
-        await action()
-        await self.t.settle()
+        with self.t.device_writes() as writes:
+            await action()
+            await self.t.settle()
         shadow.check(f"{self.t.name}: {name}")
+        for addr, length in writes:
+            shadow.check_write(addr, length, f"{self.t.name}: {name}")
+        return writes
 
     # ------------------------------------------------------------ verdicts
     async def device_state(self) -> tuple[int, int, int, bool]:
@@ -162,13 +168,14 @@ class Session:
         self, ring: HandRing, cause: Cause, info: int, *, allow: Iterable[Region] = (), unread: Iterable[tuple[int, int, str]] = ()
     ) -> None:
         """Notify ``ring``'s queue and expect broken with (cause, info): no used
-        entry, nothing changed, the backend never asked, and no device read of
+        entry, no write at all, the backend never asked, and no device read of
         any ``unread`` range (start, end, what)."""
         used_before = ring.used_idx
         received = len(self.backend.received)
         reads_before = len(self.t.dma_reads)
-        await self.step(lambda: self.notify(ring.queue), allow=allow, name=f"notify expecting {cause.name}")
+        writes = await self.step(lambda: self.notify(ring.queue), allow=allow, name=f"notify expecting {cause.name}")
         await self.expect_broken(cause, ring.queue, info)
+        assert writes == [], f"{self.t.name}: a broken chain must cause no write, written: {writes}"
         assert ring.used_idx == used_before, "a broken chain must post no used entry"
         assert len(self.backend.received) == received, "a broken chain must not reach the backend"
         reads = self.t.dma_reads[reads_before:]
@@ -199,7 +206,8 @@ class Session:
         async def release() -> None:
             self.backend.release()
 
-        await self.step(release, name="completion of a normal transfer")
+        writes = await self.step(release, name="completion of a normal transfer")
+        assert any(wr <= a < wr + 24 for a, _ in writes), f"{self.t.name}: no write of the answer seen: {writes}"
         await ClassDriver(self.drv, timeout_ns=WAIT_NS).wait(tfr)
         assert tfr.done and tfr.actual == 24
         assert self.mem.read(wr, 24) == loopback_answer(queue, data, 24)

@@ -3,13 +3,15 @@ its backend, and a way to let it settle.
 
 :class:`Target` is the interface; :class:`ModelTarget` is the reference device
 in-process (every register write is handled to the end, so settling is a no-op).
-The RTL's target lives in ``tb/test_hostile_rtl.py`` (settling there waits,
+The RTL's target lives in ``tests/test_hostile_rtl.py`` (settling there waits,
 bounded in clock cycles, until no bus or stream is busy).
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from ..device.loopback import LoopbackBackend
 from ..device.mmio import DEFAULT_INDIRECT_MAX, TRANSPORT_FEATURES, ReferenceDevice
@@ -18,8 +20,8 @@ from ..memory import GuestMemory
 from ..model_hal import ModelHal
 from ..oracle import AccessLog
 
-BASE = 0x0A000000  # the register window, as tb/env.py and the examples
-MEM_SIZE = 1 << 20  # guest memory of every target (tb/env.py's default)
+BASE = 0x0A000000  # the register window, as vio.cocotb.env and the examples
+MEM_SIZE = 1 << 20  # guest memory of every target (vio.cocotb.env's default)
 # The DMA window of every target: the whole 32-bit space (the RTL's default for
 # AXI_ADDR_WIDTH 32). Past the end of guest memory, inside the window, an access
 # is a bus error (SLVERR on the RTL, IndexError on the model: case 21); past
@@ -97,6 +99,13 @@ class Target(ABC):
         """Return once the device has finished reacting to what was done (bounded)."""
 
     @abstractmethod
+    def device_writes(self) -> "contextmanager[list[tuple[int, int]]]":
+        """A context manager whose list holds, once the block ends, (address,
+        length) of every write the device made to guest memory inside it (as
+        a bus monitor sees them: a write the memory refused counts on the
+        model, which tries it; on the RTL the refused burst writes nothing)."""
+
+    @abstractmethod
     def interrupts(self) -> int:
         """Rising edges of the IRQ line so far."""
 
@@ -149,6 +158,13 @@ class ModelTarget(Target):
     @property
     def dma_reads(self) -> list[tuple[int, int]]:
         return self.hal.dma_reads
+
+    @contextmanager
+    def device_writes(self) -> Iterator[list[tuple[int, int]]]:
+        writes: list[tuple[int, int]] = []
+        with AccessLog(self.mem) as log:  # (in a step only the device writes memory)
+            yield writes
+        writes += log.writes
 
     def interrupts(self) -> int:
         return self.dev.interrupts_raised

@@ -66,6 +66,22 @@ def on_edge(signal: SimHandleBase, edge: type, fn: Callable[[], None]) -> Callab
     return lambda: w.callbacks.pop(key, None)
 
 
+def on_reset(signal: SimHandleBase, active_level: bool, fn: Callable[[bool], None]) -> None:
+    """Call ``fn(True)`` when ``signal`` enters its ``active_level`` and
+    ``fn(False)`` when it leaves it (as cocotbext-axi's models follow their
+    reset; X and Z change nothing). Starts out of reset, as they do."""
+    state = [False]
+
+    def edge(level: bool) -> None:
+        active = level == active_level
+        if active != state[0]:
+            state[0] = active
+            fn(active)
+
+    on_edge(signal, RisingEdge, lambda: edge(True))
+    on_edge(signal, FallingEdge, lambda: edge(False))
+
+
 async def until_edge(signals: Sequence[SimHandleBase], edge: type = RisingEdge, timeout: Timer | None = None) -> bool:
     """Until an ``edge`` (RisingEdge or FallingEdge) of one of ``signals``, or
     ``timeout`` (a Timer); True if an edge came first."""
@@ -126,7 +142,12 @@ async def until_quiet(
     wait = _quiet(clock, signals, idle, cycles, period_ns, busy)
     if timeout_ns is None:
         return await wait
-    await within(wait, timeout_ns, f"the DUT did not settle: not quiet for {cycles} cycles within {timeout_ns} ns")
+    try:
+        await within(wait, timeout_ns, "")
+    except AssertionError:
+        why = [s._name for s in signals if high(s)] + [f"{s._name} low" for s in idle if not high(s)]  # (cocotb's public _name)
+        why += ["the test bench busy"] if busy() else []
+        raise AssertionError(f"the DUT did not settle: not quiet for {cycles} cycles within {timeout_ns} ns (now: {', '.join(why) or 'quiet'})") from None
 
 
 async def _quiet(

@@ -2,8 +2,9 @@
 
 Registers go through cocotbext-axi's ``AxiLiteMaster``; guest memory is one
 bytearray shared by the driver model's :class:`GuestMemory` (back door) and
-the ``AxiRam`` that serves the DUT's DMA master, so what the driver writes the
-DUT reads and vice versa; the interrupt is the DUT's ``irq`` output.
+the :class:`~vio.cocotb.guest_ram.GuestRam` that serves the DUT's DMA master,
+so what the driver writes the DUT reads and vice versa; the interrupt is the
+DUT's interrupt output.
 
 To put the driver model in front of your own RTL, build a ``CocotbHal`` with
 your register master, interrupt signal and memory: nothing else is needed.
@@ -36,7 +37,7 @@ class CocotbHal(VioHal):
         self.irq_signal = irq
         self.mem = mem
         self.base = base
-        self.window = 2 ** len(axil.write_if.aw_channel.bus.awaddr)
+        self.window = 2**axil.write_if.address_width
         self.reads = 0
         self.writes = 0
 

@@ -1,11 +1,16 @@
 """Bus faults in guest memory: SLVERR or DECERR on chosen beats of the DUT's DMA.
 
+The hook: :class:`vio.cocotb.guest_ram.GuestRam` (and ``VirtioEnv(...,
+faults=hook)``) asks ``hook.hit(direction, word, lanes, beat, beats)`` on
+every beat of the DUT's AXI4 port, before it is served; the answer is None
+(OKAY: served normally) or the ``AxiResp`` to answer (:class:`FaultHook`).
+Any object with that method will do; :class:`FaultPlan` is the one the kit
+provides.
+
 A :class:`FaultPlan` holds :class:`Fault` entries: a direction (read or write),
 a byte range of guest memory, which bus word of that range fails (the first,
 the middle, the last, a word index, or all of them), the response (SLVERR or
-DECERR), and how many times it fires. ``VirtioEnv(..., faults=plan)`` (or
-``GuestRam(..., faults=plan)``, tb/guest_ram.py) consults the plan on every
-beat of ``m_axi``:
+DECERR), and how many times it fires. What a hit does on the bus:
 
 - read: the beat whose word is hit answers the fault's response and poison
   data (0xA5 bytes); the other beats of the burst are served normally.
@@ -13,8 +18,8 @@ beat of ``m_axi``:
   its bytes (a slave that refuses a burst writes nothing: so "no used entry"
   is a property of the DUT's order of writes, not of partial luck).
 
-Latency and pauses (tb/env.py's ``mem_latency``, ``pause``) apply as without
-faults.
+Latency and pauses (``VirtioEnv``'s ``mem_latency``, ``pause``) apply as
+without faults.
 
 The ranges of a ring's parts come from the driver model's layout
 (:func:`ring_ranges`), so a test names an access class (descriptor, avail
@@ -25,18 +30,28 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from cocotb.triggers import Event
-from cocotb.utils import get_sim_time
 from cocotbext.axi.constants import AxiResp
 
 from vio.ring import VringLayout
 
-from .env import CLOCK_PERIOD_NS
-from .guest_ram import POISON
+from .clock import CycleClock
 
-__all__ = ["BEATS", "POISON", "Fault", "FaultPlan", "Hit", "ring_ranges"]
+__all__ = ["BEATS", "Fault", "FaultHook", "FaultPlan", "Hit", "ring_ranges"]
 BEATS = ("first", "middle", "last", "all")
+
+
+class FaultHook(Protocol):
+    """What guest memory asks before it serves a beat of the DUT's AXI4 port."""
+
+    def hit(self, direction: str, word: int, lanes: int, beat: int, beats: int) -> AxiResp | None:
+        """The response for the beat of ``direction`` ("read" or "write") at
+        bus word address ``word`` (``lanes`` bytes wide), beat ``beat`` of a
+        burst of ``beats``; None: OKAY, served as usual. A read beat answered
+        otherwise carries poison data; a write burst with such a beat writes
+        none of its bytes and answers the first such response on B."""
 
 
 @dataclass
@@ -102,10 +117,13 @@ class Fault:
 
 
 class FaultPlan:
-    """The faults of a test; each beat of the DMA asks :meth:`hit`."""
+    """The faults of a test; each beat of the DMA asks :meth:`hit` (a
+    :class:`FaultHook`). ``clock`` counts the cycles of the hits (a
+    ``VirtioEnv`` given the plan sets its own)."""
 
-    def __init__(self, *faults: Fault):
+    def __init__(self, *faults: Fault, clock: CycleClock | None = None):
         self.faults: list[Fault] = list(faults)
+        self.clock = clock or CycleClock()
         self.hits: list[Hit] = []
         self.log = logging.getLogger("cocotb.faults")
         self._fired = Event()
@@ -126,7 +144,7 @@ class FaultPlan:
         """The response for the beat at bus word ``word``; None: OKAY."""
         for fault in self.faults:
             if fault.direction == direction and fault.armed and word in fault.targets(lanes):
-                hit = Hit(int(get_sim_time(unit="ns")) // CLOCK_PERIOD_NS, fault, word, beat, beats)
+                hit = Hit(self.clock.now(), fault, word, beat, beats)
                 fault.hits.append(hit)
                 self.hits.append(hit)
                 self.log.info("fault fired: %s at %s", fault, hit.where)

@@ -1,12 +1,16 @@
-"""Hostile chains written straight into a live ring (the driver model would
-never post one), one per device-side cause of ``vio.constants.Cause``.
+"""Hostile chains written straight into a live ring in the middle of traffic
+(the driver model would never post one), one per device-side cause of
+``vio.constants.Cause``: the form of the hostile scenarios (``vio.hostile``)
+that random traffic can carry.
 
-Shared by tb/test_virtio_mmio.py (the RTL's DEVICE_ERROR against the reference
-device's) and the pyuvm hostile sequence (tb/uvm/sequences.py). ``corrupt``
-writes through the driver's guest memory, so a predictor mirroring that memory
-sees the same ring; ``BUS_ERROR`` has no reference-device counterpart (the
-reference device has no bus), its buffer lies past the end of guest memory but
-inside the DMA window, where the memory model answers SLVERR.
+Used by the model tests (tests/test_hostile_device.py: each breaks the
+reference device with its cause), the co-simulation (tests/test_cosim.py: the
+RTL's DEVICE_ERROR against the reference device's) and the pyuvm hostile
+sequence (tb/uvm/sequences.py). ``corrupt`` writes through the driver's guest
+memory, so a predictor mirroring that memory sees the same ring. The
+``BUS_ERROR`` chains point past the end of guest memory but inside the DMA
+window, where the memory answers SLVERR (the reference device: an access
+guest memory refuses).
 """
 
 from dataclasses import dataclass
@@ -60,7 +64,7 @@ CASES = [
 # where the bus-error cases point: inside the DMA window, past guest memory
 BUS_ERROR_OFFSET = 0x100
 BY_NAME = {h.name: h for h in CASES}
-# the six of the first co-simulation (tb/test_virtio_mmio.py, DMA window = guest memory)
+# the six of the first co-simulation (tests/test_cosim.py, DMA window = guest memory)
 SEED_CASES = [BY_NAME[n] for n in ("head_range", "next_range", "zero_length", "indirect_not_negotiated", "avail_idx_jump", "outside_dma_window")]
 
 

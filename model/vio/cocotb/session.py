@@ -1,13 +1,21 @@
-"""One driver lifetime between two device inits, checked by the co-simulation's
-scoreboards (tb/scoreboards.py), on a :class:`tb.env.VirtioEnv`.
+"""The scoreboards wired onto a :class:`~vio.cocotb.env.VirtioEnv`: one driver
+lifetime between two device inits, checked.
 
-A :class:`Session` is what the pyuvm driver component drives: a fresh
-:class:`~tb.scoreboards.Predictor` (the reference device with its own backend,
-its memory a copy of guest memory at the start), a
-:class:`~tb.scoreboards.PredictedHal` in front of the DUT, the four
-scoreboards with their monitors, and the driver model on top. A device reset
-(Status=0 then a new init) ends a session and starts the next, because the
-predictor's per-queue sequence numbers restart with the rings.
+A :class:`CheckedSession` is a fresh :class:`~vio.cocotb.predictor.Predictor`
+(the reference device with its own backend, its memory a copy of guest
+memory at the start), a :class:`~vio.cocotb.predictor.PredictedHal` in front
+of the DUT, the four scoreboards with their monitors
+(:class:`~vio.cocotb.scoreboards.Scoreboards`), and the driver model on top.
+A device reset (Status=0 then a new init) ends a session and starts the next,
+because the predictor's per-queue sequence numbers restart with the rings::
+
+    env = VirtioEnv(dut, LoopbackBackend(2), ...)
+    await env.start()
+    s = CheckedSession(env, LoopbackBackend(2))   # the predictor's own backend
+    drv = VioDriver(env.base, queue=..., hal=s.hal)
+    s.attach(drv)
+    await drv.init(); ... traffic ...
+    errors = s.close()                            # [] when every scoreboard agrees
 
 Ending a session checks it: ``close("full")`` runs every scoreboard (chains
 the reset abandoned in flight are taken out of the completion record first:
@@ -23,9 +31,10 @@ from collections.abc import Callable
 from vio.device.backend import Backend
 from vio.driver import VioDriver
 
-from ..env import VirtioEnv
-from ..hal import CocotbHal
-from ..scoreboards import RISE_BOUND_CYCLES, CycleClock, MirroredMemory, PredictedHal, Predictor, Scoreboards
+from .env import VirtioEnv
+from .hal import CocotbHal
+from .predictor import MirroredMemory, PredictedHal, Predictor
+from .scoreboards import DROP_BOUND_CYCLES, RISE_BOUND_CYCLES, Scoreboards
 
 QUIET_CYCLES = 48  # no valid on any bus or stream for this long: the DUT is quiescent
 SETTLE_LIMIT = 400_000  # cycles: a DUT that never goes quiet is a failure, not a hang
@@ -40,7 +49,7 @@ async def settle(env: VirtioEnv) -> None:
     await env.until_quiet(QUIET_CYCLES, register_bus=False, busy=busy, timeout_cycles=SETTLE_LIMIT + QUIET_CYCLES)
 
 
-class Session:
+class CheckedSession:
     """A predictor, the scoreboards and a PredictedHal around ``env``'s DUT.
 
     ``predictor_backend`` is the predictor's own backend: the same class and
@@ -48,10 +57,17 @@ class Session:
     ``session.hal`` and hand it to :meth:`attach`.
     """
 
-    def __init__(self, env: VirtioEnv, predictor_backend: Backend, scoreboards_cls: type[Scoreboards] = Scoreboards):
+    def __init__(
+        self,
+        env: VirtioEnv,
+        predictor_backend: Backend,
+        scoreboards_cls: type[Scoreboards] = Scoreboards,
+        *,
+        rise_bound: int = RISE_BOUND_CYCLES,
+        drop_bound: int = DROP_BOUND_CYCLES,
+    ):
         p = env.params
         self.env = env
-        self.clock = CycleClock()
         self.predictor = Predictor(
             predictor_backend,
             env.mem.size,
@@ -64,12 +80,10 @@ class Session:
         )
         self.predictor.mem.write(0, bytes(env.store))  # the guest memory as it is now
         self.mem = MirroredMemory(env.mem.size, store=env.store, mirror=self.predictor.mem)
-        self.dut_hal = CocotbHal(env.axil, env.dut.irq, self.mem, base=env.base)
-        self.hal = PredictedHal(self.dut_hal, self.predictor, clock=self.clock, base=env.base, settle=self.settle)
-        # the rise bound was measured with zero-latency memory; the decision
-        # waits for the B of the used.idx write and a read of used_event or
-        # avail.flags, each delayed by the memory latency
-        self.sb = scoreboards_cls(env.dut, self.predictor, clock=self.clock, rise_bound=RISE_BOUND_CYCLES)
+        self.dut_hal = CocotbHal(env.axil, env.irq, self.mem, base=env.base)
+        self.hal = PredictedHal(self.dut_hal, self.predictor, cycle_clock=env.cycle_clock, base=env.base, settle=self.settle)
+        self.sb = scoreboards_cls(env.dut, self.predictor, clock=env.clock, irq=env.irq, dma=env.prefixes["dma"], cycle_clock=env.cycle_clock,
+                                  rise_bound=rise_bound, drop_bound=drop_bound)  # fmt: skip
         env.streams.log = []  # the RTL backend's requests of this session
         self.sb.start()
         self.vio: VioDriver | None = None

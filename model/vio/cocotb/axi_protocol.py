@@ -1,8 +1,8 @@
 """A passive AXI protocol checker for the DUT's two bus ports.
 
-:class:`AxiProtocolChecker` samples ``m_axi_*`` (AXI4, the DUT is master) and
-``s_axil_*`` (AXI4-Lite, the DUT is slave) at every rising clock edge and
-records a violation (cycle, channel, what) for:
+:class:`AxiProtocolChecker` samples the AXI4 port ``{dma}_*`` (the DUT is
+master) and the AXI4-Lite port ``{regs}_*`` (the DUT is slave; optional) at
+every rising clock edge and records a violation (cycle, channel, what) for:
 
 - every channel: VALID dropped before READY, or its payload changed while
   VALID waited for READY (whichever side drives it: a bus model's fault is
@@ -17,7 +17,7 @@ records a violation (cycle, channel, what) for:
 - AXI4-Lite: B only after both AW and W of a write, R only after an AR.
 
 A channel is sampled only while its VALID is high, and on the edge after it
-rose or fell (tb/waits.py tells of the rise); the checker sleeps while every
+rose or fell (vio.cocotb.waits tells of the rise); the checker sleeps while every
 VALID is low: such a cycle has nothing to check.
 
 It also counts what a test needs to say "the device finished what it
@@ -27,10 +27,11 @@ direction (:attr:`reads_outstanding`, :attr:`writes_outstanding`,
 (:attr:`request_cycles`), and the AW address of every write burst
 (:attr:`writes`, with their cycles).
 
-Usage: ``env = VirtioEnv(dut, backend, protocol=True)`` or
-``checker = env.protocol_checker()``; end the test with ``checker.check()``
-(raises AssertionError listing the violations). ``rst`` high clears the state
-(bursts in flight are forgotten with the bus models').
+Usage: ``VirtioEnv(..., protocol=True)`` or ``checker =
+env.protocol_checker()``, or on its own ``AxiProtocolChecker(dut, clk, rst,
+dma="m_axi", regs="s_axil")``; end the test with ``checker.check()`` (raises
+AssertionError listing the violations). The reset at its active level clears
+the state (bursts in flight are forgotten with the bus models').
 """
 
 from __future__ import annotations
@@ -39,10 +40,9 @@ from collections import deque
 
 import cocotb
 from cocotb.handle import SimHandleBase
-from cocotb.triggers import Event, RisingEdge
-from cocotb.utils import get_sim_time
+from cocotb.triggers import Event, FallingEdge, RisingEdge
 
-from .env import CLOCK_PERIOD_NS
+from .clock import CycleClock
 from .waits import on_edge
 
 BOUNDARY = 4096
@@ -103,31 +103,41 @@ class _Channel:
 
 
 class AxiProtocolChecker:
-    """Watches ``{m_prefix}_*`` (AXI4) and ``{lite_prefix}_*`` (AXI4-Lite)
-    of ``dut`` on ``clock``; ``reset`` high clears the state."""
+    """Watches the AXI4 port ``{dma}_*`` and the AXI4-Lite port ``{regs}_*``
+    (None: none) of ``dut`` on ``clock``; ``reset`` at ``reset_active_level``
+    clears the state. ``cycle_clock`` counts the cycles in the messages."""
 
-    def __init__(self, dut: SimHandleBase, clock: SimHandleBase, reset: SimHandleBase,
-                 m_prefix: str = "m_axi", lite_prefix: str = "s_axil", max_errors: int = 50):  # fmt: skip
+    def __init__(self, dut: SimHandleBase, clock: SimHandleBase, reset: SimHandleBase, *, dma: str, regs: str | None,
+                 cycle_clock: CycleClock | None = None, reset_active_level: bool = True, max_errors: int = 50):  # fmt: skip
         self.clock = clock
         self.reset = reset
+        self.reset_idle = "0" if reset_active_level else "1"
+        self.reset_edge = RisingEdge if reset_active_level else FallingEdge
+        self.cycle_clock = cycle_clock or CycleClock()
         self.max_errors = max_errors
         self.errors: list[str] = []
-        self.lanes = len(getattr(dut, f"{m_prefix}_wstrb"))
-        self.woken = Event()  # a VALID or reset rose
+        self.lanes = len(getattr(dut, f"{dma}_wstrb"))
+        self.woken = Event()  # a VALID rose, or the reset came
         addr = ["addr", "len", "size", "burst", "id", "lock", "cache", "prot"]
-        m = f"{m_prefix}_"
+        m = f"{dma}_"
         self.ar = _Channel(self, "AR", dut, f"{m}ar", addr)
         self.aw = _Channel(self, "AW", dut, f"{m}aw", addr)
         self.w = _Channel(self, "W", dut, f"{m}w", ["data", "strb", "last"])
         self.r = _Channel(self, "R", dut, f"{m}r", ["id", "data", "resp", "last"])
         self.b = _Channel(self, "B", dut, f"{m}b", ["id", "resp"])
-        lt = f"{lite_prefix}_"
-        self.lar = _Channel(self, "lite AR", dut, f"{lt}ar", ["addr", "prot"])
-        self.law = _Channel(self, "lite AW", dut, f"{lt}aw", ["addr", "prot"])
-        self.lw = _Channel(self, "lite W", dut, f"{lt}w", ["data", "strb"])
-        self.lr = _Channel(self, "lite R", dut, f"{lt}r", ["data", "resp"])
-        self.lb = _Channel(self, "lite B", dut, f"{lt}b", ["resp"])
-        self.channels = [self.ar, self.aw, self.w, self.r, self.b, self.lar, self.law, self.lw, self.lr, self.lb]
+        self.channels = [self.ar, self.aw, self.w, self.r, self.b]
+        self.lite_channels: list[_Channel | None] = [None] * 5
+        if regs is not None:
+            lt = f"{regs}_"
+            self.lite_channels = [
+                _Channel(self, "lite AR", dut, f"{lt}ar", ["addr", "prot"]),
+                _Channel(self, "lite AW", dut, f"{lt}aw", ["addr", "prot"]),
+                _Channel(self, "lite W", dut, f"{lt}w", ["data", "strb"]),
+                _Channel(self, "lite R", dut, f"{lt}r", ["data", "resp"]),
+                _Channel(self, "lite B", dut, f"{lt}b", ["resp"]),
+            ]
+            self.channels += self.lite_channels
+        self.lar, self.law, self.lw, self.lr, self.lb = self.lite_channels
         self.requests = [self.ar.valid, self.aw.valid, self.w.valid]
         self.request_cycles = 0  # cycles with ARVALID, AWVALID or WVALID high
         self.cycle = 0
@@ -263,6 +273,8 @@ class AxiProtocolChecker:
                 awid = self.b_owed.popleft()
                 if "id" in p and _num(p["id"]) != awid:
                     self.error("B", f"BID {p['id']} for AWID {awid}")
+        if self.lar is None:
+            return
         lite = self.lite
         if self.law.sample() is not None:
             lite["aw"] += 1
@@ -281,14 +293,14 @@ class AxiProtocolChecker:
 
     async def _run(self) -> None:
         edge = RisingEdge(self.clock)
-        on_edge(self.reset, RisingEdge, self.woken.set)
+        on_edge(self.reset, self.reset_edge, self.woken.set)
         while True:
             if not any(ch.active or ch.rose for ch in self.channels):
-                self.woken.clear()  # nothing to check before a VALID (or reset) rises
+                self.woken.clear()  # nothing to check before a VALID rises (or the reset comes)
                 await self.woken.wait()
             await edge
-            self.cycle = int(get_sim_time(unit="ns")) // CLOCK_PERIOD_NS
-            if _bits(self.reset) != "0":
+            self.cycle = self.cycle_clock.now()
+            if _bits(self.reset) != self.reset_idle:
                 self._clear()
                 continue
             self._step()

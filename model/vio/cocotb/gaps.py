@@ -5,7 +5,8 @@ while its public ``pause`` is true; ``set_pause_generator`` would start one
 coroutine per channel to set it at every clock edge. :class:`Gaps` sets the
 ``pause`` of every channel it drives from a single coroutine instead: at every
 rising edge it takes the next value of each channel's generator (the same
-values, in the same order, as cocotbext-axi's own loop would).
+values, in the same order, as cocotbext-axi's own loop would). The kit's
+stream models (:mod:`vio.cocotb.axis_beats`) have the same two attributes.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from cocotb.triggers import FallingEdge, RisingEdge
 from cocotbext.axi import AxiStreamSink
 from cocotbext.axi.stream import StreamSink
 
+from .axis_beats import BeatSink
 from .waits import high, on_edge
 
 
@@ -30,7 +32,7 @@ def gaps(rng: random.Random, probability: float) -> Iterator[bool]:
 
 def _valid_of_sink(channel) -> SimHandleBase | None:
     """The VALID a receiving channel waits for; None for a sending one."""
-    if isinstance(channel, AxiStreamSink):
+    if isinstance(channel, (AxiStreamSink, BeatSink)):
         return channel.bus.tvalid
     if isinstance(channel, StreamSink):
         return channel.valid

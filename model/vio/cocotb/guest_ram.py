@@ -1,8 +1,9 @@
-"""Guest memory on the DUT's AXI4 master port: cocotbext-axi's ``AxiRam`` over
-a bytearray, with bounds, latency, bus faults and hooks on what the DUT does.
+"""Guest memory on the DUT's AXI4 master port: a bytearray served over
+cocotbext-axi's AXI4 channel models, with bounds, latency, bus faults and
+hooks on what the DUT does.
 
-:class:`GuestRam` serves ``m_axi`` from ``mem`` (the driver model's
-:class:`~vio.memory.GuestMemory` shares the same bytes):
+:class:`GuestRam` serves the AXI4 port ``{prefix}_*`` of a DUT from ``mem``
+(the driver model's :class:`~vio.memory.GuestMemory` shares the same bytes):
 
 - bounds: an access past the end of ``mem`` answers SLVERR instead of
   wrapping around;
@@ -13,19 +14,23 @@ a bytearray, with bounds, latency, bus faults and hooks on what the DUT does.
   latency (a pipelined memory). The AR handshake's time comes from the AR
   channel's bus, which stamps every request it samples (:class:`_StampedARBus`;
   the R channel's bus writes only the signals that change, :class:`_RBus`);
-- ``faults``, a :class:`tb.faults.FaultPlan`, consulted on every beat: a read
-  beat it hits answers its response with poison data; a write burst with a
-  hit beat answers its response on B and writes none of its bytes;
+- ``faults``, the fault hook (:class:`vio.cocotb.faults.FaultHook`, e.g. a
+  :class:`~vio.cocotb.faults.FaultPlan`), asked on every beat: a read beat it
+  hits answers its response with poison data; a write burst with a hit beat
+  answers its response on B and writes none of its bytes;
 - hooks: ``on_read`` (address, length) for every bus word the DUT reads
   (as a bus monitor sees it: past the end and faulted ones too), ``on_write``
   (address, bytes) for every run of strobed bytes written, and
   :meth:`GuestRam.until`, which waits for a condition on memory looked at after
   every write the DUT makes (no polling at every clock edge).
 
-The burst loops replace those of cocotbext-axi's ``AxiSlaveRead`` and
-``AxiSlaveWrite`` (subclassed, as cocotbext-axi's own ``AxiRam`` does) and keep
-their checks: INCR bursts no wider than the bus that do not cross 4 KiB,
-WLAST on the last beat.
+The burst loops are this module's own, on cocotbext-axi's public channel
+models (``AxiARSink``, ``AxiRSource``, ``AxiAWSink``, ``AxiWSink``,
+``AxiBSource``), rather than an override of ``AxiRam``'s: latency per burst,
+poison data, a refused write burst and DECERR have no place in ``AxiRam``'s
+public interface (its ``target`` read and write calls see one word at a time
+and can only fail as SLVERR). They keep its checks: INCR bursts no wider than
+the bus that do not cross 4 KiB, WLAST on the last beat.
 """
 
 from __future__ import annotations
@@ -33,15 +38,30 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import cocotb
+from cocotb.handle import SimHandleBase
 from cocotb.queue import Queue
 from cocotb.triggers import Event, RisingEdge, Timer
 from cocotb.utils import get_sim_time
-from cocotbext.axi.axi_channels import AxiARBus, AxiBTransaction, AxiRBus, AxiReadBus, AxiRTransaction, AxiWriteBus
-from cocotbext.axi.axi_ram import AxiRamRead, AxiRamWrite
+from cocotbext.axi import AxiWriteBus
+from cocotbext.axi.axi_channels import (
+    AxiARBus,
+    AxiARSink,
+    AxiAWSink,
+    AxiBSource,
+    AxiBTransaction,
+    AxiRBus,
+    AxiRSource,
+    AxiRTransaction,
+    AxiWSink,
+)
 from cocotbext.axi.constants import AxiBurstType, AxiResp
 from cocotbext.axi.memory import Memory
 
+from .faults import FaultHook
+from .waits import on_reset
+
 POISON = 0xA5  # data of a read beat a fault hits: the DUT must not use it
+QUEUE_LIMIT = 2  # requests each channel model takes ahead (as cocotbext-axi's AxiRam)
 
 
 class _StampedARBus(AxiARBus):
@@ -91,14 +111,50 @@ class _Latency:
             await RisingEdge(self.clock)
 
 
-class GuestRamRead(AxiRamRead):
-    """Reads of guest memory (see the module docstring)."""
+def _limited(channel):
+    """One of cocotbext-axi's channel models, taking ``QUEUE_LIMIT`` requests ahead."""
+    channel.queue_occupancy_limit = QUEUE_LIMIT
+    return channel
 
-    def __init__(self, bus, clock, reset, mem: bytearray, *, period_ns: int, latency: int = 0, plan=None, on_read=None):
-        super().__init__(bus, clock, reset, mem=mem)
+
+class _Side:
+    """What both directions share: the memory, the clock, latency, the fault
+    hook, and a burst loop that a reset stops (channels cleared) and its end
+    starts again."""
+
+    def __init__(self, mem: Memory, clock, reset, active_level: bool, period_ns: int, latency: int, faults: FaultHook | None):
+        self.mem = mem
+        self.clock = clock
         self._latency = _Latency(clock, period_ns, latency)
-        self.plan = plan
-        self.on_read: list[Callable[[int, int], None]] = on_read if on_read is not None else []
+        self.plan = faults
+        self._task: cocotb.Task | None = None
+        self._reset = reset
+        self._active_level = active_level
+
+    def _follow_reset(self) -> None:
+        self._start()
+        if self._reset is not None:
+            on_reset(self._reset, self._active_level, self._on_reset)
+
+    def _on_reset(self, active: bool) -> None:
+        if active:
+            if self._task is not None:
+                self._task.cancel()
+                self._task = None
+            for channel in self.channels():
+                channel.clear()
+        else:
+            self._start()
+
+    def _start(self) -> None:
+        if self._task is None:
+            self._task = cocotb.start_soon(self._serve())
+
+    async def _serve(self) -> None:
+        raise NotImplementedError
+
+    def channels(self) -> list:
+        raise NotImplementedError
 
     @property
     def latency(self) -> int:
@@ -108,18 +164,41 @@ class GuestRamRead(AxiRamRead):
     def latency(self, cycles: int) -> None:
         self._latency.latency = cycles
 
-    async def _process_read(self) -> None:
-        lanes, plan, r_channel = self.byte_lanes, self.plan, self.r_channel
+    def _burst(self, kind: str, addr: int, size: int, burst: int, beats: int, lanes: int) -> int:
+        """The aligned start of a burst, after cocotbext-axi's checks (and INCR
+        only: the DUT issues nothing else)."""
+        step = 1 << size
+        cur = addr - addr % step
+        assert AxiBurstType(burst) == AxiBurstType.INCR, f"{kind} burst type {AxiBurstType(burst)!r} at {addr:#x}"
+        assert step <= lanes, f"{kind} burst at {addr:#x}: beat size {step} on a {lanes}-byte bus"
+        assert 0x1000 - (cur & 0xFFF) >= step * beats, f"{kind} burst at {addr:#x} of {beats} beats crosses 4 KiB"
+        return cur
+
+
+class GuestRamRead(_Side):
+    """Reads of guest memory (see the module docstring)."""
+
+    def __init__(self, ar_bus, r_bus, clock, reset, mem: Memory, *, active_level: bool, period_ns: int, latency: int = 0,
+                 faults: FaultHook | None = None, on_read=None):  # fmt: skip
+        super().__init__(mem, clock, reset, active_level, period_ns, latency, faults)
+        self.ar_channel = _limited(AxiARSink(ar_bus, clock, reset, active_level))
+        self.r_channel = _limited(AxiRSource(r_bus, clock, reset, active_level))
+        self.byte_lanes = len(r_bus.rdata) // 8
+        self.on_read: list[Callable[[int, int], None]] = on_read if on_read is not None else []
+        self._follow_reset()
+
+    def channels(self) -> list:
+        return [self.ar_channel, self.r_channel]
+
+    async def _serve(self) -> None:
+        lanes, plan, r_channel, mem = self.byte_lanes, self.plan, self.r_channel, self.mem
+        size_limit = mem.size
         while True:
             ar = await self.ar_channel.recv()
             arid, addr, beats = int(ar.arid), int(ar.araddr), int(ar.arlen) + 1
-            size, burst = int(ar.arsize), AxiBurstType(int(ar.arburst))
+            size = int(ar.arsize)
+            cur = self._burst("read", addr, size, int(ar.arburst), beats, lanes)
             step = 1 << size
-            cur = addr - addr % step
-            # what cocotbext-axi's slave asserts, and INCR only (the DUT issues nothing else)
-            assert burst == AxiBurstType.INCR, f"read burst type {burst!r} at {addr:#x}"
-            assert step <= lanes, f"read burst at {addr:#x}: beat size {step} on a {lanes}-byte bus"
-            assert 0x1000 - (cur & 0xFFF) >= step * beats, f"read burst at {addr:#x} of {beats} beats crosses 4 KiB"
             if self.latency:
                 await self._latency.until(ar.accepted_ns + self.latency * self._latency.period_ns)
             for n in range(beats):
@@ -129,72 +208,69 @@ class GuestRamRead(AxiRamRead):
                 resp = AxiResp.OKAY if plan is None else plan.hit("read", word, lanes, n, beats) or AxiResp.OKAY
                 if resp != AxiResp.OKAY:
                     data = bytes([POISON]) * lanes
-                elif word + lanes > self.size:  # past guest memory
+                elif word + lanes > size_limit:  # past guest memory
                     data, resp = bytes(lanes), AxiResp.SLVERR
                 else:
-                    data = self.read(word, lanes)
+                    data = mem.read(word, lanes)
                 r = AxiRTransaction(rid=arid, rdata=int.from_bytes(data, "little"), rlast=n == beats - 1, rresp=resp)
                 await r_channel.send(r)
                 cur += step
 
 
-class GuestRamWrite(AxiRamWrite):
+class GuestRamWrite(_Side):
     """Writes of guest memory (see the module docstring)."""
 
-    def __init__(self, bus, clock, reset, mem: bytearray, *, period_ns: int, latency: int = 0, plan=None, on_write=None):
-        self._responses: Queue | None = None  # (due ns, B) while latency holds them back
-        super().__init__(bus, clock, reset, mem=mem)
-        self._latency = _Latency(clock, period_ns, latency)
-        self.plan = plan
+    def __init__(self, bus: AxiWriteBus, clock, reset, mem: Memory, *, active_level: bool, period_ns: int, latency: int = 0,
+                 faults: FaultHook | None = None, on_write=None):  # fmt: skip
+        super().__init__(mem, clock, reset, active_level, period_ns, latency, faults)
+        self.aw_channel = _limited(AxiAWSink(bus.aw, clock, reset, active_level))
+        self.w_channel = _limited(AxiWSink(bus.w, clock, reset, active_level))
+        self.b_channel = _limited(AxiBSource(bus.b, clock, reset, active_level))
+        self.byte_lanes = len(bus.w.wdata) // 8
+        self.wstrb_present = hasattr(bus.w, "wstrb")
         self.on_write: list[Callable[[int, bytes], None]] = on_write if on_write is not None else []
         self.written = Event()  # set at every write the DUT makes (GuestRam.until)
-        self._responses = Queue()
+        self._responses: Queue = Queue()  # (due ns, B) while latency holds them back
         self._forward_task = cocotb.start_soon(self._forward())
+        self._follow_reset()
 
-    @property
-    def latency(self) -> int:
-        return self._latency.latency
+    def channels(self) -> list:
+        return [self.aw_channel, self.w_channel, self.b_channel]
 
-    @latency.setter
-    def latency(self, cycles: int) -> None:
-        self._latency.latency = cycles
-
-    def _handle_reset(self, state: bool) -> None:
-        super()._handle_reset(state)
-        if state and self._responses is not None:  # (None while the base class is being built)
-            self._forward_task.cancel()  # responses of bursts the reset cancelled
+    def _on_reset(self, active: bool) -> None:
+        super()._on_reset(active)
+        if active:  # responses of bursts the reset cancelled
+            self._forward_task.cancel()
             self._responses = Queue()
             self._forward_task = cocotb.start_soon(self._forward())
 
     def _store(self, address: int, data: bytes) -> bool:
         """Write ``data`` at ``address``; False (SLVERR) past guest memory."""
-        if address + len(data) > self.size:
+        if address + len(data) > self.mem.size:
             return False
-        self.write(address, data)
+        self.mem.write(address, data)
         for fn in self.on_write:
             fn(address, data)
         self.written.set()
         return True
 
-    async def _process_write(self) -> None:
+    async def _serve(self) -> None:
         lanes, plan = self.byte_lanes, self.plan
+        all_lanes = (1 << lanes) - 1
         while True:
             aw = await self.aw_channel.recv()
             awid, addr, beats = int(aw.awid), int(aw.awaddr), int(aw.awlen) + 1
-            size, burst = int(aw.awsize), AxiBurstType(int(aw.awburst))
+            size = int(aw.awsize)
+            cur = self._burst("write", addr, size, int(aw.awburst), beats, lanes)
             step = 1 << size
-            cur = addr - addr % step
-            assert burst == AxiBurstType.INCR, f"write burst type {burst!r} at {addr:#x}"
-            assert step <= lanes, f"write burst at {addr:#x}: beat size {step} on a {lanes}-byte bus"
-            assert 0x1000 - (cur & 0xFFF) >= step * beats, f"write burst at {addr:#x} of {beats} beats crosses 4 KiB"
             resp = AxiResp.OKAY
-            held: list[tuple[int, bytes]] = []  # with a fault plan: written once the burst is known to be clean
+            held: list[tuple[int, bytes]] = []  # with a fault hook: written once the burst is known to be clean
             for n in range(beats):
                 word = cur - cur % lanes
                 w = await self.w_channel.recv()
                 assert int(w.wlast) == (n == beats - 1), f"WLAST {int(w.wlast)} on beat {n} of {beats} at {addr:#x}"
                 data = int(w.wdata).to_bytes(lanes, "little")
-                for start, end in _runs(int(w.wstrb) if self.wstrb_present else self.strb_mask, lanes):
+                for start, end in _runs(int(w.wstrb) if self.wstrb_present else all_lanes, lanes):
                     if plan is not None:
                         held.append((word + start, data[start:end]))
                     elif not self._store(word + start, data[start:end]):
@@ -239,22 +315,35 @@ def _runs(strobes: int, lanes: int) -> list[tuple[int, int]]:
 
 
 class GuestRam(Memory):
-    """cocotbext-axi's ``AxiRam`` over ``mem`` (a bytearray) on the ``prefix``
-    AXI4 port of ``dut``, with
-    bounds, ``latency``, ``faults`` and hooks (see the module docstring)."""
+    """Guest memory ``mem`` (a bytearray) served on the AXI4 port ``{prefix}_*``
+    of ``dut``, clocked by ``clock``, with bounds, ``latency``, the fault hook
+    ``faults`` and hooks on every access (see the module docstring). ``reset``
+    (active at ``reset_active_level``) clears the bursts in flight."""
 
-    def __init__(self, dut, prefix: str, clock, reset, mem: bytearray, *, period_ns: int, latency: int = 0, faults=None):
+    def __init__(
+        self,
+        dut: SimHandleBase,
+        prefix: str,
+        clock: SimHandleBase,
+        reset: SimHandleBase | None = None,
+        *,
+        mem: bytearray,
+        period_ns: int,
+        latency: int = 0,
+        faults: FaultHook | None = None,
+        reset_active_level: bool = True,
+    ):
         super().__init__(len(mem), mem)
         self.on_read: list[Callable[[int, int], None]] = []
         self.on_write: list[Callable[[int, bytes], None]] = []
-        read_bus = AxiReadBus.from_channels(_StampedARBus.from_prefix(dut, prefix), _RBus.from_prefix(dut, prefix))
-        kw = dict(period_ns=period_ns, latency=latency, plan=faults)
-        self.write_if = GuestRamWrite(AxiWriteBus.from_prefix(dut, prefix), clock, reset, self.mem, on_write=self.on_write, **kw)
-        self.read_if = GuestRamRead(read_bus, clock, reset, self.mem, on_read=self.on_read, **kw)
+        kw = dict(active_level=reset_active_level, period_ns=period_ns, latency=latency, faults=faults)
+        self.write_if = GuestRamWrite(AxiWriteBus.from_prefix(dut, prefix), clock, reset, self, on_write=self.on_write, **kw)
+        self.read_if = GuestRamRead(_StampedARBus.from_prefix(dut, prefix), _RBus.from_prefix(dut, prefix), clock, reset, self,
+                                    on_read=self.on_read, **kw)  # fmt: skip
 
     def channels(self) -> list:
-        w, r = self.write_if, self.read_if
-        return [w.aw_channel, w.w_channel, w.b_channel, r.ar_channel, r.r_channel]
+        """The five channel models (to pause them: :class:`vio.cocotb.gaps.Gaps`)."""
+        return self.write_if.channels() + self.read_if.channels()
 
     async def until(self, condition: Callable[[], bool]) -> None:
         """Until ``condition()`` holds, looked at now and after every write the

@@ -1,0 +1,357 @@
+"""Monitors of the DUT's DMA port and interrupt line; they observe, never predict.
+
+- :class:`AxiWriteMonitor`: the AW, W and B channels (with strobes), each
+  burst as an :class:`AxiWrite`, handed to its subscribers;
+- :class:`AxiReadMonitor`: AR and the last R beat of each burst;
+- :class:`IrqMonitor`: every edge of the interrupt line;
+- :class:`UsedRingObserver`: the used elements and used.idx values as the DUT
+  writes them, decoded from the write bursts (never read back from memory).
+
+Each binds by prefix and clock (``AxiWriteMonitor(dut, "m_axi", dut.clk,
+cycle_clock)``) and sleeps while every VALID it watches is low
+(:mod:`vio.cocotb.waits`).
+"""
+
+from __future__ import annotations
+
+import bisect
+import struct
+from abc import ABC, abstractmethod
+from collections import defaultdict, deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import cocotb
+from cocotb.handle import SimHandleBase
+from cocotb.triggers import RisingEdge
+
+from vio.ring import USED_ELEM_SIZE, VringLayout, u16
+
+from .clock import CycleClock
+from .waits import until_rise
+
+__all__ = ["AxiRead", "AxiReadMonitor", "AxiWrite", "AxiWriteMonitor", "IrqMonitor", "ObservedUse", "UsedRingObserver"]
+
+
+@dataclass
+class AxiWrite:
+    """One AXI4 write burst as seen on the bus: AW, its W beats, its B."""
+
+    index: int
+    awaddr: int
+    awlen: int
+    awsize: int
+    aw_cycle: int
+    beats: list[tuple[int, int, int]]  # (beat address, data, strobes)
+    data_cycle: int  # cycle of the last W handshake
+    bytes_per_beat: int
+    b_cycle: int | None = None
+    bresp: int | None = None
+    runs: list[tuple[int, bytes]] = field(default_factory=list)  # strobed bytes, as contiguous runs
+
+    @property
+    def cycle(self) -> int:
+        """The cycle the write is complete on the bus (AW and the last W beat handshaken)."""
+        return max(self.aw_cycle, self.data_cycle)
+
+    def describe(self) -> str:
+        return f"write burst #{self.index} (awaddr {self.awaddr:#x}, {len(self.beats)} beat(s), on the bus at cycle {self.cycle})"
+
+
+def _runs(beats: Iterable[tuple[int, int, int]], nbytes: int) -> list[tuple[int, bytes]]:
+    out: list[tuple[int, bytearray]] = []
+    for beat_addr, data, strb in beats:
+        base = beat_addr - beat_addr % nbytes
+        raw = data.to_bytes(nbytes, "little")
+        for lane in range(nbytes):
+            if strb >> lane & 1:
+                addr = base + lane
+                if out and out[-1][0] + len(out[-1][1]) == addr:
+                    out[-1][1].append(raw[lane])
+                else:
+                    out.append((addr, bytearray([raw[lane]])))
+    return [(a, bytes(b)) for a, b in out]
+
+
+class _Monitor(ABC):
+    """A monitor that observes in a background task between start() and stop()."""
+
+    _task = None
+
+    def start(self) -> None:
+        if self._task is None:
+            self._on_start()
+            self._task = cocotb.start_soon(self._run())
+
+    def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None
+
+    def _on_start(self) -> None:
+        """What to note just before observing starts."""
+
+    @abstractmethod
+    async def _run(self) -> None:
+        """Observe until cancelled."""
+
+
+class AxiWriteMonitor(_Monitor):
+    """Watches the AW, W and B channels of an AXI4 master (``{prefix}_aw*``...) at
+    every rising edge where one of their VALIDs is high (asleep while all are
+    low: vio.cocotb.waits); pairs each AW with its W beats (W may come first) and
+    with its B, in order (the DUT uses one ID). Subscribers get each
+    :class:`AxiWrite` when its data is complete; B arrives later on the record."""
+
+    def __init__(self, dut: SimHandleBase, prefix: str, clock: SimHandleBase, cycle_clock: CycleClock):
+        g = lambda name: getattr(dut, f"{prefix}_{name}")  # noqa: E731
+        self.clk = clock
+        self.cycle_clock = cycle_clock
+        self.awvalid, self.awready, self.awaddr, self.awlen, self.awsize = g("awvalid"), g("awready"), g("awaddr"), g("awlen"), g("awsize")
+        self.wvalid, self.wready, self.wdata, self.wstrb, self.wlast = g("wvalid"), g("wready"), g("wdata"), g("wstrb"), g("wlast")
+        self.bvalid, self.bready, self.bresp = g("bvalid"), g("bready"), g("bresp")
+        self.bytes_per_beat = len(self.wstrb)
+        self.writes: list[AxiWrite] = []
+        self.subscribers: list[Callable[[AxiWrite], None]] = []
+        self.errors: list[str] = []
+        self._aw: deque[tuple[int, int, int, int]] = deque()
+        self._w: deque[tuple[list[tuple[int, int]], int]] = deque()
+        self._beats: list[tuple[int, int]] = []
+        self._wait_b: deque[AxiWrite] = deque()
+
+    def subscribe(self, fn: Callable[[AxiWrite], None]) -> None:
+        self.subscribers.append(fn)
+
+    async def _run(self) -> None:
+        n = self.bytes_per_beat
+        edge = RisingEdge(self.clk)
+        valids = (self.awvalid, self.wvalid, self.bvalid)
+        while True:
+            await edge
+            aw, w, b = (v.value for v in valids)
+            if not (aw or w or b):  # no handshake before one of them rises
+                await until_rise(valids)
+                continue
+            cycle = self.cycle_clock.now()
+            if aw and self.awready.value:
+                self._aw.append((self.awaddr.value.to_unsigned(), self.awlen.value.to_unsigned(), self.awsize.value.to_unsigned(), cycle))
+            if w and self.wready.value:
+                self._beats.append((self.wdata.value.to_unsigned(), self.wstrb.value.to_unsigned()))
+                if self.wlast.value:
+                    self._w.append((self._beats, cycle))
+                    self._beats = []
+            while self._aw and self._w:
+                addr, awlen, awsize, aw_cycle = self._aw.popleft()
+                beats, data_cycle = self._w.popleft()
+                step = 1 << awsize
+                if len(beats) != awlen + 1:
+                    self.errors.append(f"burst at {addr:#x}: AWLEN {awlen} but {len(beats)} W beat(s) up to WLAST (cycle {data_cycle})")
+                aligned = addr - addr % step
+                placed = [(addr if i == 0 else aligned + i * step, d, s) for i, (d, s) in enumerate(beats)]
+                wr = AxiWrite(len(self.writes), addr, awlen, awsize, aw_cycle, placed, data_cycle, n)
+                wr.runs = _runs(placed, n)
+                self.writes.append(wr)
+                self._wait_b.append(wr)
+                for fn in self.subscribers:
+                    fn(wr)
+            if b and self.bready.value:
+                if self._wait_b:
+                    wr = self._wait_b.popleft()
+                    wr.b_cycle, wr.bresp = cycle, self.bresp.value.to_unsigned()
+                else:
+                    self.errors.append(f"B response at cycle {cycle} without a complete write burst before it")
+
+
+@dataclass
+class AxiRead:
+    """One AXI4 read burst: its AR handshake and its last R beat."""
+
+    addr: int
+    arlen: int
+    ar_cycle: int
+    last_cycle: int | None = None
+
+
+class AxiReadMonitor(_Monitor):
+    """Watches the AR and R channels of an AXI4 master (``{prefix}_ar*``,
+    ``{prefix}_r*``) at every rising edge where one of their VALIDs is high
+    (asleep while both are low: vio.cocotb.waits); pairs each burst's AR with its
+    last R beat, in order (the DUT uses one ID)."""
+
+    def __init__(self, dut: SimHandleBase, prefix: str, clock: SimHandleBase, cycle_clock: CycleClock):
+        g = lambda name: getattr(dut, f"{prefix}_{name}")  # noqa: E731
+        self.clk = clock
+        self.cycle_clock = cycle_clock
+        self.arvalid, self.arready, self.araddr, self.arlen = g("arvalid"), g("arready"), g("araddr"), g("arlen")
+        self.rvalid, self.rready, self.rlast = g("rvalid"), g("rready"), g("rlast")
+        self.reads: list[AxiRead] = []
+        self._open: deque[AxiRead] = deque()
+
+    async def _run(self) -> None:
+        edge = RisingEdge(self.clk)
+        valids = (self.arvalid, self.rvalid)
+        while True:
+            await edge
+            ar, r = (v.value for v in valids)
+            if not (ar or r):  # no handshake before one of them rises
+                await until_rise(valids)
+                continue
+            cycle = self.cycle_clock.now()
+            if ar and self.arready.value:
+                rd = AxiRead(self.araddr.value.to_unsigned(), self.arlen.value.to_unsigned(), cycle)
+                self.reads.append(rd)
+                self._open.append(rd)
+            if r and self.rready.value and self.rlast.value and self._open:
+                self._open.popleft().last_cycle = cycle
+
+    def first_after(self, addrs: set[int], start: int, reads_before: int | None = None) -> AxiRead | None:
+        """The first read of one of ``addrs`` (its bus word) whose AR came at or
+        after ``start``, if at most ``reads_before`` other ARs came before it."""
+        i = bisect.bisect_left([r.ar_cycle for r in self.reads], start)
+        for n, rd in enumerate(self.reads[i:]):
+            if any(rd.addr <= a < rd.addr + 16 for a in addrs):
+                return rd
+            if reads_before is not None and n >= reads_before:
+                return None
+        return None
+
+
+class IrqMonitor(_Monitor):
+    """Every edge of the interrupt line, with its cycle (level from that cycle on)."""
+
+    def __init__(self, signal: SimHandleBase, cycle_clock: CycleClock):
+        self.signal = signal
+        self.cycle_clock = cycle_clock
+        self.start_cycle = 0
+        self.start_level = 0
+        self.cycles: list[int] = []
+        self.levels: list[int] = []
+
+    def _on_start(self) -> None:
+        self.start_cycle = self.cycle_clock.now()
+        self.start_level = 1 if str(self.signal.value) == "1" else 0
+
+    async def _run(self) -> None:
+        while True:
+            await self.signal.value_change
+            level = 1 if str(self.signal.value) == "1" else 0
+            cycle = self.cycle_clock.now()
+            if self.cycles and self.cycles[-1] == cycle:  # two changes in one step: keep the last
+                self.levels[-1] = level
+            elif level != (self.levels[-1] if self.levels else self.start_level):
+                self.cycles.append(cycle)
+                self.levels.append(level)
+
+    def level_at(self, cycle: int) -> int:
+        i = bisect.bisect_right(self.cycles, cycle) - 1
+        return self.levels[i] if i >= 0 else self.start_level
+
+    def first(self, level: int, start: int, end: int | None = None) -> int | None:
+        """The first cycle in [start, end) (end None: unbounded) where the line is at ``level``."""
+        if self.level_at(start) == level:
+            return start
+        i = bisect.bisect_right(self.cycles, start)
+        while i < len(self.cycles):
+            c = self.cycles[i]
+            if end is not None and c >= end:
+                return None
+            if self.levels[i] == level:
+                return c
+            i += 1
+        return None
+
+    def levels_in(self, start: int, end: int) -> set[int]:
+        """The levels the line had at some cycle of [start, end]."""
+        seen = {self.level_at(start)}
+        i = bisect.bisect_right(self.cycles, start)
+        while i < len(self.cycles) and self.cycles[i] <= end:
+            seen.add(self.levels[i])
+            i += 1
+        return seen
+
+
+@dataclass
+class ObservedUse:
+    """One used entry as the DUT published it on the bus."""
+
+    queue: int
+    seq: int
+    head: int
+    length: int
+    used_idx: int  # the used.idx value that published it
+    cycle: int  # the cycle the used.idx write was on the bus
+    burst: int
+    decision_addrs: tuple[int, int] = (0, 0)  # used_event, avail.flags of its queue
+
+
+class _RingWatch:
+    def __init__(self, layout: VringLayout, used_idx: int):
+        self.layout = layout
+        self.last = used_idx
+        self.lo, self.hi = layout.used, layout.avail_event + 2
+        self.shadow = bytearray(self.hi - self.lo)
+        self.written: dict[int, set[int]] = defaultdict(set)  # slot -> element bytes written since published
+
+
+class UsedRingObserver:
+    """Decodes the used rings from the DUT's write bursts only (never from memory):
+    used elements per slot, and, at each used.idx write, the entries it publishes.
+
+    Ring places come from the predictor's view of the queues (the registers the
+    driver wrote), not from the DUT."""
+
+    def __init__(self) -> None:
+        self._rings: dict[int, _RingWatch] = {}
+        self.uses: dict[int, list[ObservedUse]] = defaultdict(list)
+        self.anomalies: list[str] = []
+        self.listeners: list[Callable[[ObservedUse], None]] = []
+
+    def queue_changed(self, queue: int, layout: VringLayout | None, used_idx: int) -> None:
+        if layout is None:
+            self._rings.pop(queue, None)
+        else:
+            self._rings[queue] = _RingWatch(layout, used_idx)
+
+    def observe(self, wr: AxiWrite) -> None:
+        for q, ring in list(self._rings.items()):
+            idx_lo = ring.layout.used_idx
+            ring_lo, ring_hi = ring.layout.used_ring(0), ring.layout.used_ring(ring.layout.num)
+            touched = False
+            for addr, data in wr.runs:
+                s, e = max(addr, ring.lo), min(addr + len(data), ring.hi)
+                if s >= e:
+                    continue
+                ring.shadow[s - ring.lo : e - ring.lo] = data[s - addr : e - addr]
+                for a in range(max(s, ring_lo), min(e, ring_hi)):
+                    ring.written[(a - ring_lo) // USED_ELEM_SIZE].add((a - ring_lo) % USED_ELEM_SIZE)
+                if s < idx_lo + 2 and e > idx_lo:
+                    touched = True
+            if touched:
+                self._publish(q, ring, wr)
+
+    def _publish(self, q: int, ring: _RingWatch, wr: AxiWrite) -> None:
+        off = ring.layout.used_idx - ring.lo
+        new = struct.unpack_from("<H", ring.shadow, off)[0]
+        steps = u16(new - ring.last)
+        num = ring.layout.num
+        if steps == 0:
+            self.anomalies.append(f"queue {q}: {wr.describe()} rewrote used.idx with its current value {new}")
+            return
+        if steps > num:
+            self.anomalies.append(f"queue {q}: {wr.describe()} moved used.idx from {ring.last} to {new}, more than QueueNum {num}")
+            ring.last = new
+            return
+        for i in range(steps):
+            slot = (ring.last + i) % num
+            if len(ring.written[slot]) != USED_ELEM_SIZE:
+                self.anomalies.append(
+                    f"queue {q}: used.idx {new} written ({wr.describe()}) publishes slot {slot} before its used element was written"
+                )
+            head, length = struct.unpack_from("<II", ring.shadow, ring.layout.used_ring(slot) - ring.lo)
+            ring.written[slot].clear()
+            use = ObservedUse(q, len(self.uses[q]), head, length, u16(ring.last + i + 1), wr.cycle, wr.index,
+                              (ring.layout.used_event, ring.layout.avail_flags))
+            self.uses[q].append(use)
+            for fn in self.listeners:
+                fn(use)
+        ring.last = new
