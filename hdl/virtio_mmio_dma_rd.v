@@ -649,6 +649,7 @@ always @* begin
     if (flush) begin
         ring_active_next = 1'b0;
         data_active_next = 1'b0;
+        irq_hold_next = 1'b0;
         ring_cur_next = 1'b0;
         data_cur_next = 1'b0;
         data_drop_next = 1'b0;
