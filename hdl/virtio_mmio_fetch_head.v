@@ -247,7 +247,7 @@ always @(posedge clk) begin
         cam_rd_reg <= cam_rd_reg + 1'b1;
     end
     if (cam_push) begin
-        cam[cam_wr_reg[RP_W-1:0]] <= in_val[QN_W-1:0];
+        cam[cam_wr_reg[RP_W-1:0]] <= pre_val_reg[QN_W-1:0];
         cam_vld_reg[cam_wr_reg[RP_W-1:0]] <= 1'b1;
         cam_wr_reg <= cam_wr_reg + 1'b1;
     end
