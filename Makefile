@@ -57,7 +57,7 @@ help:
 	@echo "make test         every test (JOBS=auto|n pytest-xdist workers); sets everything up on first use"
 	@echo "make setup        .venv with the kit, its cocotb and test extras (constraints.txt), and the Debian tools"
 	@echo "make lint         Verilator -Wall at 32/64/128 bits and Yosys's coarse synthesis (latches, drivers) with its cell count"
-	@echo "make formal       every bounded proof, the reachability witnesses and the mutation table (about 30 min)"
+	@echo "make formal       every bounded proof, the reachability witnesses and the mutation table (about 45 min)"
 	@echo "make regress      the pyuvm regression: table, JUnit XML, functional and code coverage (SEEDS SEED SIM TESTS PARAMS SHARD JOBS)"
 	@echo "make regress-report  the table and merged coverage of the runs under build/regress/runs"
 	@echo "make bench        the RTL's cycles per chain, bytes per cycle and latencies, the co-simulation's speed (several minutes)"

@@ -1,16 +1,22 @@
 """Bounded proofs of the virtio-mmio RTL (issue 5, "Formal"); `make formal`.
 
-Each property group is one build of formal/virtio_mmio_props.sv around the
-top virtio_mmio (small parameters) with only that group's assertions kept:
-Yosys writes an AIGER model and ABC's bmc3 (the SAT-based bounded model
-checker shipped with Yosys as yosys-abc) searches for a violation up to the
-depth given. A counterexample is replayed by Yosys' `sim` into a VCD.
+Yosys builds the netlist of formal/virtio_mmio_props.sv around the top
+virtio_mmio (small parameters) once, with every property in it; each
+property group keeps its own assertions (by label, or by file for the write
+invariant in hdl/) and becomes an AIGER model that ABC's bmc3 (the SAT-based
+bounded model checker shipped with Yosys as yosys-abc) searches for a
+violation up to the group's depth. A counterexample is replayed by Yosys'
+`sim` into a VCD.
+
+A group starts from reset, or from a state on the first chain's way through
+the ring engine (STARTS): the set-up sequencer of formal/virtio_mmio_setup.v
+(the driver's set-up, one chain in memory, an answer) is simulated from reset
+to the start's event, and that cycle's state is the model's initial state;
+from there every input is free again (docs/formal.md says what this covers).
 
 Witness groups ("cover") turn a reachability goal into "never reached" and
 expect bmc3 to refute it within the depth: a request packet, answer bytes on
-W, a used.idx write, an interrupt (a whole chain through the ring engine).
-They lie deeper than a run of a few minutes reaches and are run on demand
-(--group cover-request ...; docs/formal.md).
+W, a used.idx write, an interrupt.
 
 Mutations apply a named one-line change to a copy of hdl/ and expect the
 group that covers that behaviour to find a counterexample.
@@ -29,25 +35,47 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 # the RTL sources, relative to hdl/, from its file list (the one place to add a file)
 HDL_FILES = [line.strip() for line in (ROOT / "hdl" / "virtio_mmio.f").read_text().splitlines() if line.strip()]
 PROPS = ROOT / "formal" / "virtio_mmio_props.sv"
+SETUP = ROOT / "formal" / "virtio_mmio_setup.v"
 SOLVER = "abc bmc3"
 
-# the hdl/ assertions (the write invariant, the witnesses) live in these files
+# the write invariant: the assertions of these hdl/ files
 HDL_ASSERT_FILES = ["virtio_mmio_complete.v", "virtio_mmio_publish.v", "virtio_mmio_engine.v",
-                    "virtio_mmio_dma_wr.v", "virtio_mmio_commit.v"]
-HDL_ASSERT_SRC = " ".join(f"a:src=*{f}*" for f in HDL_ASSERT_FILES) + " %u" * (len(HDL_ASSERT_FILES) - 1)
-# formal-only wires of one unit tied to another unit's shadow after flattening
-# (Yosys 0.23 reads no hierarchical names): the completion unit checks each
-# answer write against what the walk wrote into the segment slot
+                    "virtio_mmio_dma_wr.v"]
+# formal-only wires tied to engine signals after flattening (Yosys 0.23 reads
+# no hierarchical names): the completion unit checks each answer write
+# against what the walk wrote into the segment slot; the wrapper's witnesses
+# and start states look at a few engine signals
 ENGINE = "dut.engine_inst"
 FORMAL_TIES = [(f"{ENGINE}.complete_inst.f_walk_seg_{n}", f"{ENGINE}.walk_inst.f_seg_{n}")
-               for n in ("w", "ptr", "head", "data")]
+               for n in ("w", "ptr", "head", "data")] + [
+    ("f_tie_pop", f"{ENGINE}.commit_inst.pop_valid"),
+    ("f_tie_w_from_im", f"{ENGINE}.dma_wr_inst.f_w_from_im"),
+    ("f_tie_im_valid_next", f"{ENGINE}.publish_inst.im_valid_next"),
+    ("f_tie_im_kind_next", f"{ENGINE}.publish_inst.im_kind_next"),
+    ("f_tie_im_valid", f"{ENGINE}.publish_inst.im_valid_reg"),
+    ("f_tie_im_kind", f"{ENGINE}.publish_inst.im_kind_reg"),
+    ("f_tie_im_ready", f"{ENGINE}.publish_inst.im_ready"),
+    ("f_tie_irq_vring", f"{ENGINE}.publish_inst.irq_vring_reg"),
+]
+# start states: the first cycle in which the wrapper's f_start_<name> is high
+# when the set-up sequencer drives the inputs from reset (the second chain's way)
+STARTS = {
+    "pop": "the commit stage pops the second chain",
+    "publish": "the publisher asks for its used element",
+    "used_idx": "the publisher asks for its used.idx write",
+}
+SETUP_MAX_CYCLES = 400
+
+# the property sets a group keeps (wrapper labels, or the write invariant in hdl/)
+WRITES = "writes"
+EVERY = ["lite", "axi", "stream", WRITES]
 
 
 @dataclass
@@ -55,36 +83,42 @@ class Group:
     name: str
     what: str
     depth: int
-    defines: list[str] = field(default_factory=list)
-    hdl_asserts: bool = False       # keep the `ifdef FORMAL checks in hdl/
-    witness: bool = False           # a reachability goal: expect it reached
+    checks: list[str]               # label prefixes of the wrapper (lite, axi, ...), or WRITES
+    witness: str = ""               # a cover_* label: expect it reached
     quick_depth: int = 0            # depth in the quick subset (0: not run)
+    start: str = "reset"            # the initial state: reset, or a key of STARTS
 
 
 GROUPS = [
     Group("lite", "AXI4-Lite slave: B/R stable until ready, one response per request, reset",
-          depth=20, defines=["PROPS_LITE"]),
+          depth=20, checks=["lite"]),
     Group("axi", "AXI4 master: AR/AW/W stable, INCR/size/len, no 4 KiB crossing, WLAST, "
           "W beats = AWLEN+1, outstanding bounded, reset",
-          depth=40, defines=["PROPS_AXI"]),
+          depth=40, checks=["axi"]),
     Group("stream", "m_axis/config port stable until ready, tdest/tuser per packet, reset",
-          depth=32, defines=["PROPS_STREAM"]),
+          depth=32, checks=["stream"]),
     Group("writes", "writes only inside the used ring or a writable buffer of the chain "
           "completed (walk + completion + publisher + commit's avail_event + DMA write engine)",
-          depth=36, hdl_asserts=True),
+          depth=36, checks=[WRITES]),
     # every assertion in one model: the quick subset of make test
     Group("all", "every group above in one model (tests/test_formal.py)",
-          depth=0, defines=["PROPS_LITE", "PROPS_AXI", "PROPS_STREAM"], hdl_asserts=True,
-          quick_depth=16),
-    Group("cover-request", "witness: a chain popped, its request packet ended on m_axis",
-          depth=0, defines=["FORMAL_WITNESS=4"], hdl_asserts=True, witness=True),
-    Group("cover-buffer", "witness: an answer written into a writable buffer",
-          depth=0, defines=["FORMAL_WITNESS=1"], hdl_asserts=True, witness=True),
-    # implied by cover-irq (the interrupt decision follows used.idx): run on demand
-    Group("cover-used", "witness: a chain completed (used element and used.idx written)",
-          depth=0, defines=["FORMAL_WITNESS=2"], hdl_asserts=True, witness=True),
+          depth=0, checks=EVERY, quick_depth=16),
+    # every assertion, from the states on the second chain's way (STARTS)
+    Group("chain-pop", "every group above, from the chain's pop (request packet, avail_event, "
+          "answer into the writable buffer)", depth=24, checks=EVERY, start="pop"),
+    Group("chain-publish", "every group above, from its used element's write request",
+          depth=22, checks=EVERY, start="publish"),
+    Group("chain-used-idx", "every group above, from its used.idx write request (interrupt)",
+          depth=22, checks=EVERY, start="used_idx"),
+    # witnesses from the same states, with a memory and a backend that cooperate
+    Group("cover-request", "witness: the chain's request packet ended on m_axis",
+          depth=24, checks=[], witness="cover_request", start="pop"),
+    Group("cover-buffer", "witness: answer bytes written into the writable buffer",
+          depth=24, checks=[], witness="cover_buffer", start="pop"),
+    Group("cover-used", "witness: the chain completed (used.idx written)",
+          depth=22, checks=[], witness="cover_used", start="publish"),
     Group("cover-irq", "witness: a vring interrupt raised",
-          depth=0, defines=["FORMAL_WITNESS=3"], hdl_asserts=True, witness=True),
+          depth=22, checks=[], witness="cover_irq", start="used_idx"),
 ]
 
 
@@ -99,13 +133,13 @@ class Mutation:
 
 # each breaks one behaviour a group checks; the group must then fail
 MUTATIONS = [
-    Mutation("awvalid-drops-before-awready", "axi", "virtio_mmio_dma_wr.v",
+    Mutation("awvalid-drops-before-awready", "chain-pop", "virtio_mmio_dma_wr.v",
              "m_axi_awvalid_next = m_axi_awvalid_reg && !m_axi_awready;",
              "m_axi_awvalid_next = 1'b0;"),
-    Mutation("wlast-never", "axi", "virtio_mmio_dma_wr.v",
+    Mutation("wlast-never", "chain-pop", "virtio_mmio_dma_wr.v",
              "m_axi_wlast_next = w_sent_reg + 9'd1 == wp_head_len;",
              "m_axi_wlast_next = 1'b0;"),
-    Mutation("burst-one-beat-longer", "axi", "virtio_mmio_dma_wr.v",
+    Mutation("burst-one-beat-longer", "chain-pop", "virtio_mmio_dma_wr.v",
              "m_axi_awlen_next = im_burst_len[7:0] - 8'd1;",
              "m_axi_awlen_next = im_burst_len[7:0];"),
     Mutation("read-crosses-4k", "axi", "virtio_mmio_dma_rd.v",
@@ -117,22 +151,22 @@ MUTATIONS = [
     Mutation("axil-bvalid-drops", "lite", "virtio_mmio_regs.v",
              "s_axil_bvalid_next = s_axil_bvalid_reg && !s_axil_bready;",
              "s_axil_bvalid_next = 1'b0;"),
-    Mutation("m_axis-tvalid-drops", "stream", "virtio_mmio_commit.v",
+    Mutation("m_axis-tvalid-drops", "chain-pop", "virtio_mmio_commit.v",
              "m_axis_tvalid_next = m_axis_tvalid_reg && !m_axis_tready;",
              "m_axis_tvalid_next = 1'b0;"),
-    Mutation("avail-event-past-used-ring", "writes", "virtio_mmio_commit.v",
+    Mutation("avail-event-past-used-ring", "chain-pop", "virtio_mmio_commit.v",
              "ae_addr_next = cfg_used + 4 + {",
              "ae_addr_next = cfg_used + 6 + {"),
-    Mutation("used-element-past-used-ring", "writes", "virtio_mmio_publish.v",
+    Mutation("used-element-past-used-ring", "chain-publish", "virtio_mmio_publish.v",
              "im_addr_next = q_used_addr[aq*ADDR_WIDTH +: ADDR_WIDTH] + 4",
              "im_addr_next = q_used_addr[aq*ADDR_WIDTH +: ADDR_WIDTH] + 8"),
-    Mutation("answer-into-readable-segment", "writes", "virtio_mmio_complete.v",
+    Mutation("answer-into-readable-segment", "chain-pop", "virtio_mmio_complete.v",
              "ptr_next = if_e_wfirst;",
              "ptr_next = if_e_wfirst - 1'b1;"),
-    Mutation("answer-one-byte-past-segment", "writes", "virtio_mmio_complete.v",
+    Mutation("answer-one-byte-past-segment", "chain-pop", "virtio_mmio_complete.v",
              "st_req_len_next = seg_rdata[31:0];",
              "st_req_len_next = seg_rdata[31:0] + 32'd1;"),
-    Mutation("write-one-byte-past-request", "writes", "virtio_mmio_dma_wr.v",
+    Mutation("write-one-byte-past-request", "chain-pop", "virtio_mmio_dma_wr.v",
              "st_left_next = st_q_drain ? 32'd0 : st_q_len;",
              "st_left_next = st_q_drain ? 32'd0 : st_q_len + 32'd1;"),
 ]
@@ -147,26 +181,53 @@ class Result:
     frame: int | None = None
     trace: Path | None = None
     detail: str = ""
+    setup_cycle: int | None = None   # FAIL on the set-up's trace, at this cycle from reset
 
 
-def _yosys_script(hdl_dir: Path, group: Group, out: Path) -> str:
-    defs = " ".join(f"-D{d}" for d in group.defines)
+# the wrapper's input ports (the model's inputs; the set-up sequencer has an output of each name)
+INPUTS = [n for n in re.findall(r"^\s*input\s+wire\s+(?:\[[^\]]*\]\s+)?(\w+)", PROPS.read_text(), re.M)
+          if n != "clk"]
+_SIM_FAILED_RE = re.compile(r"^(?:Warning: )?(Assert|Assumption) (\S+) .*failed", re.M)
+# Yosys's sim counts clock edges: two a cycle
+_SIM_EDGE_RE = re.compile(r"^Co-simulating cycle (\d+) ", re.M)
+
+
+class SetupAssertionFailed(RuntimeError):
+    """An assertion failed on the set-up's trace (every assumption held up to
+    there): a counterexample found by simulation, before the start state."""
+
+    def __init__(self, label: str, cycle: int, vcd: Path):
+        super().__init__(f"assertion {label} failed in the set-up at cycle {cycle} (trace {vcd})")
+        self.cycle, self.vcd = cycle, vcd
+
+
+def _yosys(out: Path, name: str, lines: list[str]) -> str:
+    """Run a Yosys script (kept as out/name.ys, its log as out/name.log)."""
+    out.mkdir(parents=True, exist_ok=True)
+    ys = out / f"{name}.ys"
+    ys.write_text("\n".join(lines) + "\n")
+    log = out / f"{name}.log"
+    proc = subprocess.run(["yosys", "-q", "-l", str(log), str(ys)], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"yosys {ys} failed: {proc.stdout[-2000:]}{proc.stderr[-2000:]}")
+    return log.read_text()
+
+
+def build_netlist(hdl_dir: Path, out: Path) -> Path:
+    """The flattened gate-level netlist with every property in it: out/netlist.il."""
+    netlist = out / "netlist.il"
     hdl = " ".join(str(hdl_dir / f) for f in HDL_FILES)
     lines = [
-        f"read_verilog -formal -I{hdl_dir} {defs} {hdl}",
-        f"read_verilog -formal -sv {defs} {PROPS}",
+        f"read_verilog -formal -I{hdl_dir} {hdl}",
+        f"read_verilog -formal -sv {PROPS}",
+        f"read_verilog -formal {SETUP}",
         "hierarchy -check -top virtio_mmio_props",
         "proc",
         "flatten",
     ]
-    lines += [f"connect -set {wire} {shadow}" for wire, shadow in FORMAL_TIES]
+    lines += [f"connect -set {wire} {signal}" for wire, signal in FORMAL_TIES]
     lines += [
         "prep -top virtio_mmio_props",
-    ]
-    if not group.hdl_asserts:
-        lines.append(f"chformal -assert -remove {HDL_ASSERT_SRC}")
-    lines += [
-        "chformal -cover -remove",
         "memory_map",
         # light optimisation before ABC (opt -full and opt after techmap took
         # twice the time for a model of about the same size)
@@ -179,21 +240,120 @@ def _yosys_script(hdl_dir: Path, group: Group, out: Path) -> str:
         "opt_clean",
         "delete -output",
         "dffunmap",
+        f"write_rtlil {netlist}",
+    ]
+    _yosys(out, "netlist", lines)
+    return netlist
+
+
+def _first_high(vcd: Path, signal: str) -> int | None:
+    """The first cycle in which a 1-bit signal of the VCD is 1 (10 time units a cycle)."""
+    ident, time_now = None, 0
+    for line in vcd.read_text().splitlines():
+        if ident is None:
+            parts = line.split()
+            if line.startswith("$var") and parts[4] == signal:
+                ident = parts[3]
+        elif line.startswith("#"):
+            time_now = int(line[1:])
+        elif line in (f"1{ident}", f"b1 {ident}"):
+            return time_now // 10
+    return None
+
+
+def probe_setup(netlist: Path, out: Path) -> tuple[Path, dict[str, int]]:
+    """The set-up with every input tied to the sequencer: its inputs (an FST
+    to replay) and the cycle of each start state."""
+    fst, vcd = out / "probe.fst", out / "probe.vcd"
+    _yosys(out, "probe", [f"read_rtlil {netlist}"]
+           + [f"connect -set {port} setup.{port}" for port in INPUTS]
+           + [f"sim -clock clk -n {SETUP_MAX_CYCLES} -vcd {vcd} -fst {fst} virtio_mmio_props"])
+    cycles = {}
+    for name, event in STARTS.items():
+        cycle = _first_high(vcd, f"f_start_{name}")
+        if cycle is None:
+            raise RuntimeError(f"the set-up did not reach its start state {name} ({event}) "
+                               f"within {SETUP_MAX_CYCLES} cycles (see {vcd})")
+        cycles[name] = cycle
+    return fst, cycles
+
+
+def start_netlist(netlist: Path, fst: Path, cycles: int, out: Path) -> Path:
+    """The netlist with the state of the set-up's cycle `cycles` as its initial state.
+
+    The untouched netlist replays the inputs the sequencer gave (so any
+    design, a mutated one too, gets a legal trace: every assumption is
+    checked on the way) and keeps the state reached."""
+    start = out / "start.il"
+    text = _yosys(out, "start", [
+        f"read_rtlil {netlist}",
+        f"sim -clock clk -r {fst} -scope virtio_mmio_props -n {cycles} -w "
+        f"-vcd {out / 'setup.vcd'} virtio_mmio_props",
+        f"write_rtlil {start}",
+    ])
+    # every assumption and assertion holds on the way (the replay's first
+    # sample, before any input is applied, is not checked; the witnesses are
+    # reached on the way, as they should be): a broken assumption is an
+    # error, a broken assertion a counterexample on a legal trace
+    for m in _SIM_FAILED_RE.finditer(text, text.index("Co-simulating cycle 1 ")):
+        if ".cover_" not in m.group(2):
+            # a wrapper label, or an hdl/ assertion named by its file and line
+            src = re.search(r"(\w+\.s?v:\d+)\$\d+$", m.group(2))
+            label = src.group(1) if src else m.group(2).removeprefix("virtio_mmio_props.")
+            if m.group(1) == "Assert":
+                edge = int(list(_SIM_EDGE_RE.finditer(text, 0, m.start()))[-1].group(1))
+                raise SetupAssertionFailed(label, edge // 2, out / "setup.vcd")
+            raise RuntimeError(f"assumption {label} failed during the set-up (see {out / 'setup.vcd'})")
+    return start
+
+
+def _keep_only(kind: str, keep: str) -> str:
+    """chformal removing every $kind cell but the selection `keep` (in Yosys's stack notation)."""
+    return f"chformal -{kind} -remove t:${kind} {keep} %d"
+
+
+def build_model(netlist: Path, group: Group, out: Path) -> None:
+    """out/design.aig (and design.il, design.aim): the group's properties only."""
+    keep = [f"c:{c}_*" for c in group.checks if c != WRITES]
+    if WRITES in group.checks:
+        keep += [f"a:src=*{f}*" for f in HDL_ASSERT_FILES]
+    if group.witness:
+        keep.append(f"c:{group.witness}")
+    keep_sel = " ".join(keep) + " %u" * (len(keep) - 1)
+    # the cooperative memory and backend are the witnesses' only; the driver
+    # leaves the registers alone only after a set-up
+    drop = [] if group.witness else ["c:coop_*"]
+    if group.start == "reset":
+        drop.append("c:setup_*")
+    lines = [f"read_rtlil {netlist}", _keep_only("assert", keep_sel)]
+    if drop:
+        lines.append(f"chformal -assume -remove {' '.join(drop)}" + " %u" * (len(drop) - 1))
+    lines += [
+        # the sequencer and the start events go (the sequencer's `done` stays
+        # where an assumption reads it)
+        "setattr -unset keep w:setup.* w:f_start_* w:f_tie_*",
+        "opt_clean",
         f"write_rtlil {out / 'design.il'}",
         "aigmap",
         f"write_aiger -I -B -zinit -no-startoffset -map {out / 'design.aim'} {out / 'design.aig'}",
     ]
-    return "\n".join(lines) + "\n"
+    _yosys(out, "model", lines)
+    _check_inputs(out)
 
 
-def build(hdl_dir: Path, group: Group, out: Path) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    ys = out / "build.ys"
-    ys.write_text(_yosys_script(hdl_dir, group, out))
-    proc = subprocess.run(["yosys", "-q", "-l", str(out / "yosys.log"), str(ys)],
-                          capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise RuntimeError(f"yosys failed for {group.name}: {proc.stdout[-2000:]}{proc.stderr[-2000:]}")
+def _check_inputs(out: Path) -> None:
+    """Every input port of the wrapper is a free input of the model."""
+    n_inputs = int((out / "design.aig").open("rb").readline().split()[2])
+    found = set()
+    for line in (out / "design.aim").read_text().splitlines():
+        kind, index, bit, name = line.split()
+        if kind == "input" and name in INPUTS:
+            if int(index) >= n_inputs:
+                raise RuntimeError(f"input {name}[{bit}] is not a free input of {out / 'design.aig'}")
+            found.add(name)
+    missing = sorted(set(INPUTS) - found)
+    if missing:
+        raise RuntimeError(f"inputs missing from {out / 'design.aig'}: {missing}")
 
 
 _FAIL_RE = re.compile(r"Output\s+(\d+)\s+of miter .* was asserted in frame\s+(\d+)")
@@ -206,7 +366,7 @@ def bmc(out: Path, depth: int) -> tuple[str, int | None, str]:
     if cex.exists():
         cex.unlink()
     cmd = (f"read_aiger {out / 'design.aig'}; fold; strash; "
-           f"bmc3 -F {depth}; write_cex -a {cex}")
+           f"bmc3 -v -F {depth}; write_cex -a {cex}")
     proc = subprocess.run(["yosys-abc", "-c", cmd], capture_output=True, text=True)
     text = proc.stdout + proc.stderr
     (out / "abc.log").write_text(text)
@@ -221,21 +381,63 @@ def bmc(out: Path, depth: int) -> tuple[str, int | None, str]:
 
 def trace_vcd(out: Path) -> Path | None:
     """Replay the counterexample on the netlist the AIGER model came from."""
+    # ABC writes the witness of the model as it simplified it (fold drops
+    # latches): its first line, the latches' initial values, is put back to
+    # the model's own, all zero (write_aiger -zinit; a register's free
+    # initial value is an input of the first frame)
+    aiw = out / "trace.aiw"
+    n_latches = int((out / "design.aig").open("rb").readline().split()[3])
+    lines = aiw.read_text().split("\n")
+    lines[0] = "0" * n_latches
+    aiw.write_text("\n".join(lines))
     vcd = out / "trace.vcd"
     script = (f"read_rtlil {out / 'design.il'}; "
-              f"sim -clock clk -r {out / 'trace.aiw'} -map {out / 'design.aim'} "
+              f"sim -clock clk -r {aiw} -map {out / 'design.aim'} "
               f"-zinit -vcd {vcd} virtio_mmio_props")
     proc = subprocess.run(["yosys", "-q", "-p", script], capture_output=True, text=True)
     return vcd if proc.returncode == 0 and vcd.exists() else None
 
 
-def run_group(group: Group, depth: int, workdir: Path, hdl_dir: Path = ROOT / "hdl",
-              want_trace: bool = True) -> Result:
-    out = workdir / group.name
+class Design:
+    """One hdl/ directory: its netlist and start states, each built once per
+    run. A mutated design replays the set-up inputs of the unmutated one
+    (`probe`), so that its start states are those cycles of a legal trace."""
+
+    def __init__(self, hdl_dir: Path, workdir: Path, probe: tuple[Path, dict[str, int]] | None = None):
+        self.hdl_dir, self.workdir, self._probe = hdl_dir, workdir, probe
+        self._netlist: Path | None = None
+        self._starts: dict[str, Path] = {}
+
+    def netlist(self) -> Path:
+        if self._netlist is None:
+            self._netlist = build_netlist(self.hdl_dir, self.workdir / "netlist")
+        return self._netlist
+
+    def probe(self) -> tuple[Path, dict[str, int]]:
+        if self._probe is None:
+            self._probe = probe_setup(self.netlist(), self.workdir / "probe")
+            print("start states (cycle from reset): "
+                  + ", ".join(f"{name} {cycle}" for name, cycle in self._probe[1].items()), flush=True)
+        return self._probe
+
+    def start(self, name: str) -> Path:
+        if name == "reset":
+            return self.netlist()
+        if name not in self._starts:
+            fst, cycles = self.probe()
+            self._starts[name] = start_netlist(self.netlist(), fst, cycles[name], self.workdir / f"start-{name}")
+        return self._starts[name]
+
+
+def run_group(group: Group, depth: int, design: Design, want_trace: bool = True) -> Result:
+    out = design.workdir / group.name
     t0 = time.monotonic()
     try:
-        build(hdl_dir, group, out)
+        build_model(design.start(group.start), group, out)
         status, frame, text = bmc(out, depth)
+    except SetupAssertionFailed as exc:
+        return Result(group.name, depth, "FAIL", time.monotonic() - t0, trace=exc.vcd,
+                      detail=str(exc), setup_cycle=exc.cycle)
     except RuntimeError as exc:
         return Result(group.name, depth, "ERROR", time.monotonic() - t0, detail=str(exc))
     seconds = time.monotonic() - t0
@@ -250,9 +452,14 @@ def ok(group: Group, result: Result) -> bool:
     return result.status == ("REACHED" if group.witness else "PASS")
 
 
-def run_mutation(mut: Mutation, workdir: Path, depth: int | None = None) -> Result:
-    """Apply one mutation to a copy of hdl/ and run its group (expect FAIL)."""
-    hdl_copy = workdir / f"hdl-{mut.name}"
+def run_mutation(mut: Mutation, workdir: Path, depth: int | None = None, base: Design | None = None,
+                 want_trace: bool = False) -> Result:
+    """Apply one mutation to a copy of hdl/ and run its group (expect FAIL).
+
+    A group from a start state replays the set-up inputs of `base` (the
+    unmutated design) if given."""
+    mut_dir = workdir / f"mut-{mut.name}"
+    hdl_copy = mut_dir / "hdl"
     if hdl_copy.exists():
         shutil.rmtree(hdl_copy)
     shutil.copytree(ROOT / "hdl", hdl_copy)
@@ -262,8 +469,21 @@ def run_mutation(mut: Mutation, workdir: Path, depth: int | None = None) -> Resu
                          f"{src.count(mut.old)} times in hdl/{mut.file}, expected once")
     (hdl_copy / mut.file).write_text(src.replace(mut.old, mut.new))
     group = next(g for g in GROUPS if g.name == mut.group)
-    return run_group(group, depth or group.depth, workdir / f"mut-{mut.name}", hdl_copy,
-                     want_trace=False)
+    t0 = time.monotonic()
+    try:
+        probe = base.probe() if base is not None and group.start != "reset" else None
+    except RuntimeError as exc:
+        return Result(group.name, depth or group.depth, "ERROR", time.monotonic() - t0, detail=str(exc))
+    result = run_group(group, depth or group.depth, Design(hdl_copy, mut_dir, probe), want_trace)
+    result.seconds += time.monotonic() - t0
+    return result
+
+
+def _where(r: Result) -> str:
+    """Where a counterexample is: a bmc frame, or a cycle of the set-up's trace."""
+    if r.setup_cycle is not None:
+        return f"set-up cycle {r.setup_cycle}"
+    return "" if r.frame is None else f"frame {r.frame}"
 
 
 def table(rows: list[list[str]], head: list[str]) -> str:
@@ -292,6 +512,7 @@ def main(argv: list[str] | None = None) -> int:
 
     workdir = args.keep or Path(tempfile.mkdtemp(prefix="formal-"))
     workdir.mkdir(parents=True, exist_ok=True)
+    design = Design(ROOT / "hdl", workdir)
     failed = False
 
     if not args.only_mutations:
@@ -304,16 +525,14 @@ def main(argv: list[str] | None = None) -> int:
                 depth = 60
             if depth == 0:
                 continue
-            r = run_group(g, depth, workdir)
+            r = run_group(g, depth, design)
             good = ok(g, r)
             failed |= not good
-            note = ""
-            if r.frame is not None:
-                note = f"frame {r.frame}"
+            note = _where(r)
             if r.trace:
                 note += f", trace {r.trace}" if args.keep else " (--keep DIR keeps its trace.vcd)"
             if r.detail:
-                note += r.detail.strip().splitlines()[-1]
+                note += " " + r.detail.strip().splitlines()[-1]
             rows.append([g.name, r.depth, SOLVER, r.status + ("" if good else " (!)"),
                          f"{r.seconds:.1f}s", note])
             print(f"{g.name}: {r.status} at depth {r.depth} in {r.seconds:.1f}s {note}", flush=True)
@@ -327,13 +546,15 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             if args.mutation and m.name not in args.mutation:
                 continue
-            r = run_mutation(m, workdir, args.depth)
+            # (the counterexample's trace.vcd is replayed only for a kept work directory)
+            r = run_mutation(m, workdir, args.depth, design, want_trace=args.keep is not None)
             good = r.status == "FAIL"
             failed |= not good
             rows.append([m.name, m.group, f"hdl/{m.file}", r.depth,
                          ("caught" if good else "NOT CAUGHT") + f" ({r.status})",
-                         "" if r.frame is None else f"frame {r.frame}", f"{r.seconds:.1f}s"])
-            print(f"mutation {m.name}: {r.status} in {r.seconds:.1f}s", flush=True)
+                         _where(r), f"{r.seconds:.1f}s"])
+            trace = f", trace {r.trace}" if r.trace else ""
+            print(f"mutation {m.name}: {r.status} in {r.seconds:.1f}s {_where(r)}{trace}", flush=True)
         print()
         print(table(rows, ["mutation", "group", "file", "depth", "result", "cex", "time"]))
 

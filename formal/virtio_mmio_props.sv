@@ -227,15 +227,59 @@ always @(posedge clk) begin
     end
 end
 
-`ifdef FORMAL_WITNESS
+/*
+ * Engine signals the witnesses and the start states look at, tied by
+ * formal/run.py after flattening (Yosys 0.23 reads no hierarchical names)
+ */
+(* keep *) wire f_tie_pop;               // the commit stage pops a chain
+(* keep *) wire f_tie_w_from_im;         // the beat on W came from the immediate path
+(* keep *) wire f_tie_im_valid_next;     // the publisher asks for an immediate write
+(* keep *) wire f_tie_im_kind_next;      // ... of used.idx
+(* keep *) wire f_tie_im_valid;          // the publisher's immediate write
+(* keep *) wire f_tie_im_kind;           // ... is a used.idx
+(* keep *) wire f_tie_im_ready;          // ... and the write engine takes it
+(* keep *) wire f_tie_irq_vring;         // the publisher raises a vring interrupt
+
+/*
+ * Start states after the set-up (formal/run.py STARTS, docs/formal.md):
+ * the sequencer's outputs are named after this wrapper's inputs; run.py
+ * simulates from reset with the inputs tied to them, and a start state is
+ * the state of the first cycle in which its f_start_* event is high (the
+ * sequencer is removed, every input free again from there). The events, on
+ * the second chain's way (the first one has completed, in ring slot 0): the
+ * commit stage pops it; the publisher asks for its used element; the
+ * publisher asks for the used.idx write.
+ */
+wire f_setup_second, f_setup_done;
+(* keep *) wire f_start_pop = f_setup_second && f_tie_pop;
+(* keep *) wire f_start_publish = f_setup_second && f_tie_im_valid_next;
+(* keep *) wire f_start_used_idx = f_setup_second && f_tie_im_valid_next && f_tie_im_kind_next;
+virtio_mmio_setup #(
+    .NUM_QUEUES(NUM_QUEUES)
+)
+setup (
+    .clk(clk),
+    .s_axil_awready(s_axil_awready), .s_axil_wready(s_axil_wready), .s_axil_bvalid(s_axil_bvalid),
+    .m_axi_awvalid(m_axi_awvalid), .m_axi_wvalid(m_axi_wvalid), .m_axi_wlast(m_axi_wlast),
+    .m_axi_bready(m_axi_bready), .m_axi_araddr(m_axi_araddr), .m_axi_arlen(m_axi_arlen),
+    .m_axi_arvalid(m_axi_arvalid), .m_axi_rready(m_axi_rready),
+    .m_axis_tvalid(m_axis_tvalid), .m_axis_tlast(m_axis_tlast), .s_axis_tready(s_axis_tready),
+    .irq(irq), .second(f_setup_second), .done(f_setup_done)
+);
+
+// after the set-up the driver leaves the registers alone (the groups from
+// reset keep every AXI4-Lite access free)
+always @* begin
+    if (f_setup_done) setup_lite_idle: assume(!s_axil_awvalid && !s_axil_wvalid && !s_axil_arvalid);
+end
+
 // a witness needs one trace, not every one: a memory that is always ready
 // and answers OKAY and a ready backend let the model checker find it sooner
-// (the assertion groups keep every stall and error response)
+// (only the cover-* groups keep these; the others keep every stall and error)
 always @* begin
-    assume(m_axi_awready && m_axi_wready && m_axi_arready && m_axis_tready);
-    assume(m_axi_rresp == 2'b00 && m_axi_bresp == 2'b00 && &backend_ready);
+    coop_ready: assume(m_axi_awready && m_axi_wready && m_axi_arready && m_axis_tready);
+    coop_okay: assume(m_axi_rresp == 2'b00 && m_axi_bresp == 2'b00 && &backend_ready);
 end
-`endif
 
 /*
  * AXI4 master bookkeeping: bursts announced on AW/AR, in order
@@ -255,13 +299,17 @@ reg [7:0] f_rbeat;
 // the burst the W channel is writing: the oldest taken AW, or the one on AW now
 wire [7:0] f_wcur_len = (f_awq_n != 0) ? f_awq_len[0] : m_axi_awlen;
 wire f_wcur_known = (f_awq_n != 0) || (m_axi_awvalid && !f_w_ahead);
-wire f_aw_push = a_aw && !f_w_ahead;
 wire f_w_pop = a_w && m_axi_wlast && (f_awq_n != 0);
+// the last W beat of the burst on AW (no taken AW waiting for W beats)
+wire f_w_end_ahead = a_w && m_axi_wlast && (f_awq_n == 0);
+// an AW goes into the FIFO unless its W beats are all sent already (before
+// or with it)
+wire f_aw_push = a_aw && !f_w_ahead && !f_w_end_ahead;
 integer k;
 
 always @(posedge clk) begin
     if (a_w) f_wbeat <= m_axi_wlast ? 8'd0 : f_wbeat + 8'd1;
-    if (a_w && m_axi_wlast && f_awq_n == 0) f_w_ahead <= 1'b1;
+    if (f_w_end_ahead && !a_aw) f_w_ahead <= 1'b1;
     if (a_aw && f_w_ahead) f_w_ahead <= 1'b0;
     // AW FIFO: push on the AW handshake, pop when the burst's last W beat goes
     if (f_w_pop) begin
@@ -347,90 +395,88 @@ always @(posedge clk) begin
 end
 
 /*
- * Assertions
+ * Assertions, labelled by group (formal/run.py keeps the labels of the group
+ * it checks: lite_*, axi_*, stream_*; the write invariant is in hdl/)
  */
 always @(posedge clk) begin
     if (f_past && !rst) begin
-`ifdef PROPS_LITE
         // B and R held until ready, payload stable
         if ($past(s_axil_bvalid && !s_axil_bready))
-            assert(s_axil_bvalid && $stable(s_axil_bresp));
+            lite_b_held: assert(s_axil_bvalid && $stable(s_axil_bresp));
         if ($past(s_axil_rvalid && !s_axil_rready))
-            assert(s_axil_rvalid && $stable(s_axil_rdata) && $stable(s_axil_rresp));
-`endif
-`ifdef PROPS_AXI
+            lite_r_held: assert(s_axil_rvalid && $stable(s_axil_rdata) && $stable(s_axil_rresp));
         if ($past(m_axi_awvalid && !m_axi_awready))
-            assert(m_axi_awvalid && $stable(m_axi_awaddr) && $stable(m_axi_awlen)
+            axi_aw_held: assert(m_axi_awvalid && $stable(m_axi_awaddr) && $stable(m_axi_awlen)
                 && $stable(m_axi_awsize) && $stable(m_axi_awburst));
         if ($past(m_axi_wvalid && !m_axi_wready))
-            assert(m_axi_wvalid && $stable(m_axi_wdata) && $stable(m_axi_wstrb) && $stable(m_axi_wlast));
+            axi_w_held: assert(m_axi_wvalid && $stable(m_axi_wdata) && $stable(m_axi_wstrb)
+                && $stable(m_axi_wlast));
         if ($past(m_axi_arvalid && !m_axi_arready))
-            assert(m_axi_arvalid && $stable(m_axi_araddr) && $stable(m_axi_arlen)
+            axi_ar_held: assert(m_axi_arvalid && $stable(m_axi_araddr) && $stable(m_axi_arlen)
                 && $stable(m_axi_arsize) && $stable(m_axi_arburst));
-`endif
-`ifdef PROPS_STREAM
         if ($past(m_axis_tvalid && !m_axis_tready))
-            assert(m_axis_tvalid && $stable(m_axis_tdata) && $stable(m_axis_tkeep)
+            stream_m_axis_held: assert(m_axis_tvalid && $stable(m_axis_tdata) && $stable(m_axis_tkeep)
                 && $stable(m_axis_tlast) && $stable(m_axis_tdest) && $stable(m_axis_tuser));
         if ($past(cfg_req_valid && !cfg_req_ready))
-            assert(cfg_req_valid && $stable(cfg_req_addr) && $stable(cfg_req_write)
+            stream_cfg_held: assert(cfg_req_valid && $stable(cfg_req_addr) && $stable(cfg_req_write)
                 && $stable(cfg_req_wdata) && $stable(cfg_req_wstrb));
-`endif
     end
     // reset: every valid the device drives is low in the cycle after a reset
     if (!f_init && $past(rst)) begin
-`ifdef PROPS_LITE
-        assert(!s_axil_bvalid && !s_axil_rvalid);
-`endif
-`ifdef PROPS_AXI
-        assert(!m_axi_awvalid && !m_axi_wvalid && !m_axi_arvalid);
-`endif
-`ifdef PROPS_STREAM
-        assert(!m_axis_tvalid && !cfg_req_valid);
-`endif
+        lite_reset: assert(!s_axil_bvalid && !s_axil_rvalid);
+        axi_reset: assert(!m_axi_awvalid && !m_axi_wvalid && !m_axi_arvalid);
+        stream_reset: assert(!m_axis_tvalid && !cfg_req_valid);
     end
 end
 
 always @* begin
     if (!rst) begin
-`ifdef PROPS_LITE
         // one response per request: none without a request taken, and at most
         // one request of each kind outstanding
-        if (s_axil_bvalid) assert(f_l_aw != 0 && f_l_w != 0);
-        if (s_axil_rvalid) assert(f_l_ar != 0);
-        assert(f_l_aw <= 1 && f_l_w <= 1 && f_l_ar <= 1);
-`endif
-`ifdef PROPS_AXI
+        if (s_axil_bvalid) lite_b_asked: assert(f_l_aw != 0 && f_l_w != 0);
+        if (s_axil_rvalid) lite_r_asked: assert(f_l_ar != 0);
+        lite_one_each: assert(f_l_aw <= 1 && f_l_w <= 1 && f_l_ar <= 1);
         // burst shape: INCR, full-width beats, length limit, no 4 KiB crossing
         if (m_axi_awvalid) begin
-            assert(m_axi_awburst == 2'b01 && m_axi_awsize == SIZE);
-            assert({1'b0, m_axi_awlen} < AXI_MAX_BURST_LEN);
-            assert({1'b0, m_axi_awaddr[11:0]} + (({5'd0, m_axi_awlen} + 13'd1) << SIZE) <= 13'h1000);
+            axi_aw_incr: assert(m_axi_awburst == 2'b01 && m_axi_awsize == SIZE);
+            axi_aw_len: assert({1'b0, m_axi_awlen} < AXI_MAX_BURST_LEN);
+            axi_aw_4k: assert({1'b0, m_axi_awaddr[11:0]} + (({5'd0, m_axi_awlen} + 13'd1) << SIZE) <= 13'h1000);
         end
         if (m_axi_arvalid) begin
-            assert(m_axi_arburst == 2'b01 && m_axi_arsize == SIZE);
-            assert({1'b0, m_axi_arlen} < AXI_MAX_BURST_LEN);
-            assert({1'b0, m_axi_araddr[11:0]} + (({5'd0, m_axi_arlen} + 13'd1) << SIZE) <= 13'h1000);
+            axi_ar_incr: assert(m_axi_arburst == 2'b01 && m_axi_arsize == SIZE);
+            axi_ar_len: assert({1'b0, m_axi_arlen} < AXI_MAX_BURST_LEN);
+            axi_ar_4k: assert({1'b0, m_axi_araddr[11:0]} + (({5'd0, m_axi_arlen} + 13'd1) << SIZE) <= 13'h1000);
         end
         // W beats only for an announced burst, never more than it announced,
         // WLAST exactly on its last beat
         if (m_axi_wvalid) begin
-            assert(f_wcur_known);
-            assert(f_wbeat <= f_wcur_len);
-            assert(m_axi_wlast == (f_wbeat == f_wcur_len));
+            axi_w_announced: assert(f_wcur_known);
+            axi_w_count: assert(f_wbeat <= f_wcur_len);
+            axi_w_last: assert(m_axi_wlast == (f_wbeat == f_wcur_len));
         end
         // bursts in flight bounded
-        assert(f_wr_out <= DMA_MAX_OUTSTANDING);
-        assert(f_arq_n <= DMA_MAX_OUTSTANDING);
-        assert(f_awq_n <= 2);
-`endif
-`ifdef PROPS_STREAM
+        axi_wr_out: assert(f_wr_out <= DMA_MAX_OUTSTANDING);
+        axi_rd_out: assert(f_arq_n <= DMA_MAX_OUTSTANDING);
+        axi_w_pending: assert(f_awq_n <= 2);
         // a request packet keeps its tdest and tuser (writable length, abort)
         if (m_axis_tvalid && f_m_open)
-            assert(m_axis_tdest == f_m_tdest && m_axis_tuser[31:0] == f_m_tuser[31:0]);
+            stream_packet: assert(m_axis_tdest == f_m_tdest && m_axis_tuser[31:0] == f_m_tuser[31:0]);
         // config port: no new request while one is unanswered
-        if (f_cfg_pend) assert(!cfg_req_valid);
-`endif
+        if (f_cfg_pend) stream_cfg_one: assert(!cfg_req_valid);
+    end
+end
+
+/*
+ * Witnesses (formal/run.py's cover-* groups keep one of them): each says the
+ * event never happens, and the model checker must refute it within the
+ * group's depth
+ */
+always @* begin
+    if (!rst) begin
+        cover_request: assert(!(m_axis_tvalid && m_axis_tready && m_axis_tlast));
+        cover_buffer: assert(!(m_axi_wvalid && m_axi_wready && !f_tie_w_from_im && m_axi_wstrb != 0));
+        cover_used: assert(!(f_tie_im_valid && f_tie_im_ready && f_tie_im_kind));
+        cover_irq: assert(!f_tie_irq_vring);
     end
 end
 

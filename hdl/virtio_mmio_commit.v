@@ -601,18 +601,6 @@ always @(posedge clk) begin
     end
 end
 
-`ifdef FORMAL
-`ifdef FORMAL_WITNESS
-// reachability (formal/run.py, FORMAL_WITNESS=4): a chain popped and its
-// request packet ended on m_axis
-always @* begin
-    if (!rst && `FORMAL_WITNESS == 4) begin
-        assert(!(m_axis_tvalid_reg && m_axis_tready && m_axis_tlast_reg));
-    end
-end
-`endif
-`endif
-
 endmodule
 
 `resetall

@@ -424,7 +424,6 @@ always @(posedge clk) begin
     end
 end
 
-`ifndef FORMAL_WITNESS
 always @* begin
     if (!rst && seg_read) begin
         assert(f_seg_index < f_wcnt);
@@ -434,7 +433,6 @@ always @* begin
         assert({st_req_addr_next, st_req_len_next} == f_walk_seg_data[f_slot*(ADDR_WIDTH+32) +: ADDR_WIDTH+32]);
     end
 end
-`endif
 `endif
 
 endmodule

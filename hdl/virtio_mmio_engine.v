@@ -1322,13 +1322,11 @@ wire [65:0] f_ae_used_lo = {{(66-AXI_ADDR_WIDTH){1'b0}}, q_used_addr[cmt_ae_q*AX
 wire [65:0] f_ae_used_hi = f_ae_used_lo + 66'd6 + {47'd0, q_num[cmt_ae_q*16 +: 16], 3'b000};
 wire [65:0] f_ae_lo = {{(66-AXI_ADDR_WIDTH){1'b0}}, ae_addr};
 
-`ifndef FORMAL_WITNESS
 always @* begin
     if (!rst && ae_valid) begin
         assert(f_ae_used_lo <= f_ae_lo && f_ae_lo + 66'd2 <= f_ae_used_hi);
     end
 end
-`endif
 `endif
 
 endmodule

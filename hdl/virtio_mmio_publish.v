@@ -526,24 +526,12 @@ wire [65:0] f_used_hi = f_used_lo + 66'd6 + {47'd0, q_num[im_q_reg*16 +: 16], 3'
 wire [65:0] f_im_lo = {{(66-ADDR_WIDTH){1'b0}}, im_addr_reg};
 wire [65:0] f_im_hi = f_im_lo + {62'd0, im_len_reg};
 
-`ifndef FORMAL_WITNESS
 always @* begin
     if (!rst && im_valid_reg) begin
         assert(im_len_reg != 4'd0 && im_len_reg <= 4'd8);
         assert(f_used_lo <= f_im_lo && f_im_hi <= f_used_hi);
     end
 end
-`else
-// reachability (formal/run.py asks for one at a time, FORMAL_WITNESS=2 or 3,
-// and has the model checker refute "never reached"): a used.idx write
-// taken, a vring interrupt
-always @* begin
-    if (!rst) begin
-        if (`FORMAL_WITNESS == 2) assert(!(im_valid_reg && im_ready && im_kind_reg));
-        if (`FORMAL_WITNESS == 3) assert(!irq_vring_reg);
-    end
-end
-`endif
 `endif
 
 endmodule
