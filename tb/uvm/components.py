@@ -165,6 +165,23 @@ class VirtioDriverComponent(uvm_driver):
         await self.bench.settle()
         await self.collect(item.args.ack)
 
+    async def do_stream_hold(self, item: ControlItem) -> None:
+        """The held notifies with the request stream (m_axis) paused for
+        ``count`` cycles, then released: the engine's queues fill up behind
+        it (the entry FIFO, the walk, the data fetch). Back-pressure only:
+        the session is checked in full."""
+        env = self.bench.env
+        channel = env.streams.sink
+        env.gaps.hold(channel)
+
+        async def release() -> None:
+            await ClockCycles(env.dut.clk, item.args.count)
+            env.gaps.release(channel)
+
+        task = cocotb.start_soon(release())
+        item.result = await self.collect(item.args.ack)
+        await task
+
     async def do_overrun(self, item: ControlItem) -> None:
         """The RTL's backend answers ``count`` bytes past each chain's writable length from now on."""
         await self.close_batch()
@@ -307,6 +324,45 @@ class VirtioDriverComponent(uvm_driver):
 
         item.result = "during_traffic"
         await self.reset_and_open(item, "memory", bench.vio.reset(), during=reopen(), features=features)
+
+    async def do_gated_reset(self, item: ControlItem) -> None:
+        """The backend's ready falling in the middle of a run: m_axis paused
+        while a first chain's request streams, the backend gated
+        (backend_ready low) behind it, m_axis released. The commit unit's
+        next token then finds the backend not ready: the run's end (nothing
+        new; ``count`` 0), or a second chain of ``count`` readable bytes read
+        ahead, whose bytes are dropped, and the reset lands while they drain.
+        Then a reset; only the memory scoreboard holds for the session (the
+        reference device has popped every chain at the notify)."""
+        bench, s = self.bench, self.session
+        env = bench.env
+        await self.close_batch()
+        for size in (64, item.args.count)[: 2 if item.args.count else 1]:
+            await self.transfer(TransferItem("gated", 0, [(size, False)], indirect=False))
+        env.gaps.hold(env.streams.sink)
+        for q in self.take_notifies():  # the notifies, without waiting for the DUT
+            s.predictor.write(C.VIRTIO_MMIO_QUEUE_NOTIFY, q)
+            await s.dut_hal.write(env.base + C.VIRTIO_MMIO_QUEUE_NOTIFY, q)
+        commit = env.dut.engine_inst.commit_inst.state_reg
+        await self.wait_state(commit, COMMIT_STREAM)
+        env.backend.gate = True
+        env.streams.refresh()
+        env.gaps.release(env.streams.sink)
+        if item.args.count:
+            await self.wait_state(commit, COMMIT_DRAIN)
+        else:
+            await bench.settle()
+        item.result = "during_traffic"
+        await self.reset_and_open(item, "memory", bench.vio.reset())
+
+    async def wait_state(self, state, value: int, limit: int = 20000) -> None:
+        """Until the register ``state`` holds ``value`` (fails after ``limit`` cycles)."""
+        clk = self.bench.env.dut.clk
+        for _ in range(limit):
+            if state.value.to_unsigned() == value:
+                return
+            await RisingEdge(clk)
+        raise AssertionError(f"{state._path} never reached {value} in {limit} cycles")
 
     async def do_stop(self, item: ControlItem) -> None:
         """QueuePFN=0 on queue 0 ``count`` cycles after its notify: a stop
@@ -481,7 +537,7 @@ class VirtioDriverComponent(uvm_driver):
 
 
 # ============================================================== monitors
-COMMIT_STREAM, COMMIT_ABORT = 1, 2  # hdl/virtio_mmio_commit.v: S_STREAM, S_ABORT
+COMMIT_STREAM, COMMIT_ABORT, COMMIT_DRAIN = 1, 2, 3  # hdl/virtio_mmio_commit.v: S_STREAM, S_ABORT, S_DRAIN
 
 
 def engine_activity(dut) -> frozenset[str]:
@@ -726,7 +782,7 @@ class VirtioCoverage(uvm_subscriber):
         elif kind == "storm":
             for k in r:
                 (cov.sample_ring if k == "empty_notify" else cov.sample_notify)(k)
-        elif kind in ("reset", "drain_reset", "abort_reset"):
+        elif kind in ("reset", "drain_reset", "abort_reset", "gated_reset"):
             cov.sample_reset(r)
             for activity in sorted(item.activity):
                 cov.sample_reset_activity(activity)

@@ -129,6 +129,7 @@ class StormStallSeq(VirtioSequence):
         await self.transfer(0, bucket="1")
         await self.control("release")
         await self.control("gate")
+        await self.control("storm", count=1, queues=[0])  # nothing new, and the backend not ready
         for q in range(nq):
             for _ in range(2):
                 await self.transfer(q, bucket=self.rng.choice(("1", "2-3")))
@@ -136,6 +137,24 @@ class StormStallSeq(VirtioSequence):
         await self.control("storm", count=3, queues=[0, 1])
         await self.control("open")
         await self.control("config")
+
+
+class StreamHoldSeq(VirtioSequence):
+    """A run of RUN_MAX heads while the other queues wait (it yields to
+    them), then a full ring of chains notified with the request stream
+    paused a while (the entry FIFO fills behind the stalled pipeline, and
+    the fetch waits for room in it)."""
+
+    async def body(self):
+        b = self.bench
+        for _ in range(b.queue_size):
+            await self.transfer(0, bucket="1", direction="in")
+        for q in range(1, b.num_queues):
+            await self.transfer(q, bucket="1")
+        await self.control("kick")
+        for _ in range(b.queue_size):
+            await self.transfer(0, bucket="1", direction="out")
+        await self.control("stream_hold", count=self.kw.get("cycles", 400))
 
 
 class ResetSeq(VirtioSequence):
@@ -207,6 +226,8 @@ class DirectedResetSeq(VirtioSequence):
                 if name in met:
                     break
         met |= (await self.control("drain_reset", count=4096)).activity
+        for size in (0, 4100):  # the backend not ready at the run's end; at a chain read ahead, its bytes dropped
+            await self.control("gated_reset", count=size)
         # queue stops (QueuePFN=0) meeting the engine at work on the queue
         for d in range(0, 40, 2):
             await self.send(TransferItem("directed", 0, [(24, False), (40, True)], indirect=False))

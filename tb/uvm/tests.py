@@ -41,6 +41,7 @@ from .sequences import (
     ResetSweepSeq,
     RingLimitsSeq,
     StormStallSeq,
+    StreamHoldSeq,
     VirtioSequence,
 )
 
@@ -128,9 +129,9 @@ class LoopbackInterruptTest(VirtioBaseTest):
 
 @pyuvm.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
 class LoopbackStormTest(VirtioBaseTest):
-    """Notify storms, backend stalls, held answers and bursts."""
+    """Notify storms, backend stalls, held answers and bursts, a paused request stream."""
 
-    SEQUENCES = [(StormStallSeq, {}), (RandomTrafficSeq, {"rounds": 3, "reinit": 0})]
+    SEQUENCES = [(StormStallSeq, {}), (StreamHoldSeq, {}), (RandomTrafficSeq, {"rounds": 3, "reinit": 0})]
 
 
 @pyuvm.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
