@@ -168,6 +168,8 @@ localparam ENT_SPACE_W = $clog2(ENT_DEPTH+2);
 // tokens: {kind, q, val, cause, seg_start, rcnt, wfirst, wcnt, seg_end, wlen}
 localparam TOK_W = 3+Q_W+16+8+5*SPP_W+32;
 localparam DATA_SPACE_W = $clog2(DATA_FIFO_DEPTH+2);
+localparam integer DATA_SPACE_MAX = DATA_FIFO_DEPTH+1;
+localparam [DATA_SPACE_W-1:0] DATA_SPACE_EMPTY = DATA_SPACE_MAX[DATA_SPACE_W-1:0];
 
 integer i;
 
@@ -698,7 +700,7 @@ wire [AXI_STRB_WIDTH-1:0] rd_data_keep, dq_keep;
 wire rd_data_last, rd_data_err, rd_data_valid;
 wire dq_last, dq_err, dq_valid, dq_ready;
 wire [DATA_SPACE_W-1:0] dq_count;
-wire [DATA_SPACE_W-1:0] dq_space = (DATA_FIFO_DEPTH+1) - dq_count;
+wire [DATA_SPACE_W-1:0] dq_space = DATA_SPACE_EMPTY - dq_count;
 
 virtio_mmio_fifo #(
     .DEPTH(DATA_FIFO_DEPTH),

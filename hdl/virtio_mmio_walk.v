@@ -99,6 +99,7 @@ localparam SP_W = $clog2(SEG_DEPTH);
 localparam SPP_W = SP_W+1;
 localparam FD_W = $clog2(DESC_PREFETCH);
 localparam FD = 2**FD_W;
+localparam [FD_W+1:0] FIRST_MAX = DESC_PREFETCH[FD_W+1:0];
 localparam CK_W = $clog2(INDIRECT_CHUNK);
 localparam LANES = KEEP_WIDTH;
 localparam [SPP_W-1:0] SEG_FULL = SEG_DEPTH[SPP_W-1:0];
@@ -149,7 +150,7 @@ wire first_empty = first_count == 0;
 wire walk_empty = walk_wr_reg == walk_rd_reg;
 // a read issued in this cycle counts already: the fetch unit may load the next
 // one in the same cycle
-assign first_credit = ({1'b0, first_count} + {1'b0, first_pend_reg} + {{(FD_W+1){1'b0}}, first_issue}) < DESC_PREFETCH;
+assign first_credit = ({1'b0, first_count} + {1'b0, first_pend_reg} + {{(FD_W+1){1'b0}}, first_issue}) < FIRST_MAX;
 
 // a 16-byte descriptor completes with this beat
 reg [127:0] f_asm_next, w_asm_next;
