@@ -36,7 +36,7 @@ from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge
 
 from tb.runner import ROOT, SimulationError, build_and_test
 from tb.top import rtl_parameters, virtio_env
-from vio import VioDeviceBroken, VioDriver, VioIov, VioTransfer
+from vio import VioDeviceBroken, VioDriver, VioIov, VioQueue, VioTransfer
 from vio import constants as C
 from vio.cocotb.env import DEFAULT_MEM_SIZE, personality_parameters
 from vio.cocotb.gaps import gaps
@@ -96,6 +96,51 @@ async def loopback_traffic(dut, features):
     base = params["RING_INDEX_BASE"]
     if base:  # the indices started near 0xffff: some queue went round
         assert any(q.last_used < base for q in drv.vio.queue), f"no used.idx wrapped from {base:#x}"
+
+
+@cocotb.test(timeout_time=TEST_TIMEOUT_MS, timeout_unit="ms")
+@cocotb.parametrize(accepted=[4, 16])
+async def loopback_memory_reads_in_flight(dut, accepted):
+    """The guest memory with latency is pipelined: it takes up to
+    ``mem_reads_in_flight`` read bursts before answering the oldest, never
+    more. 16 chains of 256 readable bytes, posted at once, 32 cycles of
+    latency: the device's reads reach the memory's limit (4), or go past the
+    3 of a memory that takes two requests ahead (16)."""
+    params = rtl_parameters()
+    backend = LoopbackBackend(params["NUM_QUEUES"])
+    env = virtio_env(dut, backend, mem_latency=32, mem_reads_in_flight=accepted, seed=SEED)
+    await env.start()
+    queues = [VioQueue(f"q{i}", 16, interrupts=False) for i in range(params["NUM_QUEUES"])]
+    vio = env.vio_driver(queues)
+    await vio.init()
+    bufs = [env.mem.alloc(256, 64) for _ in range(16)]
+    backend.close_gate()
+    for b in bufs:
+        await vio.submit(VioTransfer(0, [VioIov(b, 256)]))
+    await env.quiesce()
+    in_flight, most = 0, 0
+
+    async def count() -> None:
+        nonlocal in_flight, most
+        while True:
+            await RisingEdge(dut.clk)
+            # a last R beat and an AR in the same cycle: one burst leaves as the next comes
+            if dut.m_axi_rvalid.value and dut.m_axi_rready.value and dut.m_axi_rlast.value:
+                in_flight -= 1
+            if dut.m_axi_arvalid.value and dut.m_axi_arready.value:
+                in_flight += 1
+                most = max(most, in_flight)
+
+    counter = cocotb.start_soon(count())
+    backend.open_gate()
+    await env.until_used(queues[0], 16)
+    counter.cancel()
+    await vio.poll()
+    assert len(backend.received) == 16
+    if accepted == 4:
+        assert most == 4, f"read bursts in flight: at most {most}, the memory accepts 4"
+    else:
+        assert 4 < most <= accepted, f"read bursts in flight: at most {most}, the memory accepts {accepted}"
 
 
 @cocotb.test(timeout_time=TEST_TIMEOUT_MS, timeout_unit="ms")

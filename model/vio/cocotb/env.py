@@ -21,8 +21,9 @@ Two knobs stress the DUT's handshakes:
   read burst's first data beat comes no earlier than ``mem_latency`` cycles
   after its AR handshake, and a write burst's B no earlier than
   ``mem_latency`` cycles after its last W beat. Bursts in flight overlap
-  their latency (a pipelined memory), so the DUT's outstanding bursts matter.
-  Gaps from ``pause`` come on top. A test may change it later
+  their latency (a pipelined memory), so the DUT's outstanding bursts matter;
+  the memory accepts up to ``mem_reads_in_flight`` read bursts (default 16)
+  before it has answered the oldest. Gaps from ``pause`` come on top. A test may change it later
   (``env.ram.read_if.latency``, ``env.ram.write_if.latency``).
 
 ``params`` describes the device the way the reference device needs to
@@ -50,7 +51,7 @@ from .backend_stream import BackendStreams
 from .clock import DEFAULT_PERIOD_NS, CycleClock, start_clock
 from .faults import FaultHook, FaultPlan
 from .gaps import Gaps
-from .guest_ram import GuestRam
+from .guest_ram import READS_IN_FLIGHT, GuestRam
 from .hal import CocotbHal
 from .waits import until_quiet, within
 
@@ -139,6 +140,7 @@ class VirtioEnv:
         mem_size: int = DEFAULT_MEM_SIZE,
         pause: float | None = None,
         mem_latency: int = 0,
+        mem_reads_in_flight: int = READS_IN_FLIGHT,
         seed: int = 0,
         base: int = BASE,
         verbose: bool = False,
@@ -176,7 +178,7 @@ class VirtioEnv:
             faults.clock = self.cycle_clock
         self.faults = faults
         self.ram = GuestRam(dut, dma, clock, reset, mem=self.store, period_ns=period_ns, latency=mem_latency, faults=faults,
-                            reset_active_level=reset_active_level)  # fmt: skip
+                            reset_active_level=reset_active_level, reads_in_flight=mem_reads_in_flight)  # fmt: skip
         self.hal = CocotbHal(self.axil, irq, self.mem, base=base)
         self.gaps = Gaps(clock)  # every channel's pauses (vio.cocotb.gaps)
         self.streams = BackendStreams(dut, backend, clock, reset, requests=requests, answers=answers, sideband=sideband,

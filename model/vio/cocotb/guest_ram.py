@@ -11,7 +11,12 @@ hooks on what the DUT does.
   ``write_if.latency``): a read burst's first data beat comes no earlier than
   ``latency`` cycles after its AR handshake, a write burst's B no earlier than
   ``latency`` cycles after its last W beat. Bursts in flight overlap their
-  latency (a pipelined memory). The AR handshake's time comes from the AR
+  latency (a pipelined memory): the memory holds up to ``reads_in_flight``
+  read bursts (default ``READS_IN_FLIGHT``, 16), like an AXI slave's read
+  acceptance capability, so that a DUT with enough reads outstanding sees
+  the bus's throughput, not the latency's. A burst counts from its AR
+  handshake until its last beat is on the bus. Write bursts are taken at
+  once; only their B is held back. The AR handshake's time comes from the AR
   channel's bus, which stamps every request it samples (:class:`_StampedARBus`;
   the R channel's bus writes only the signals that change, :class:`_RBus`);
 - ``faults``, the fault hook (:class:`vio.cocotb.faults.FaultHook`, e.g. a
@@ -62,6 +67,7 @@ from .waits import on_reset
 
 POISON = 0xA5  # data of a read beat a fault hits: the DUT must not use it
 QUEUE_LIMIT = 2  # requests each channel model takes ahead (as cocotbext-axi's AxiRam)
+READS_IN_FLIGHT = 16  # read bursts the memory holds (AR taken, last beat not yet answered)
 
 
 class _StampedARBus(AxiARBus):
@@ -76,13 +82,15 @@ class _StampedARBus(AxiARBus):
 class _RBus(AxiRBus):
     """The R channel's signals; ``drive`` writes a signal only when its value
     changes (the memory model is their only driver): RID and RRESP stay put
-    over a burst, RLAST changes twice."""
+    over a burst, RLAST changes twice. ``on_last`` is called as a burst's last
+    beat goes on the bus."""
 
     PAYLOAD = ("rid", "rdata", "rlast", "rresp", "ruser")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.driven: dict[str, object] = {}
+        self.on_last: Callable[[], None] = lambda: None
 
     def drive(self, obj, strict=False):
         driven = self.driven
@@ -92,6 +100,8 @@ class _RBus(AxiRBus):
                 if driven.get(name, self) != value:
                     driven[name] = value
                     getattr(self, name).value = value
+        if obj.rlast:
+            self.on_last()
 
 
 class _Latency:
@@ -109,6 +119,32 @@ class _Latency:
             await Timer(int(ahead), unit="ns")
         if due_ns > get_sim_time(unit="ns"):
             await RisingEdge(self.clock)
+
+
+class _AcceptingARSink(AxiARSink):
+    """The AR channel of a memory that holds up to ``limit`` read bursts: the
+    requests queued here and those taken to be answered whose last beat is
+    not yet on the bus (``full`` is cocotbext-axi's public test for dropping
+    ARREADY)."""
+
+    def __init__(self, *args, limit: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.limit = limit
+        self.answering = 0
+
+    def full(self) -> bool:
+        return self.count() + self.answering >= self.limit
+
+    def taken(self) -> None:
+        self.answering += 1
+
+    def answered(self) -> None:
+        self.answering -= 1
+        self.wake_event.set()  # ARREADY may rise again
+
+    def clear(self) -> None:
+        super().clear()
+        self.answering = 0
 
 
 def _limited(channel):
@@ -179,9 +215,12 @@ class GuestRamRead(_Side):
     """Reads of guest memory (see the module docstring)."""
 
     def __init__(self, ar_bus, r_bus, clock, reset, mem: Memory, *, active_level: bool, period_ns: int, latency: int = 0,
-                 faults: FaultHook | None = None, on_read=None):  # fmt: skip
+                 faults: FaultHook | None = None, on_read=None, reads_in_flight: int = READS_IN_FLIGHT):  # fmt: skip
+        if reads_in_flight < 1:
+            raise ValueError(f"reads_in_flight {reads_in_flight}: the memory must accept at least one read burst")
         super().__init__(mem, clock, reset, active_level, period_ns, latency, faults)
-        self.ar_channel = _limited(AxiARSink(ar_bus, clock, reset, active_level))
+        self.ar_channel = _AcceptingARSink(ar_bus, clock, reset, active_level, limit=reads_in_flight)
+        r_bus.on_last = self.ar_channel.answered
         self.r_channel = _limited(AxiRSource(r_bus, clock, reset, active_level))
         self.byte_lanes = len(r_bus.rdata) // 8
         self.on_read: list[Callable[[int, int], None]] = on_read if on_read is not None else []
@@ -195,6 +234,7 @@ class GuestRamRead(_Side):
         size_limit = mem.size
         while True:
             ar = await self.ar_channel.recv()
+            self.ar_channel.taken()
             arid, addr, beats = int(ar.arid), int(ar.araddr), int(ar.arlen) + 1
             size = int(ar.arsize)
             cur = self._burst("read", addr, size, int(ar.arburst), beats, lanes)
@@ -332,6 +372,7 @@ class GuestRam(Memory):
         latency: int = 0,
         faults: FaultHook | None = None,
         reset_active_level: bool = True,
+        reads_in_flight: int = READS_IN_FLIGHT,
     ):
         super().__init__(len(mem), mem)
         self.on_read: list[Callable[[int, int], None]] = []
@@ -339,7 +380,7 @@ class GuestRam(Memory):
         kw = dict(active_level=reset_active_level, period_ns=period_ns, latency=latency, faults=faults)
         self.write_if = GuestRamWrite(AxiWriteBus.from_prefix(dut, prefix), clock, reset, self, on_write=self.on_write, **kw)
         self.read_if = GuestRamRead(_StampedARBus.from_prefix(dut, prefix), _RBus.from_prefix(dut, prefix), clock, reset, self,
-                                    on_read=self.on_read, **kw)  # fmt: skip
+                                    on_read=self.on_read, reads_in_flight=reads_in_flight, **kw)  # fmt: skip
 
     def channels(self) -> list:
         """The five channel models (to pause them: :class:`vio.cocotb.gaps.Gaps`)."""
