@@ -45,7 +45,7 @@ module virtio_mmio #
     // Maximum AXI burst length to generate
     parameter AXI_MAX_BURST_LEN = 16,
     // Maximum number of DMA bursts in flight per direction
-    parameter DMA_MAX_OUTSTANDING = 8,
+    parameter DMA_MAX_OUTSTANDING = 16,
     // DMA window [DMA_BASE, DMA_BASE+DMA_SIZE): rings and buffers outside it break the device
     parameter [63:0] DMA_BASE = 64'd0,
     parameter [64:0] DMA_SIZE = 65'd1 << AXI_ADDR_WIDTH,

@@ -46,7 +46,7 @@ module virtio_mmio_dma_rd #
     // Maximum AXI burst length to generate
     parameter AXI_MAX_BURST_LEN = 16,
     // Maximum number of read bursts in flight
-    parameter MAX_OUTSTANDING = 8,
+    parameter MAX_OUTSTANDING = 16,
     // Width of a ring read tag
     parameter TAG_WIDTH = 3,
     // Width of data_space

@@ -43,7 +43,7 @@ module virtio_mmio_dma_wr #
     // Maximum AXI burst length to generate
     parameter AXI_MAX_BURST_LEN = 16,
     // Maximum number of write bursts waiting for a response
-    parameter MAX_OUTSTANDING = 8,
+    parameter MAX_OUTSTANDING = 16,
     // Beats of answer data held (power of two, at least 2*AXI_MAX_BURST_LEN)
     parameter STREAM_FIFO_DEPTH = 32,
     // Width of a request tag (reported with an error)

@@ -34,7 +34,7 @@ module virtio_mmio_engine #
     parameter AXI_STRB_WIDTH = (AXI_DATA_WIDTH/8),
     parameter AXI_ID_WIDTH = 8,
     parameter AXI_MAX_BURST_LEN = 16,
-    parameter DMA_MAX_OUTSTANDING = 8,
+    parameter DMA_MAX_OUTSTANDING = 16,
     parameter [63:0] DMA_BASE = 64'd0,
     parameter [64:0] DMA_SIZE = 65'd1 << AXI_ADDR_WIDTH,
     parameter AXIS_DEST_WIDTH = 8,
