@@ -113,6 +113,10 @@ reg first_reg, first_next;
 reg drop_reg, drop_next;
 // answers asked of the write engine whose packet has not ended yet
 reg [1:0] open_reg;
+// read ahead while idle, for an answer of the same queue as the last one: 1
+// the oldest in-flight entry of q_reg is on if_rdata, 2 its first writable
+// segment's read is issued, 3 that segment is on seg_rdata
+reg [1:0] ahead_reg, ahead_next;
 
 reg [IFP_W-1:0] if_rd_reg [0:NUM_QUEUES-1];
 reg [SPP_W-1:0] seg_tail_reg [0:NUM_QUEUES-1];
@@ -166,6 +170,7 @@ wire [SPP_W-1:0] if_e_wfirst = if_rdata[3*SPP_W-1 -: SPP_W];
 wire [SPP_W-1:0] if_e_wcnt = if_rdata[2*SPP_W-1 -: SPP_W];
 wire [SPP_W-1:0] if_e_end = if_rdata[SPP_W-1:0];
 wire [IFP_W-1:0] cur_if_rd = if_rd_reg[q_reg];
+wire [IFP_W-1:0] if_c_sent = if_sent[q_reg*IFP_W +: IFP_W];
 wire [Q_W-1:0] ans_q = s_axis_tdest[Q_W-1:0];
 wire [IFP_W-1:0] ans_if_rd = if_rd_reg[ans_q];
 // an in-flight entry keeps the head's 16 bits; heads are below QueueNumMax
@@ -214,6 +219,7 @@ always @* begin
     left_next = left_reg;
     first_next = first_reg;
     drop_next = drop_reg;
+    ahead_next = ahead_reg;
     st_req_drain_next = st_req_drain_reg;
     st_req_start_next = st_req_start_reg;
     st_req_addr_next = st_req_addr_reg;
@@ -236,7 +242,18 @@ always @* begin
             // the next answer, once the previous one's packet has ended
             if (s_axis_tvalid && open_reg == 2'd0 && req_free && c_count != CD[CD_W:0] && !flush) begin
                 q_next = ans_q;
-                if (ans_ok && pub_credit) begin
+                if (ans_ok && pub_credit && ans_q == q_reg && ahead_reg == 2'd3) begin
+                    // S_LOOKUP, S_GOT and S_SEG_ADDR done while idle
+                    pop_entry = 1'b1;
+                    head_next = {{(16-QN_W){1'b0}}, if_e_head};
+                    ptr_next = if_e_wfirst;
+                    left_next = if_e_wcnt;
+                    first_next = 1'b1;
+                    drop_next = 1'b0;
+                    open_inc = 1'b1;
+                    c_push = 1'b1;
+                    state_next = if_e_wcnt == 0 ? S_DRAIN_REQ : S_SEG_REQ;
+                end else if (ans_ok && pub_credit) begin
                     state_next = S_LOOKUP;
                 end else if (!ans_ok) begin
                     // no chain waits for it: dropped
@@ -307,6 +324,17 @@ always @* begin
             state_next = S_IDLE;
         end
     endcase
+
+    // the read ahead holds while idle on the same queue with its oldest chain in flight
+    if (state_reg != S_IDLE || state_next != S_IDLE || q_next != q_reg || flush || halt
+            || stopping[q_reg] || clr[q_reg] || if_c_sent == cur_if_rd) begin
+        ahead_next = 2'd0;
+    end else if (ahead_reg != 2'd3) begin
+        ahead_next = ahead_reg + 1'b1;
+        if (ahead_reg == 2'd1) begin
+            ptr_next = if_e_wfirst;
+        end
+    end
 end
 
 always @(posedge clk) begin
@@ -317,6 +345,7 @@ always @(posedge clk) begin
     left_reg <= left_next;
     first_reg <= first_next;
     drop_reg <= drop_next;
+    ahead_reg <= ahead_next;
     st_req_drain_reg <= st_req_drain_next;
     st_req_start_reg <= st_req_start_next;
     st_req_addr_reg <= st_req_addr_next;
@@ -382,6 +411,8 @@ always @(posedge clk) begin
 
     if (rst) begin
         state_reg <= S_IDLE;
+        q_reg <= {Q_W{1'b0}};
+        ahead_reg <= 2'd0;
         st_req_valid_reg <= 1'b0;
         open_reg <= 2'd0;
         done_valid_reg <= 1'b0;
