@@ -54,7 +54,7 @@ module virtio_mmio #
     // Heads read from the avail ring at once
     parameter HEAD_BURST = 16,
     // First descriptors read ahead of the chain walk
-    parameter DESC_PREFETCH = 4,
+    parameter DESC_PREFETCH = 8,
     // Heads of one queue's run before it yields to other waiting queues
     parameter RUN_MAX = 16,
     // Descriptors of an indirect table read at once (power of two)

@@ -42,7 +42,7 @@ module virtio_mmio_engine #
     // heads read at once
     parameter HEAD_BURST = 16,
     // first descriptors read ahead of the walk
-    parameter DESC_PREFETCH = 4,
+    parameter DESC_PREFETCH = 8,
     // heads of a run before it yields to other waiting queues
     parameter RUN_MAX = 16,
     // descriptors of an indirect table read at once

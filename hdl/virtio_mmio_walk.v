@@ -30,7 +30,7 @@ module virtio_mmio_walk #
     // Per-queue segment buffer depth (power of two)
     parameter SEG_DEPTH = 32,
     // First descriptors read ahead
-    parameter DESC_PREFETCH = 4,
+    parameter DESC_PREFETCH = 8,
     // Descriptors of an indirect table read at once (power of two)
     parameter INDIRECT_CHUNK = 8,
     // DMA window: [DMA_BASE, DMA_BASE+DMA_SIZE)
