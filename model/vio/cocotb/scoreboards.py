@@ -73,10 +73,14 @@ __all__ = [
 #   decision's, and is not counted.
 RISE_BOUND_CYCLES = 4
 # issue: the decision read is among the first reads asked for after that B: at
-#   most this many ARs before it (the one the bus may be holding back when the B
-#   comes and one issued in that cycle); the read engine serves the decision
-#   first. Counted in ARs, not cycles, so the bus's own AR backpressure does not count.
-ISSUE_BOUND_ARS = 2
+#   most this many ARs before it. The read request takes three cycles from the B
+#   to the read engine (the write engine's acknowledgement, the publisher, the
+#   read engine's holding register), in each of which the engine may ask another
+#   read of its own; then the one AR the bus may be holding back; from there the
+#   read engine serves the decision first. Counted in ARs, not cycles, so the
+#   bus's own AR backpressure does not count. (2 held while the test bench's
+#   memory took at most three reads: ARREADY was low through most of those cycles.)
+ISSUE_BOUND_ARS = 4
 # drop: from the cycle the InterruptACK write's response reached the driver to irq low.
 DROP_BOUND_CYCLES = 2
 
