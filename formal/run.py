@@ -177,6 +177,12 @@ MUTATIONS = [
     Mutation("write-one-byte-past-request", "chain-pop", "virtio_mmio_dma_wr.v",
              "st_left_next = st_q_drain ? 32'd0 : st_q_len;",
              "st_left_next = st_q_drain ? 32'd0 : st_q_len + 32'd1;"),
+    # a token emitted as the walk takes a chain: the token register is busy
+    # in the states that no longer wait for it (a units invariant)
+    Mutation("walk-token-while-walking", "chain-pop", "virtio_mmio_walk.v",
+             "                            wlen_next = 32'd0;\n                            state_next = S_CHECK;\n",
+             "                            wlen_next = 32'd0;\n                            state_next = S_CHECK;\n"
+             "                            emit = 1'b1;\n                            emit_kind = K_SHADOW;\n"),
 ]
 
 
