@@ -73,9 +73,12 @@ STARTS = {
 }
 SETUP_MAX_CYCLES = 400
 
-# the property sets a group keeps (wrapper labels, or the write invariant in hdl/)
+# the property sets a group keeps (wrapper labels, the write invariant in hdl/,
+# or the units' own invariants: the hdl/ assertions labelled inv_*)
 WRITES = "writes"
-EVERY = ["lite", "axi", "stream", WRITES]
+UNITS = "units"
+UNIT_INVARIANTS = "c:*.inv_*"
+EVERY = ["lite", "axi", "stream", WRITES, UNITS]
 
 
 @dataclass
@@ -83,7 +86,7 @@ class Group:
     name: str
     what: str
     depth: int
-    checks: list[str]               # label prefixes of the wrapper (lite, axi, ...), or WRITES
+    checks: list[str]               # label prefixes of the wrapper (lite, axi, ...), WRITES or UNITS
     witness: str = ""               # a cover_* label: expect it reached
     quick_depth: int = 0            # depth in the quick subset (0: not run)
     start: str = "reset"            # the initial state: reset, or a key of STARTS
@@ -100,6 +103,11 @@ GROUPS = [
     Group("writes", "writes only inside the used ring or a writable buffer of the chain "
           "completed (walk + completion + publisher + commit's avail_event + DMA write engine)",
           depth=36, checks=[WRITES]),
+    Group("units", "the units' invariants their decisions rely on (walk: token register "
+          "free while a chain is walked, a read not taken has descriptors to come; fetch_idx: "
+          "heads fit the entry FIFO, no read in flight after the run's end; DMA write engine: "
+          "no done mark on the immediate path, W finds its beat)",
+          depth=36, checks=[UNITS]),
     # every assertion in one model: the quick subset of make test
     Group("all", "every group above in one model (tests/test_formal.py)",
           depth=0, checks=EVERY, quick_depth=16),
@@ -169,6 +177,12 @@ MUTATIONS = [
     Mutation("write-one-byte-past-request", "chain-pop", "virtio_mmio_dma_wr.v",
              "st_left_next = st_q_drain ? 32'd0 : st_q_len;",
              "st_left_next = st_q_drain ? 32'd0 : st_q_len + 32'd1;"),
+    # a token emitted as the walk takes a chain: the token register is busy
+    # in the states that no longer wait for it (a units invariant)
+    Mutation("walk-token-while-walking", "chain-pop", "virtio_mmio_walk.v",
+             "                            wlen_next = 32'd0;\n                            state_next = S_CHECK;\n",
+             "                            wlen_next = 32'd0;\n                            state_next = S_CHECK;\n"
+             "                            emit = 1'b1;\n                            emit_kind = K_SHADOW;\n"),
 ]
 
 
@@ -314,9 +328,13 @@ def _keep_only(kind: str, keep: str) -> str:
 
 def build_model(netlist: Path, group: Group, out: Path) -> None:
     """out/design.aig (and design.il, design.aim): the group's properties only."""
-    keep = [f"c:{c}_*" for c in group.checks if c != WRITES]
+    keep = [f"c:{c}_*" for c in group.checks if c not in (WRITES, UNITS)]
     if WRITES in group.checks:
-        keep += [f"a:src=*{f}*" for f in HDL_ASSERT_FILES]
+        # (the invariants of those files are the units group's)
+        files = [f"a:src=*{f}*" for f in HDL_ASSERT_FILES]
+        keep.append(" ".join(files) + " %u" * (len(files) - 1) + f" {UNIT_INVARIANTS} %d")
+    if UNITS in group.checks:
+        keep.append(UNIT_INVARIANTS)
     if group.witness:
         keep.append(f"c:{group.witness}")
     keep_sel = " ".join(keep) + " %u" * (len(keep) - 1)

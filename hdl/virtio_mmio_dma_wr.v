@@ -308,7 +308,7 @@ wire [AXI_ADDR_WIDTH-1:0] st_burst_addr, im_burst_addr;
 wire [8:0] st_burst_len, im_burst_len;
 wire st_burst_valid, im_burst_valid, st_close_valid, im_close_valid;
 wire st_burst_last, im_burst_last;
-reg st_burst_take, im_burst_take, st_close_take, im_close_take;
+reg st_burst_take, im_burst_take, st_close_take;
 wire st_plan_idle, im_plan_idle;
 
 virtio_mmio_wr_planner #(
@@ -335,7 +335,8 @@ im_planner (
     .done_beats(im_done_beats), .done_valid(im_done_push),
     .beat_pushed(im_beat_push && im_beat_ready),
     .burst_addr(im_burst_addr), .burst_len(im_burst_len), .burst_valid(im_burst_valid), .burst_last(im_burst_last), .burst_take(im_burst_take),
-    .close_valid(im_close_valid), .close_take(im_close_take),
+    // (never proposed: an immediate request's last burst closes it)
+    .close_valid(im_close_valid), .close_take(1'b0),
     .idle(im_plan_idle)
 );
 
@@ -500,8 +501,10 @@ assign m_axi_wlast = m_axi_wlast_reg;
 assign m_axi_wvalid = m_axi_wvalid_reg;
 assign m_axi_bready = 1'b1;
 
-// B IDs are not checked: every burst uses ID 0
-wire unused_ok = &{1'b0, m_axi_bid, m_axi_bresp[0], st_beat_count, im_beat_count};
+// B IDs are not checked (every burst uses ID 0); the FIFOs' valid and the
+// immediate planner's close are read by the formal checks only
+wire unused_ok = &{1'b0, m_axi_bid, m_axi_bresp[0], st_beat_count, im_beat_count, im_close_valid,
+    st_fifo_valid, im_fifo_valid};
 
 // the realigner's next beat: how many bytes it takes from the accumulator
 // (a block of its own: the input's ready depends on it)
@@ -601,7 +604,6 @@ always @* begin
     st_burst_take = 1'b0;
     im_burst_take = 1'b0;
     st_close_take = 1'b0;
-    im_close_take = 1'b0;
     st_fifo_pop = 1'b0;
     im_fifo_pop = 1'b0;
 
@@ -740,12 +742,6 @@ always @* begin
             bt_push_path = PATH_IM;
             bt_push_last = im_burst_last;
             bt_push_tag = im_tag_head;
-        end else if (im_close_valid) begin
-            im_close_take = 1'b1;
-            bt_push = 1'b1;
-            bt_push_kind = BT_DONE;
-            bt_push_path = PATH_IM;
-            bt_push_tag = im_tag_head;
         end else if (st_burst_valid && outstanding_reg < OUTS_MAX && (!m_axi_awvalid_reg || m_axi_awready)) begin
             st_burst_take = 1'b1;
             m_axi_awaddr_next = st_burst_addr;
@@ -772,21 +768,20 @@ always @* begin
     /*
      * W: the beats of the bursts issued, in AW order, from their path's FIFO
      */
+    // (the beat is in its FIFO: a burst's AW goes out only once all its beats are)
     if (!wp_empty && (!m_axi_wvalid_reg || m_axi_wready)) begin
-        if (wp_head_path == PATH_IM ? im_fifo_valid : st_fifo_valid) begin
-            if (wp_head_path == PATH_IM) begin
-                im_fifo_pop = 1'b1;
-                m_axi_wdata_next = im_fifo_data;
-                m_axi_wstrb_next = im_fifo_strb;
-            end else begin
-                st_fifo_pop = 1'b1;
-                m_axi_wdata_next = st_fifo_data;
-                m_axi_wstrb_next = st_fifo_strb;
-            end
-            m_axi_wvalid_next = 1'b1;
-            m_axi_wlast_next = w_sent_reg + 9'd1 == wp_head_len;
-            w_sent_next = (w_sent_reg + 9'd1 == wp_head_len) ? 9'd0 : w_sent_reg + 9'd1;
+        if (wp_head_path == PATH_IM) begin
+            im_fifo_pop = 1'b1;
+            m_axi_wdata_next = im_fifo_data;
+            m_axi_wstrb_next = im_fifo_strb;
+        end else begin
+            st_fifo_pop = 1'b1;
+            m_axi_wdata_next = st_fifo_data;
+            m_axi_wstrb_next = st_fifo_strb;
         end
+        m_axi_wvalid_next = 1'b1;
+        m_axi_wlast_next = w_sent_reg + 9'd1 == wp_head_len;
+        w_sent_next = (w_sent_reg + 9'd1 == wp_head_len) ? 9'd0 : w_sent_reg + 9'd1;
     end
 
     /*
@@ -795,12 +790,10 @@ always @* begin
     bq_pop = 1'b0;
     if (!bt_empty) begin
         if (bt_head_kind == BT_DONE) begin
+            // (done marks are the stream path's: an immediate request's one
+            // burst is its last and acknowledges it)
             bt_pop = 1'b1;
-            if (bt_head_path == PATH_IM) begin
-                im_acked_next = im_acked_reg + 1'b1;
-            end else begin
-                st_acked_next = st_acked_reg + 1'b1;
-            end
+            st_acked_next = st_acked_reg + 1'b1;
         end else if (bq_count_reg != 0 || m_axi_bvalid) begin
             // the oldest B not yet matched (this cycle's if none is waiting)
             bt_pop = 1'b1;
@@ -903,7 +896,7 @@ always @(posedge clk) begin
         im_tag_mem[im_tag_wr_reg[1:0]] <= im_q_tag;
         im_tag_wr_reg <= im_tag_wr_reg + 1'b1;
     end
-    if (im_close_take || (im_burst_take && im_burst_last)) begin
+    if (im_burst_take && im_burst_last) begin
         im_tag_rd_reg <= im_tag_rd_reg + 1'b1;
     end
 
@@ -1064,6 +1057,22 @@ always @* begin
         end
         if (m_axi_wvalid_reg) begin
             assert({f_w_word, m_axi_wstrb_reg} == f_w_made);
+        end
+    end
+end
+
+/*
+ * The engine's invariants, on which its decisions rely: the immediate
+ * planner never proposes to close a request (an immediate request's plan
+ * and done go in together, so its last burst is known and closes it), so
+ * every done mark is the stream path's; W finds each beat of a burst issued
+ * in its path's FIFO (the AW went out only once all of them were pushed).
+ */
+always @* begin
+    if (!rst) begin
+        inv_dma_wr_im_no_close: assert(!im_close_valid);
+        if (!wp_empty && (!m_axi_wvalid_reg || m_axi_wready)) begin
+            inv_dma_wr_w_beat_held: assert(wp_head_path == PATH_IM ? im_fifo_valid : st_fifo_valid);
         end
     end
 end

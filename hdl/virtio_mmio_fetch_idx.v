@@ -219,7 +219,8 @@ always @* begin
                 pend_val_next = BUS_INFO_READ;
                 pend_cause_next = CAUSE_BUS_ERROR;
                 ended_next = 1'b1;
-            end else if (rd_heads_reg) begin
+            end else begin
+                // a heads read (avail.idx without an error is held above)
                 emit_n_next = rd_n_reg;
                 emit_i_next = {HB_W{1'b0}};
                 heads_ptr_next = heads_ptr_reg + {{(16-HB_W){1'b0}}, rd_n_reg};
@@ -253,9 +254,8 @@ always @* begin
             out_kind_int = K_CHAIN;
             out_val_int = hbuf_reg[{emit_i_reg, 4'b0000} +: 16];
             out_valid_int = !abort;
-            if (out_ready || abort) begin
-                emit_i_next = emit_i_reg + 1'b1;
-            end
+            // (the entry FIFO takes it: the read was sized to its room)
+            emit_i_next = emit_i_reg + 1'b1;
         end else if (pend_reg) begin
             out_kind_int = pend_kind_reg;
             out_val_int = pend_val_reg;
@@ -265,10 +265,9 @@ always @* begin
                 pend_next = 1'b0;
             end
         end else if (ended_reg) begin
-            // the run's last entry is out: done once nothing is in flight
-            if (!rd_out_reg && !rd_valid_reg) begin
-                active_next = 1'b0;
-            end
+            // the run's last entry is out, and nothing is in flight: every
+            // way of ending leaves none, and no read is issued after it
+            active_next = 1'b0;
         end else if (abort) begin
             if (!rd_out_reg && !rd_valid_reg) begin
                 pend_next = 1'b1;
@@ -367,6 +366,25 @@ always @(posedge clk) begin
         pend_reg <= 1'b0;
     end
 end
+
+`ifdef FORMAL
+/*
+ * Formal checks (docs/formal.md, `make formal`): the invariants the stage's
+ * decisions rely on. A head received goes into the entry FIFO at once (its
+ * read was sized to the room the FIFO had, which only grows until the heads
+ * are out); the run ends with no read in flight, and none is issued after.
+ */
+always @* begin
+    if (!rst) begin
+        if (active_reg && emit_i_reg != emit_n_reg && !abort) begin
+            inv_fetch_idx_head_room: assert(out_ready);
+        end
+        if (ended_reg) begin
+            inv_fetch_idx_ended_quiet: assert(!rd_out_reg && !rd_valid_reg);
+        end
+    end
+end
+`endif
 
 endmodule
 

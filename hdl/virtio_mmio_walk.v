@@ -409,9 +409,9 @@ always @* begin
                 state_next = abort ? S_DRAIN : S_DECIDE;
             end
             S_DECIDE: begin
-                if (!tok_free) begin
-                    // the token register is busy: decide next cycle
-                end else if (abort) begin
+                // (the token register is free from S_CHECK to S_TOKEN: a chain
+                // is taken only when it is, and nothing is emitted before its end)
+                if (abort) begin
                     state_next = S_DRAIN;
                 end else if (d_err_reg) begin
                     emit = 1'b1;
@@ -494,9 +494,7 @@ always @* begin
                 end
             end
             S_NEXT: begin
-                if (!tok_free) begin
-                    // the token register is busy: check next cycle
-                end else if (abort) begin
+                if (abort) begin
                     state_next = S_DRAIN;
                 end else if (nx_range_reg && !nx_table_reg) begin
                     // case 3
@@ -528,7 +526,8 @@ always @* begin
                     end
                 end else if (abort) begin
                     state_next = S_DRAIN;
-                end else if (!rd_valid_reg) begin
+                end else begin
+                    // (no read waits: a read leaves descriptors to take until it is taken)
                     if (nested_reg) begin
                         n = tbl_len_reg - {1'b0, idx_reg};
                         if (n > CHUNK17) begin
@@ -545,11 +544,9 @@ always @* begin
                 end
             end
             S_TOKEN: begin
-                if (tok_free) begin
-                    emit = 1'b1;
-                    emit_kind = K_CHAIN;
-                    emit_val = head_reg;
-                end
+                emit = 1'b1;
+                emit_kind = K_CHAIN;
+                emit_val = head_reg;
             end
             S_DRAIN: begin
                 // an abandoned chain: its next descriptors in flight are dropped
@@ -558,7 +555,7 @@ always @* begin
                         walk_pop = 1'b1;
                         chunk_left_next = chunk_left_reg - 17'd1;
                     end
-                end else if (!rd_valid_reg) begin
+                end else begin
                     state_next = S_IDLE;
                 end
             end
@@ -716,6 +713,24 @@ always @(posedge clk) begin
         f_seg_ptr[seg_waddr*SPP_W +: SPP_W] <= wptr_reg;
         f_seg_head[seg_waddr*16 +: 16] <= head_reg;
         f_seg_data[seg_waddr*(ADDR_WIDTH+32) +: ADDR_WIDTH+32] <= seg_wdata;
+    end
+end
+
+/*
+ * The walk's invariants, on which its decisions rely (they wait for nothing
+ * here): the token register is empty from S_CHECK to S_TOKEN (a chain is
+ * taken only when it is free, and nothing is emitted before the chain's
+ * end); a next-descriptor read not yet taken leaves descriptors to take (it
+ * is issued with its count, 1 or more, which drops only as they come back).
+ */
+always @* begin
+    if (!rst) begin
+        if (state_reg != S_IDLE && state_reg != S_DRAIN) begin
+            inv_walk_token_free: assert(!tok_valid_reg);
+        end
+        if (rd_valid_reg) begin
+            inv_walk_read_counted: assert(chunk_left_reg != 17'd0);
+        end
     end
 end
 `endif

@@ -72,7 +72,8 @@ def param_sets() -> dict[str, dict[str, int]]:
     return {
         "lb-dw32": _loopback(32),
         "lb-dw64-wrap": _loopback(64, RING_INDEX_BASE=0xFFF0),  # indices start near 65535
-        "lb-dw128-q32": _loopback(128, 32),
+        # (and a config space of 16 bytes: reads above it are the RTL's own, 0)
+        "lb-dw128-q32": _loopback(128, 32, CONFIG_SIZE=16),
         "lb-dw32-mem": _loopback(32, DMA_SIZE=MEM_SIZE),  # the DMA window = guest memory
         "block-dw64": _personality("block", 64),
         "console-dw32": _personality("console", 32),

@@ -1,7 +1,7 @@
 """Formal: the quick subset of `make formal` (formal/run.py).
 
 One model with every assertion group (AXI4-Lite, AXI4, streams, the write
-invariant) is checked by ABC's bmc3 to a short depth from reset (driver
+invariant, the units' invariants) is checked by ABC's bmc3 to a short depth from reset (driver
 set-up and the first ring reads), and one mutation (the AXI4-Lite B valid
 dropped before BREADY) must be caught by the same flow, so the check can
 fail. `make formal` runs each group to its full depth, the chain groups from

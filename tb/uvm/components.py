@@ -44,6 +44,7 @@ REGISTERS = [
     C.VIRTIO_MMIO_QUEUE_NOTIFY, C.VIRTIO_MMIO_INTERRUPT_STATUS, C.VIRTIO_MMIO_INTERRUPT_ACK, C.VIRTIO_MMIO_STATUS,
     C.VIO_MMIO_DEVICE_ERROR, C.VIRTIO_MMIO_CONFIG_GENERATION, C.VIRTIO_MMIO_CONFIG,
 ]  # fmt: skip
+RTL_CONFIG_SIZE = 0x100  # virtio_mmio's default CONFIG_SIZE: the whole config window 0x100..0x1ff
 GUARD = 16  # bytes of 0xEE each side of every buffer (writes there are caught by the memory scoreboard)
 
 
@@ -465,10 +466,12 @@ class VirtioDriverComponent(uvm_driver):
             offset = rng.choice(REGISTERS) if rng.random() < 0.7 else rng.randrange(0, 0x200, size)
             offset += rng.choice((0, 0, 0, 0, 1, 2)) if offset < 0x100 else 0
             if rng.random() < 0.5:
-                # AXI4-Lite reads are whole words (no strobes): a narrow or
-                # unaligned read is the HAL's doing, not observable by the
-                # device, except in config space, where the bytes are the backend's
-                if offset < C.VIRTIO_MMIO_CONFIG:
+                # AXI4-Lite reads are whole words (no strobes): a narrow read at
+                # a word's start, or one across words, is the HAL's doing, not
+                # observable by the device; one inside a word at an unaligned
+                # offset goes out at that ARADDR, and a register reads 0 there
+                # (as the reference device's). In config space the bytes are the backend's.
+                if offset < C.VIRTIO_MMIO_CONFIG and (offset % 4 == 0 or offset % 4 + size > 4):
                     offset, size = offset & ~3, 4
                 await hal.read(base + offset, size)
                 continue
@@ -480,9 +483,27 @@ class VirtioDriverComponent(uvm_driver):
             elif offset == C.VIRTIO_MMIO_QUEUE_PFN:
                 value = 0
             await hal.write(base + offset, value & ((1 << 8 * size) - 1), size)
+        await self.config_above_size(hal, base)
         item.result = item.args.count
         bench.close("full")
         await bench.open()
+
+    async def config_above_size(self, hal, base: int) -> None:
+        """A build whose config space (CONFIG_SIZE) leaves part of the window
+        free: a read there asks the config port nothing, one below it asks
+        once (the value is the scoreboard's, against the reference device)."""
+        bench = self.bench
+        size = bench.params.get("CONFIG_SIZE", RTL_CONFIG_SIZE)
+        if size >= RTL_CONFIG_SIZE:
+            return
+        streams = bench.env.streams
+        below = [(size - 4, 1)] if size else []
+        for off, asks in below + [(size, 0), (bench.rng.randrange(size, 0x100, 4), 0), (0xFC, 0)]:
+            before = streams.config_reads
+            await hal.read(base + C.VIRTIO_MMIO_CONFIG + off)
+            assert streams.config_reads - before == asks, (
+                f"config read at +{off:#x} (CONFIG_SIZE {size}): {streams.config_reads - before} "
+                f"config port request(s), expected {asks}")
 
     # ------------------------------------------------------------- block
     async def do_block(self, item: ControlItem) -> None:
