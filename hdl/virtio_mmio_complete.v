@@ -245,13 +245,6 @@ always @* begin
                 if (ans_ok && pub_credit && ans_q == q_reg && ahead_reg == 2'd3) begin
                     // S_LOOKUP, S_GOT and S_SEG_ADDR done while idle
                     pop_entry = 1'b1;
-                    head_next = {{(16-QN_W){1'b0}}, if_e_head};
-                    ptr_next = if_e_wfirst;
-                    left_next = if_e_wcnt;
-                    first_next = 1'b1;
-                    drop_next = 1'b0;
-                    open_inc = 1'b1;
-                    c_push = 1'b1;
                     state_next = if_e_wcnt == 0 ? S_DRAIN_REQ : S_SEG_REQ;
                 end else if (ans_ok && pub_credit) begin
                     state_next = S_LOOKUP;
@@ -274,15 +267,7 @@ always @* begin
             state_next = S_GOT;
         end
         S_GOT: begin
-            // the chain is completed: it leaves the in-flight FIFO
             pop_entry = 1'b1;
-            head_next = {{(16-QN_W){1'b0}}, if_e_head};
-            ptr_next = if_e_wfirst;
-            left_next = if_e_wcnt;
-            first_next = 1'b1;
-            drop_next = 1'b0;
-            open_inc = 1'b1;
-            c_push = 1'b1;
             state_next = if_e_wcnt == 0 ? S_DRAIN_REQ : S_SEG_ADDR;
         end
         S_SEG_ADDR: begin
@@ -324,6 +309,18 @@ always @* begin
             state_next = S_IDLE;
         end
     endcase
+
+    // the chain is completed: it leaves the in-flight FIFO (in S_GOT, or while
+    // idle when it was read ahead)
+    if (pop_entry) begin
+        head_next = {{(16-QN_W){1'b0}}, if_e_head};
+        ptr_next = if_e_wfirst;
+        left_next = if_e_wcnt;
+        first_next = 1'b1;
+        drop_next = 1'b0;
+        open_inc = 1'b1;
+        c_push = 1'b1;
+    end
 
     // the read ahead holds while idle on the same queue with its oldest chain in flight
     if (state_reg != S_IDLE || state_next != S_IDLE || q_next != q_reg || flush || halt
