@@ -62,7 +62,7 @@ FORMAL_TIES = [(f"{ENGINE}.complete_inst.f_walk_seg_{n}", f"{ENGINE}.walk_inst.f
     ("f_tie_im_valid", f"{ENGINE}.publish_inst.im_valid_reg"),
     ("f_tie_im_kind", f"{ENGINE}.publish_inst.im_kind_reg"),
     ("f_tie_im_ready", f"{ENGINE}.publish_inst.im_ready"),
-    ("f_tie_irq_vring", f"{ENGINE}.publish_inst.irq_vring_reg"),
+    ("f_tie_irq_vring", f"{ENGINE}.publish_inst.irq_vring"),
 ]
 # start states: the first cycle in which the wrapper's f_start_<name> is high
 # when the set-up sequencer drives the inputs from reset (the second chain's way)

@@ -289,10 +289,12 @@ wire [QD_W-1:0] ring_q_head = ring_q_rd_reg[QD_W-1:0];
 wire [QD_W-1:0] data_q_head = data_q_rd_reg[QD_W-1:0];
 wire [1:0] head_client = burst_client[burst_rd_reg[QD_W-1:0]];
 wire ar_free = !flush && (!m_axi_arvalid_reg || m_axi_arready) && outstanding_reg < OUTS_MAX;
-// an interrupt-decision read is held a cycle before its AR: the decision that
-// asks for it (a used.idx write answered, per-queue state) stays off the AR path
+// an interrupt-decision read goes straight to AR when nothing else issues
+// (its latency is the interrupt's); otherwise it is held, and the held read
+// issues before ring and data reads
 reg irq_hold_reg, irq_hold_next;
 reg [AXI_ADDR_WIDTH-1:0] irq_hold_addr_reg;
+wire [AXI_ADDR_WIDTH-1:0] irq_addr = irq_hold_reg ? irq_hold_addr_reg : irq_req_addr;
 assign irq_req_ready = !irq_hold_reg;
 assign irq_rsp_valid = m_axi_rvalid && m_axi_rready && head_client == CLIENT_IRQ && !flush;
 wire [OFF_W-1:0] head_off = burst_off[burst_rd_reg[QD_W-1:0]];
@@ -466,11 +468,13 @@ always @* begin
         end else if (data_active_reg && data_fresh_reg && outstanding_reg < OUTS_DATA_MAX
                 && credit_space >= credit_pending + credit_burst + SPACE_MARGIN) begin
             issue_data = 1'b1;
+        end else if (irq_req_valid) begin
+            issue_irq = 1'b1;
         end
     end
 
     if (issue_irq) begin
-        m_axi_araddr_next = {irq_hold_addr_reg[AXI_ADDR_WIDTH-1:OFF_W], {OFF_W{1'b0}}};
+        m_axi_araddr_next = {irq_addr[AXI_ADDR_WIDTH-1:OFF_W], {OFF_W{1'b0}}};
         m_axi_arlen_next = 8'd0;
         m_axi_arvalid_next = 1'b1;
         outstanding_next = outstanding_next + 1'b1;
@@ -499,7 +503,7 @@ always @* begin
         burst_push = 1'b1;
     end
 
-    irq_hold_next = irq_hold_reg ? !issue_irq : irq_req_valid;
+    irq_hold_next = irq_hold_reg ? !issue_irq : irq_req_valid && !issue_irq;
 
     ring_fresh_next = ring_active_reg && !ring_req_take && !issue_ring && !flush;
     data_fresh_next = data_active_reg && !data_req_take && !issue_data && !flush;
@@ -718,7 +722,7 @@ always @(posedge clk) begin
     // bursts in flight
     if (burst_push) begin
         burst_client[burst_wr_reg[QD_W-1:0]] <= issue_irq ? CLIENT_IRQ : issue_data ? CLIENT_DATA : CLIENT_RING;
-        burst_off[burst_wr_reg[QD_W-1:0]] <= irq_hold_addr_reg[OFF_W-1:0];
+        burst_off[burst_wr_reg[QD_W-1:0]] <= irq_addr[OFF_W-1:0];
         burst_wr_reg <= burst_wr_reg + 1'b1;
     end
     if (burst_pop) begin

@@ -138,7 +138,6 @@ reg [Q_W-1:0] im_q_reg;
 reg [15:0] im_new_reg;
 reg [15:0] im_old_reg;
 
-reg irq_vring_reg;
 reg brk_valid_reg;
 reg [Q_W-1:0] brk_q_reg;
 
@@ -199,7 +198,6 @@ assign im_valid = im_valid_reg;
 // straight into its AR register)
 assign rd_valid = c_to_issue && ci_acked && !ci_drop && !ci_noe;
 assign rd_addr = feat_event_idx ? ciq_avail + 4 + {{(ADDR_WIDTH-17){1'b0}}, ciq_num, 1'b0} : ciq_avail;
-assign irq_vring = irq_vring_reg;
 assign brk_valid = brk_valid_reg;
 assign brk_q = brk_q_reg;
 assign idle = a_empty && b_empty && c_empty && !g_valid_reg && !im_valid_reg;
@@ -241,6 +239,8 @@ reg [Q_W-1:0] im_q_next;
 reg [15:0] im_new_next;
 reg [15:0] im_old_next;
 reg irq_vring_next;
+// decided in the cycle the read's value arrives (the register block holds it)
+assign irq_vring = irq_vring_next;
 reg brk_valid_next;
 reg [Q_W-1:0] brk_q_next;
 
@@ -425,7 +425,6 @@ always @(posedge clk) begin
     im_q_reg <= im_q_next;
     im_new_reg <= im_new_next;
     im_old_reg <= im_old_next;
-    irq_vring_reg <= irq_vring_next;
     brk_valid_reg <= brk_valid_next;
     brk_q_reg <= brk_q_next;
 
@@ -510,7 +509,6 @@ always @(posedge clk) begin
         g_valid_reg <= 1'b0;
         c_iss_reg <= {(CD_W+1){1'b0}};
         im_valid_reg <= 1'b0;
-        irq_vring_reg <= 1'b0;
         brk_valid_reg <= 1'b0;
     end
 end

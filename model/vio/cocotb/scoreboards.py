@@ -71,13 +71,16 @@ __all__ = [
 #   Reads issued earlier (the engine reads ahead for other chains) may hold the
 #   decision read up on the in-order R channel: that wait is the bus's, not the
 #   decision's, and is not counted.
-RISE_BOUND_CYCLES = 4
+#   The device raises irq with the decision read's response (0 cycles); after the
+#   B when NOTIFY_ON_EMPTY decides without a read (the write engine's count, the
+#   publisher's issue and decide steps: up to 3).
+RISE_BOUND_CYCLES = 3
 # issue: the decision read is among the first reads asked for after that B: at
-#   most this many ARs before it. The read request takes three cycles from the B
-#   to the read engine (the write engine's acknowledgement, the publisher, the
-#   read engine's holding register), in each of which the engine may ask another
-#   read of its own; then the one AR the bus may be holding back; from there the
-#   read engine serves the decision first. Counted in ARs, not cycles, so the
+#   most this many ARs before it. The read request reaches the read engine in
+#   the cycle after the B (the write engine's acknowledgement); when another read
+#   issues in that cycle it waits in the read engine's holding register, which
+#   then issues first. Meanwhile the engine may ask other reads of its own, and
+#   the bus may hold one AR back. Counted in ARs, not cycles, so the
 #   bus's own AR backpressure does not count. (2 held while the test bench's
 #   memory took at most three reads: ARREADY was low through most of those cycles.)
 ISSUE_BOUND_ARS = 4
