@@ -148,6 +148,8 @@ reg [15:0] done_head_reg;
 
 reg pop_entry;
 reg seg_read;
+// the first segment's request is issued from the read ahead
+reg seg_now;
 reg c_push;
 reg c_push_drop;
 reg c_close;
@@ -228,6 +230,7 @@ always @* begin
     st_req_valid_next = st_req_valid_reg && !st_req_ready;
     pop_entry = 1'b0;
     seg_read = 1'b0;
+    seg_now = 1'b0;
     c_push = 1'b0;
     c_push_drop = 1'b0;
     c_close = 1'b0;
@@ -243,9 +246,11 @@ always @* begin
             if (s_axis_tvalid && open_reg == 2'd0 && req_free && c_count != CD[CD_W:0] && !flush) begin
                 q_next = ans_q;
                 if (ans_ok && pub_credit && ans_q == q_reg && ahead_reg == 2'd3) begin
-                    // S_LOOKUP, S_GOT and S_SEG_ADDR done while idle
+                    // S_LOOKUP, S_GOT and S_SEG_ADDR done while idle: the
+                    // first segment's request goes now (below)
                     pop_entry = 1'b1;
-                    state_next = if_e_wcnt == 0 ? S_DRAIN_REQ : S_SEG_REQ;
+                    seg_now = if_e_wcnt != 0;
+                    state_next = S_DRAIN_REQ;
                 end else if (ans_ok && pub_credit) begin
                     state_next = S_LOOKUP;
                 end else if (!ans_ok) begin
@@ -320,6 +325,20 @@ always @* begin
         drop_next = 1'b0;
         open_inc = 1'b1;
         c_push = 1'b1;
+    end
+    // S_SEG_REQ's work for the first segment, read ahead onto seg_rdata
+    if (seg_now) begin
+        st_req_drain_next = 1'b0;
+        st_req_start_next = 1'b1;
+        st_req_addr_next = seg_rdata[ADDR_WIDTH+31:32];
+        st_req_len_next = seg_rdata[31:0];
+        st_req_tag_next = {{(8-Q_W){1'b0}}, q_reg};
+        st_req_valid_next = 1'b1;
+        first_next = 1'b0;
+        seg_read = 1'b1;
+        ptr_next = ptr_reg + 1'b1;
+        left_next = if_e_wcnt - 1'b1;
+        state_next = if_e_wcnt == {{(SPP_W-1){1'b0}}, 1'b1} ? S_DRAIN_REQ : S_SEG_ADDR;
     end
 
     // the read ahead holds while idle on the same queue with its oldest chain in flight
@@ -442,7 +461,11 @@ localparam F_SLOTS = 2**(Q_W+SP_W);
 reg [QN_W-1:0] f_head;
 reg [SPP_W-1:0] f_wfirst, f_wcnt;
 wire [Q_W+SP_W-1:0] f_slot = {q_reg, ptr_reg[SP_W-1:0]};
-wire [SPP_W-1:0] f_seg_index = ptr_reg - f_wfirst;
+// (the read-ahead path reads the first segment in the cycle the entry is popped)
+wire [QN_W-1:0] f_cur_head = pop_entry ? if_e_head : f_head;
+wire [SPP_W-1:0] f_cur_wfirst = pop_entry ? if_e_wfirst : f_wfirst;
+wire [SPP_W-1:0] f_cur_wcnt = pop_entry ? if_e_wcnt : f_wcnt;
+wire [SPP_W-1:0] f_seg_index = ptr_reg - f_cur_wfirst;
 
 always @(posedge clk) begin
     if (pop_entry) begin
@@ -454,10 +477,10 @@ end
 
 always @* begin
     if (!rst && seg_read) begin
-        assert(f_seg_index < f_wcnt);
+        assert(f_seg_index < f_cur_wcnt);
         assert(f_walk_seg_w[f_slot]);
         assert(f_walk_seg_ptr[f_slot*SPP_W +: SPP_W] == ptr_reg);
-        assert(f_walk_seg_head[f_slot*16 +: 16] == {{(16-QN_W){1'b0}}, f_head});
+        assert(f_walk_seg_head[f_slot*16 +: 16] == {{(16-QN_W){1'b0}}, f_cur_head});
         assert({st_req_addr_next, st_req_len_next} == f_walk_seg_data[f_slot*(ADDR_WIDTH+32) +: ADDR_WIDTH+32]);
     end
 end

@@ -237,7 +237,8 @@ wire [$clog2(8+2)-1:0] im_beat_count;
 reg [SEQ_WIDTH-1:0] st_seq_reg, im_seq_reg;
 wire st_req_ready_int, im_req_ready_int;
 
-virtio_mmio_fifo #(.DEPTH(4), .WIDTH(ST_REQ_W + CNT_W + 1))
+// (both request FIFOs pass a request to an idle path in one cycle)
+virtio_mmio_fifo #(.DEPTH(4), .WIDTH(ST_REQ_W + CNT_W + 1), .BYPASS(1))
 st_req_fifo (
     .clk(clk), .rst(rst), .clear(clear_reg),
     .in_data({st_req_want, st_req_nz, st_req_drain, st_req_start, st_req_addr, st_req_len, st_req_tag}),
@@ -247,7 +248,7 @@ st_req_fifo (
     .count(st_req_count)
 );
 
-virtio_mmio_fifo #(.DEPTH(4), .WIDTH(IM_REQ_W))
+virtio_mmio_fifo #(.DEPTH(4), .WIDTH(IM_REQ_W), .BYPASS(1))
 im_req_fifo (
     .clk(clk), .rst(rst), .clear(clear_reg),
     .in_data({im_req_addr, im_req_len, im_req_data, im_req_tag}),
@@ -680,8 +681,9 @@ always @* begin
         end
     end
 
-    // next request
-    if (!st_active_reg && st_q_valid && st_plan_ready && !flush && !clear_reg) begin
+    // next request: when idle, or in the cycle the current one finishes (a
+    // chain's DRAIN and the next answer's first request follow back to back)
+    if ((!st_active_reg || st_finish) && st_q_valid && st_plan_ready && !flush && !clear_reg) begin
         st_take_req = 1'b1;
         st_q_ready = 1'b1;
         st_plan_push = 1'b1;

@@ -6,7 +6,10 @@
  * Synchronous FIFO with a valid/ready stream on each side: storage in a RAM
  * with a registered read (block or distributed RAM), one output register,
  * first word fall-through. Holds DEPTH entries plus the output register.
- * count = entries held; clear empties it in one cycle.
+ * count = entries held; clear empties it in one cycle. With BYPASS, an
+ * entry pushed while the RAM is empty and the output register free goes
+ * straight to the output register: out_valid the cycle after in_valid (else
+ * two cycles, through the RAM's registered read).
  */
 module virtio_mmio_fifo #
 (
@@ -15,7 +18,9 @@ module virtio_mmio_fifo #
     // Entry width in bits
     parameter WIDTH = 8,
     // Width of count (holds DEPTH+1)
-    parameter COUNT_WIDTH = $clog2(DEPTH+2)
+    parameter COUNT_WIDTH = $clog2(DEPTH+2),
+    // 1: an entry pushed into an empty FIFO skips the RAM (one cycle less)
+    parameter BYPASS = 0
 )
 (
     input  wire                    clk,
@@ -40,6 +45,10 @@ initial begin
         $error("Error: DEPTH must be a power of two, at least 2 (instance %m)");
         $finish;
     end
+    if (BYPASS != 0 && BYPASS != 1) begin
+        $error("Error: BYPASS must be 0 or 1 (instance %m)");
+        $finish;
+    end
 end
 
 reg [WIDTH-1:0] mem [0:DEPTH-1];
@@ -53,6 +62,8 @@ reg out_valid_reg;
 wire ram_empty = held_reg == 0;
 wire push = in_valid && in_ready;
 wire pop = !ram_empty && (!out_valid_reg || out_ready);
+wire bypass = BYPASS != 0 && push && ram_empty && (!out_valid_reg || out_ready);
+wire store = push && !bypass;
 
 assign in_ready = !held_reg[PTR_W];
 assign out_data = out_data_reg;
@@ -60,20 +71,23 @@ assign out_valid = out_valid_reg;
 assign count = {{(COUNT_WIDTH-PTR_W-1){1'b0}}, held_reg} + {{(COUNT_WIDTH-1){1'b0}}, out_valid_reg};
 
 always @(posedge clk) begin
-    if (push) begin
+    if (store) begin
         mem[wr_ptr_reg[PTR_W-1:0]] <= in_data;
         wr_ptr_reg <= wr_ptr_reg + 1'b1;
     end
 
-    if (push && !pop) begin
+    if (store && !pop) begin
         held_reg <= held_reg + 1'b1;
-    end else if (pop && !push) begin
+    end else if (pop && !store) begin
         held_reg <= held_reg - 1'b1;
     end
 
     if (pop) begin
         out_data_reg <= mem[rd_ptr_reg[PTR_W-1:0]];
         rd_ptr_reg <= rd_ptr_reg + 1'b1;
+        out_valid_reg <= 1'b1;
+    end else if (bypass) begin
+        out_data_reg <= in_data;
         out_valid_reg <= 1'b1;
     end else if (out_ready) begin
         out_valid_reg <= 1'b0;
