@@ -217,6 +217,8 @@ reg pop_int;
 reg shadow_we;
 reg tok_ready_int;
 reg data_ready_int;
+// a beat of the request packet may go out this cycle
+reg stream_now;
 reg skip;
 reg terminal;
 integer i;
@@ -308,6 +310,7 @@ always @* begin
     shadow_we = 1'b0;
     tok_ready_int = 1'b0;
     data_ready_int = 1'b0;
+    stream_now = 1'b0;
 
     skip = discard_reg[tok_q] || halt || stopping[tok_q];
     terminal = tok_kind != K_CHAIN && tok_kind != K_SHADOW;
@@ -367,6 +370,8 @@ always @* begin
                                     if (tok_data_read) begin
                                         data_done_next = 1'b0;
                                         state_next = S_STREAM;
+                                        // its first beat goes out with the pop
+                                        stream_now = !flush && !halt && !stopping[tok_q];
                                     end else begin
                                         // no readable bytes: an empty request packet
                                         m_axis_tdata_next = {DATA_WIDTH{1'b0}};
@@ -412,27 +417,7 @@ always @* begin
             if (flush || halt || stopping[cur_q_reg]) begin
                 state_next = S_ABORT;
             end else begin
-                // the readable bytes become the request packet
-                data_ready_int = m_free;
-                if (data_valid && m_free) begin
-                    m_axis_tdata_next = data_data;
-                    m_axis_tkeep_next = data_keep;
-                    m_axis_tlast_next = data_last;
-                    m_axis_tdest_next = {{(AXIS_DEST_WIDTH-Q_W){1'b0}}, cur_q_reg};
-                    m_axis_tuser_next = {data_err, cur_wlen_reg};
-                    m_axis_tvalid_next = 1'b1;
-                    if (data_last) begin
-                        data_done_next = 1'b1;
-                        if (data_err) begin
-                            // the bytes could not be read: the packet is closed
-                            // by the abort beat, and the device breaks in order
-                            equiv_what_next = 2'd2;
-                            state_next = S_EQUIV;
-                        end else begin
-                            state_next = S_IDLE;
-                        end
-                    end
-                end
+                stream_now = 1'b1;
             end
         end
         S_ABORT: begin
@@ -519,6 +504,31 @@ always @* begin
             state_next = S_IDLE;
         end
     endcase
+
+    // the readable bytes become the request packet (tdest and tuser: the
+    // popped chain's, in the cycle of the pop too)
+    if (stream_now) begin
+        data_ready_int = m_free;
+        if (data_valid && m_free) begin
+            m_axis_tdata_next = data_data;
+            m_axis_tkeep_next = data_keep;
+            m_axis_tlast_next = data_last;
+            m_axis_tdest_next = {{(AXIS_DEST_WIDTH-Q_W){1'b0}}, cur_q_next};
+            m_axis_tuser_next = {data_err, cur_wlen_next};
+            m_axis_tvalid_next = 1'b1;
+            if (data_last) begin
+                data_done_next = 1'b1;
+                if (data_err) begin
+                    // the bytes could not be read: the packet is closed
+                    // by the abort beat, and the device breaks in order
+                    equiv_what_next = 2'd2;
+                    state_next = S_EQUIV;
+                end else begin
+                    state_next = S_IDLE;
+                end
+            end
+        end
+    end
 
     if (flush) begin
         discard_next = {NUM_QUEUES{1'b0}};

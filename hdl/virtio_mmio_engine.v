@@ -440,7 +440,8 @@ fetch_idx_inst (
 
 virtio_mmio_fifo #(
     .DEPTH(ENT_DEPTH),
-    .WIDTH(ENT_W)
+    .WIDTH(ENT_W),
+    .BYPASS(1)
 )
 ent_fifo (
     .clk(clk),
@@ -496,7 +497,8 @@ fetch_head_inst (
 
 virtio_mmio_fifo #(
     .DEPTH(8),
-    .WIDTH(ENT_W)
+    .WIDTH(ENT_W),
+    .BYPASS(1)
 )
 walk_queue (
     .clk(clk),
@@ -592,7 +594,8 @@ wire [SPP_W-1:0] t1_rcnt = t1_out[32+4*SPP_W-1 -: SPP_W];
 
 virtio_mmio_fifo #(
     .DEPTH(4),
-    .WIDTH(TOK_W)
+    .WIDTH(TOK_W),
+    .BYPASS(1)
 )
 tok_fifo_walked (
     .clk(clk),
@@ -677,7 +680,8 @@ assign tok_q = t2_q;
 
 virtio_mmio_fifo #(
     .DEPTH(4),
-    .WIDTH(TOK_W+1)
+    .WIDTH(TOK_W+1),
+    .BYPASS(1)
 )
 tok_fifo_read (
     .clk(clk),
