@@ -207,6 +207,13 @@ reg [1:0] burst_client [0:QD-1];
 // an interrupt read's byte offset in its bus word
 reg [OFF_W-1:0] burst_off [0:QD-1];
 reg [QD_W:0] burst_wr_reg, burst_rd_reg;
+// the head burst's client and offset in registers: the R path (and the
+// interrupt decision after it) starts from them, not from a RAM read. A burst
+// pushed into an empty FIFO is read into them the cycle after: its first R
+// beat comes two edges after the push at the earliest (the AR register, then
+// the AR handshake)
+reg [1:0] head_client_reg;
+reg [OFF_W-1:0] head_off_reg;
 
 // requests in flight per client, in issue order: {offset, length, tag/last}
 // (a request's first beat is split when it is taken, off the R path: the
@@ -287,7 +294,7 @@ wire data_q_empty = data_q_wr_reg == data_q_rd_reg;
 wire burst_empty = burst_wr_reg == burst_rd_reg;
 wire [QD_W-1:0] ring_q_head = ring_q_rd_reg[QD_W-1:0];
 wire [QD_W-1:0] data_q_head = data_q_rd_reg[QD_W-1:0];
-wire [1:0] head_client = burst_client[burst_rd_reg[QD_W-1:0]];
+wire [1:0] head_client = head_client_reg;
 wire ar_free = !flush && (!m_axi_arvalid_reg || m_axi_arready) && outstanding_reg < OUTS_MAX;
 // an interrupt-decision read goes straight to AR when nothing else issues
 // (its latency is the interrupt's); otherwise it is held, and the held read
@@ -297,7 +304,11 @@ reg [AXI_ADDR_WIDTH-1:0] irq_hold_addr_reg;
 wire [AXI_ADDR_WIDTH-1:0] irq_addr = irq_hold_reg ? irq_hold_addr_reg : irq_req_addr;
 assign irq_req_ready = !irq_hold_reg;
 assign irq_rsp_valid = m_axi_rvalid && m_axi_rready && head_client == CLIENT_IRQ && !flush;
-wire [OFF_W-1:0] head_off = burst_off[burst_rd_reg[QD_W-1:0]];
+wire [OFF_W-1:0] head_off = head_off_reg;
+// the head after this cycle's pop
+wire [QD_W:0] head_next_ptr = burst_rd_reg + {{QD_W{1'b0}}, burst_pop};
+wire [QD_W-1:0] head_next_i = head_next_ptr[QD_W-1:0];
+wire [1:0] push_client = issue_irq ? CLIENT_IRQ : issue_data ? CLIENT_DATA : CLIENT_RING;
 wire [AXI_DATA_WIDTH-1:0] irq_shifted = m_axi_rdata >> {head_off, 3'b000};
 assign irq_rsp_data = irq_shifted[15:0];
 assign irq_rsp_err = m_axi_rresp[1];
@@ -356,7 +367,7 @@ assign m_axi_arvalid = m_axi_arvalid_reg;
 assign m_axi_rready = rready_int;
 
 // R beat IDs are not checked: every burst uses ID 0
-wire unused_ok = &{1'b0, m_axi_rid, m_axi_rresp[0], m_axi_rlast, ring_beats[32:17], irq_shifted};
+wire unused_ok = &{1'b0, head_next_ptr[QD_W], m_axi_rid, m_axi_rresp[0], m_axi_rlast, ring_beats[32:17], irq_shifted};
 
 // beats of a request: from its word-aligned start to its last byte
 function [32:0] beats_of;
@@ -720,8 +731,10 @@ always @(posedge clk) begin
     data_out_valid_reg <= data_out_valid_next;
 
     // bursts in flight
+    head_client_reg <= burst_client[head_next_i];
+    head_off_reg <= burst_off[head_next_i];
     if (burst_push) begin
-        burst_client[burst_wr_reg[QD_W-1:0]] <= issue_irq ? CLIENT_IRQ : issue_data ? CLIENT_DATA : CLIENT_RING;
+        burst_client[burst_wr_reg[QD_W-1:0]] <= push_client;
         burst_off[burst_wr_reg[QD_W-1:0]] <= irq_addr[OFF_W-1:0];
         burst_wr_reg <= burst_wr_reg + 1'b1;
     end

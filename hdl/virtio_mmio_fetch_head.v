@@ -111,6 +111,16 @@ reg [7:0] pre_cause_reg;
 reg pre_range_reg;
 reg pre_maybe_reg;
 
+// chains of the run's queue in flight or on their way (committed and not
+// completed, and this run's heads not yet committed) against QueueNum,
+// registered: as many as QueueNum (full0), or one short of it (full1, for
+// when a head was added in that cycle). A commit moves a chain from one
+// count to the other; a completion only lowers the sum, so a value a cycle
+// old errs on the side of RECHECK.
+reg full0_reg, full1_reg, pushed_reg;
+wire [16:0] claim = {{(17-IFP_W){1'b0}}, inflight} + {{(16-RP_W){1'b0}}, cam_count_reg};
+wire claim_full = pushed_reg ? full1_reg : full0_reg;
+
 reg pre_take;
 reg in_take;
 reg cam_push;
@@ -179,7 +189,7 @@ always @* begin
                     out_valid_next = 1'b1;
                     ended_next = 1'b1;
                     terminate_next = 1'b1;
-                end else if (pre_maybe_reg || {{(16-IFP_W){1'b0}}, inflight} + {{(15-RP_W){1'b0}}, cam_count} >= num) begin
+                end else if (pre_maybe_reg || claim_full) begin
                     // case 13 unless chains ahead complete first: decided at commit
                     pre_take = 1'b1;
                     out_kind_next = K_RECHECK;
@@ -229,6 +239,10 @@ always @(posedge clk) begin
     out_val_reg <= out_val_next;
     out_cause_reg <= out_cause_next;
     out_valid_reg <= out_valid_next;
+
+    full0_reg <= claim >= {1'b0, num};
+    full1_reg <= claim + 17'd1 >= {1'b0, num};
+    pushed_reg <= cam_push;
 
     if (pre_take) begin
         pre_valid_reg <= 1'b0;

@@ -116,6 +116,8 @@ reg [BT_W-1:0] g_count_reg;
 reg [Q_W-1:0] c_q [0:CD-1];
 reg [15:0] c_old [0:CD-1];
 reg [15:0] c_new [0:CD-1];
+// (registers, not a RAM: the decision read's request starts from them)
+(* ram_style = "logic" *)
 reg [SEQ_WIDTH-1:0] c_need [0:CD-1];
 // what the issue pointer found: 0 a read was asked for, 1 NOTIFY_ON_EMPTY, 2 dropped
 reg [1:0] c_how [0:CD-1];

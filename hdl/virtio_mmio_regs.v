@@ -219,6 +219,8 @@ reg [31:0] queue_sel_reg, queue_sel_next;
 reg [15:0] num_reg [0:NUM_QUEUES-1];
 reg [4:0] align_shift_reg [0:NUM_QUEUES-1];
 reg [31:0] pfn_reg [0:NUM_QUEUES-1];
+// pfn_reg != 0, kept beside it (the engine's decisions read it, not a 32-bit compare)
+reg [NUM_QUEUES-1:0] live_reg;
 reg [ADDR_WIDTH-1:0] desc_reg [0:NUM_QUEUES-1];
 reg [ADDR_WIDTH-1:0] avail_reg [0:NUM_QUEUES-1];
 reg [ADDR_WIDTH-1:0] used_reg [0:NUM_QUEUES-1];
@@ -328,7 +330,7 @@ genvar n;
 generate
 
 for (n = 0; n < NUM_QUEUES; n = n + 1) begin : queue_out
-    assign live[n] = pfn_reg[n] != 0;
+    assign live[n] = live_reg[n];
     assign q_num[n*16 +: 16] = num_reg[n];
     assign q_desc_addr[n*ADDR_WIDTH +: ADDR_WIDTH] = desc_reg[n];
     assign q_avail_addr[n*ADDR_WIDTH +: ADDR_WIDTH] = avail_reg[n];
@@ -685,6 +687,7 @@ always @(posedge clk) begin
 
     if (q_pfn_we) begin
         pfn_reg[qsel] <= wdata_reg;
+        live_reg[qsel] <= wdata_reg != 32'd0;
         desc_reg[qsel] <= layout_desc;
         avail_reg[qsel] <= layout_avail;
         used_reg[qsel] <= layout_used;
@@ -692,6 +695,7 @@ always @(posedge clk) begin
 
     if (q_pfn_clr) begin
         pfn_reg[ctrl_queue_reg] <= 32'd0;
+        live_reg[ctrl_queue_reg] <= 1'b0;
     end
 
     for (qi = 0; qi < NUM_QUEUES; qi = qi + 1) begin
@@ -699,6 +703,7 @@ always @(posedge clk) begin
             num_reg[qi] <= NUM_MAX16;
             align_shift_reg[qi] <= 5'd12;
             pfn_reg[qi] <= 32'd0;
+            live_reg[qi] <= 1'b0;
         end
     end
 
