@@ -111,15 +111,6 @@ reg [7:0] pre_cause_reg;
 reg pre_range_reg;
 reg pre_maybe_reg;
 
-// chains of the run's queue in flight or on their way (committed and not
-// completed, and this run's heads not yet committed) against QueueNum,
-// registered: as many as QueueNum (full0), or one short of it (full1, for
-// when a head was added in that cycle). A commit moves a chain from one
-// count to the other; a completion only lowers the sum, so a value a cycle
-// old errs on the side of RECHECK.
-reg full0_reg, full1_reg, pushed_reg;
-wire [16:0] claim = {{(17-IFP_W){1'b0}}, inflight} + {{(16-RP_W){1'b0}}, cam_count_reg};
-wire claim_full = pushed_reg ? full1_reg : full0_reg;
 
 reg pre_take;
 reg in_take;
@@ -127,7 +118,23 @@ reg cam_push;
 reg terminal_in;
 
 wire [RP_W:0] cam_count = cam_count_reg;
-wire cam_pop = commit_chain && cam_count_reg != 0;
+// a commit leaves the list a cycle later (the commit decision stays off
+// this stage's paths): meanwhile its head still matches, on the side of
+// RECHECK; a run's start drops it (the run's chains are all committed by then)
+reg commit_chain_reg;
+wire cam_pop = commit_chain_reg && cam_count_reg != 0;
+
+// chains of the run's queue in flight or on their way (committed and not
+// completed, and this run's heads not yet committed) against QueueNum,
+// registered: as many as QueueNum (full0), or one short of it (full1, for
+// when a head was added in that cycle). A commit moves a chain from one
+// count to the other (the list's count a cycle late: its pop is taken off);
+// a completion only lowers the sum, so a value a cycle old errs on the side
+// of RECHECK.
+reg full0_reg, full1_reg, pushed_reg;
+wire [16:0] claim = {{(17-IFP_W){1'b0}}, inflight} + {{(16-RP_W){1'b0}}, cam_count_reg}
+    - {16'd0, cam_pop};
+wire claim_full = pushed_reg ? full1_reg : full0_reg;
 wire [RUN_CHAINS-1:0] cam_match;
 
 genvar k;
@@ -240,6 +247,7 @@ always @(posedge clk) begin
     out_cause_reg <= out_cause_next;
     out_valid_reg <= out_valid_next;
 
+    commit_chain_reg <= commit_chain && !run_start;
     full0_reg <= claim >= {1'b0, num};
     full1_reg <= claim + 17'd1 >= {1'b0, num};
     pushed_reg <= cam_push;
@@ -278,6 +286,7 @@ always @(posedge clk) begin
     end
 
     if (rst) begin
+        commit_chain_reg <= 1'b0;
         active_reg <= 1'b0;
         ended_reg <= 1'b0;
         up_done_reg <= 1'b0;
