@@ -148,8 +148,9 @@ reg [15:0] done_head_reg;
 
 reg pop_entry;
 reg seg_read;
-// the first segment's request is issued from the read ahead
-reg seg_now;
+// a writable segment's request goes out (S_SEG_REQ, or the first segment
+// from the read ahead)
+reg seg_req;
 reg c_push;
 reg c_push_drop;
 reg c_close;
@@ -230,7 +231,7 @@ always @* begin
     st_req_valid_next = st_req_valid_reg && !st_req_ready;
     pop_entry = 1'b0;
     seg_read = 1'b0;
-    seg_now = 1'b0;
+    seg_req = 1'b0;
     c_push = 1'b0;
     c_push_drop = 1'b0;
     c_close = 1'b0;
@@ -247,9 +248,9 @@ always @* begin
                 q_next = ans_q;
                 if (ans_ok && pub_credit && ans_q == q_reg && ahead_reg == 2'd3) begin
                     // S_LOOKUP, S_GOT and S_SEG_ADDR done while idle: the
-                    // first segment's request goes now (below)
+                    // first segment's request goes now
                     pop_entry = 1'b1;
-                    seg_now = if_e_wcnt != 0;
+                    seg_req = if_e_wcnt != 0;
                     state_next = S_DRAIN_REQ;
                 end else if (ans_ok && pub_credit) begin
                     state_next = S_LOOKUP;
@@ -285,17 +286,7 @@ always @* begin
                 drop_next = 1'b1;
                 state_next = S_DRAIN_REQ;
             end else if (req_free) begin
-                st_req_drain_next = 1'b0;
-                st_req_start_next = first_reg;
-                st_req_addr_next = seg_rdata[ADDR_WIDTH+31:32];
-                st_req_len_next = seg_rdata[31:0];
-                st_req_tag_next = {{(8-Q_W){1'b0}}, q_reg};
-                st_req_valid_next = 1'b1;
-                first_next = 1'b0;
-                seg_read = 1'b1;
-                ptr_next = ptr_reg + 1'b1;
-                left_next = left_reg - 1'b1;
-                state_next = left_reg == {{(SPP_W-1){1'b0}}, 1'b1} ? S_DRAIN_REQ : S_SEG_ADDR;
+                seg_req = 1'b1;
             end
         end
         S_DRAIN_REQ: begin
@@ -326,19 +317,19 @@ always @* begin
         open_inc = 1'b1;
         c_push = 1'b1;
     end
-    // S_SEG_REQ's work for the first segment, read ahead onto seg_rdata
-    if (seg_now) begin
+    // the segment on seg_rdata (the one at ptr: after a pop, the chain's first)
+    if (seg_req) begin
         st_req_drain_next = 1'b0;
-        st_req_start_next = 1'b1;
+        st_req_start_next = first_next;
         st_req_addr_next = seg_rdata[ADDR_WIDTH+31:32];
         st_req_len_next = seg_rdata[31:0];
         st_req_tag_next = {{(8-Q_W){1'b0}}, q_reg};
         st_req_valid_next = 1'b1;
+        state_next = left_next == {{(SPP_W-1){1'b0}}, 1'b1} ? S_DRAIN_REQ : S_SEG_ADDR;
         first_next = 1'b0;
         seg_read = 1'b1;
-        ptr_next = ptr_reg + 1'b1;
-        left_next = if_e_wcnt - 1'b1;
-        state_next = if_e_wcnt == {{(SPP_W-1){1'b0}}, 1'b1} ? S_DRAIN_REQ : S_SEG_ADDR;
+        ptr_next = ptr_next + 1'b1;
+        left_next = left_next - 1'b1;
     end
 
     // the read ahead holds while idle on the same queue with its oldest chain in flight
