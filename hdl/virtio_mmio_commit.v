@@ -149,8 +149,9 @@ module virtio_mmio_commit #
     // a request packet of this queue is on m_axis or still to be dropped
     output wire                         streaming,
     output wire [Q_W-1:0]               streaming_q,
-    // the queue of the avail_event write waiting to be taken
+    // the queue of the avail_event write offered; the queues of both waiting
     output wire [Q_W-1:0]               ae_q,
+    output wire [NUM_QUEUES-1:0]        ae_holds,
     output wire                         idle
 );
 
@@ -199,6 +200,13 @@ reg [ADDR_WIDTH-1:0] ae_addr_reg, ae_addr_next;
 reg [Q_W-1:0] ae_q_reg, ae_q_next;
 reg [15:0] ae_data_reg, ae_data_next;
 reg ae_valid_reg, ae_valid_next;
+// a second avail_event write, behind the one offered: a pop needs only this
+// register free, not the write engine's ready (which would reach the pop
+// decision through the write arbiter)
+reg [ADDR_WIDTH-1:0] ae2_addr_reg, ae2_addr_next;
+reg [Q_W-1:0] ae2_q_reg, ae2_q_next;
+reg [15:0] ae2_data_reg, ae2_data_next;
+reg ae2_valid_reg, ae2_valid_next;
 // im_acked reaches this once the last avail_event write is answered
 reg [SEQ_WIDTH-1:0] ae_need_reg, ae_need_next;
 
@@ -214,6 +222,7 @@ reg run_end_valid_int;
 reg run_end_kick_int;
 reg wait_space_int;
 reg pop_int;
+reg ae_push;
 reg shadow_we;
 reg tok_ready_int;
 reg data_ready_int;
@@ -262,7 +271,14 @@ assign brk_info = brk_info_reg;
 assign streaming = state_reg == S_STREAM || state_reg == S_ABORT || state_reg == S_DRAIN || m_axis_tvalid_reg;
 assign streaming_q = cur_q_reg;
 assign ae_q = ae_q_reg;
-assign idle = state_reg == S_IDLE && !m_axis_tvalid_reg && !ae_valid_reg && !rd_valid_reg && !brk_valid_reg;
+genvar gq;
+generate
+    for (gq = 0; gq < NUM_QUEUES; gq = gq + 1) begin : g_ae_holds
+        assign ae_holds[gq] = (ae_valid_reg && ae_q_reg == gq) || (ae2_valid_reg && ae2_q_reg == gq);
+    end
+endgenerate
+assign idle = state_reg == S_IDLE && !m_axis_tvalid_reg && !ae_valid_reg && !ae2_valid_reg && !rd_valid_reg
+    && !brk_valid_reg;
 
 genvar n;
 generate
@@ -295,6 +311,17 @@ always @* begin
     ae_data_next = ae_data_reg;
     ae_valid_next = ae_valid_reg && !ae_ready;
     ae_need_next = ae_need_reg;
+    ae2_addr_next = ae2_addr_reg;
+    ae2_q_next = ae2_q_reg;
+    ae2_data_next = ae2_data_reg;
+    ae2_valid_next = ae2_valid_reg;
+    if (ae2_valid_reg && (!ae_valid_reg || ae_ready)) begin
+        ae_addr_next = ae2_addr_reg;
+        ae_q_next = ae2_q_reg;
+        ae_data_next = ae2_data_reg;
+        ae_valid_next = 1'b1;
+        ae2_valid_next = 1'b0;
+    end
     rd_addr_next = rd_addr_reg;
     rd_valid_next = rd_valid_reg && !rd_ready;
 
@@ -307,6 +334,7 @@ always @* begin
     run_end_kick_int = 1'b0;
     wait_space_int = 1'b0;
     pop_int = 1'b0;
+    ae_push = 1'b0;
     shadow_we = 1'b0;
     tok_ready_int = 1'b0;
     data_ready_int = 1'b0;
@@ -355,15 +383,12 @@ always @* begin
                     end else begin
                         case (tok_kind)
                             K_CHAIN: begin
-                                if (!ae_valid_reg || ae_ready) begin
+                                if (!ae2_valid_reg) begin
                                     // popped
                                     tok_ready_int = 1'b1;
                                     pop_int = 1'b1;
                                     if (feat_event_idx) begin
-                                        ae_addr_next = cfg_used + 4 + {{(ADDR_WIDTH-19){1'b0}}, cfg_num, 3'b000};
-                                        ae_data_next = tq_last_avail + 16'd1;
-                                        ae_q_next = tok_q;
-                                        ae_valid_next = 1'b1;
+                                        ae_push = 1'b1;
                                     end
                                     cur_q_next = tok_q;
                                     cur_wlen_next = tok_wlen;
@@ -480,7 +505,7 @@ always @* begin
                 tok_ready_int = 1'b1;
                 run_end_valid_int = 1'b1;
                 state_next = S_IDLE;
-            end else if (!ae_valid_reg && !ae_wait[SEQ_WIDTH-1] && !rd_valid_reg) begin
+            end else if (!ae_valid_reg && !ae2_valid_reg && !ae_wait[SEQ_WIDTH-1] && !rd_valid_reg) begin
                 rd_addr_next = cfg_avail + 2;
                 rd_valid_next = 1'b1;
                 state_next = S_CONFIRM_RD;
@@ -530,9 +555,26 @@ always @* begin
         end
     end
 
+    // the pop's avail_event write: offered now if the offer register is free
+    // (only the data path looks at ae_ready), else behind it
+    if (ae_push) begin
+        if (ae_valid_next) begin
+            ae2_addr_next = cfg_used + 4 + {{(ADDR_WIDTH-19){1'b0}}, cfg_num, 3'b000};
+            ae2_data_next = tq_last_avail + 16'd1;
+            ae2_q_next = tok_q;
+            ae2_valid_next = 1'b1;
+        end else begin
+            ae_addr_next = cfg_used + 4 + {{(ADDR_WIDTH-19){1'b0}}, cfg_num, 3'b000};
+            ae_data_next = tq_last_avail + 16'd1;
+            ae_q_next = tok_q;
+            ae_valid_next = 1'b1;
+        end
+    end
+
     if (flush) begin
         discard_next = {NUM_QUEUES{1'b0}};
         ae_valid_next = 1'b0;
+        ae2_valid_next = 1'b0;
     end
     for (i = 0; i < NUM_QUEUES; i = i + 1) begin
         if (clr[i]) begin
@@ -561,6 +603,10 @@ always @(posedge clk) begin
     ae_data_reg <= ae_data_next;
     ae_valid_reg <= ae_valid_next;
     ae_need_reg <= ae_need_next;
+    ae2_addr_reg <= ae2_addr_next;
+    ae2_q_reg <= ae2_q_next;
+    ae2_data_reg <= ae2_data_next;
+    ae2_valid_reg <= ae2_valid_next;
     rd_addr_reg <= rd_addr_next;
     rd_valid_reg <= rd_valid_next;
 
@@ -604,6 +650,7 @@ always @(posedge clk) begin
         discard_reg <= {NUM_QUEUES{1'b0}};
         m_axis_tvalid_reg <= 1'b0;
         ae_valid_reg <= 1'b0;
+        ae2_valid_reg <= 1'b0;
         ae_need_reg <= {SEQ_WIDTH{1'b0}};
         rd_valid_reg <= 1'b0;
         brk_valid_reg <= 1'b0;

@@ -157,7 +157,7 @@ reg c_close;
 reg c_close_drop;
 reg open_inc;
 
-reg ans_ok;
+reg ans_ok, ahead_ok;
 integer i;
 
 // the entry of the answer being issued (the newest); in the IDLE drop path it
@@ -179,6 +179,9 @@ wire [IFP_W-1:0] ans_if_rd = if_rd_reg[ans_q];
 // an in-flight entry keeps the head's 16 bits; heads are below QueueNumMax
 wire unused_ok = &{1'b0, if_rdata[16+3*SPP_W-1:QN_W+3*SPP_W]};
 // a completed chain needs a publisher entry free for each answer in the collector
+// an answer taken in S_IDLE: it is looked at in this cycle
+wire idle_take = state_reg == S_IDLE && s_axis_tvalid && open_reg == 2'd0 && req_free
+    && c_count != CD[CD_W:0] && !flush;
 wire pub_credit = {{(32-$clog2(PUB_DEPTH+2)){1'b0}}, pub_space} > {{(31-CD_W){1'b0}}, c_count} + {31'd0, pub_valid_reg};
 
 assign idle = state_reg == S_IDLE && open_reg == 2'd0 && c_empty && !st_req_valid_reg && !pub_valid_reg;
@@ -240,13 +243,18 @@ always @* begin
 
     ans_ok = s_axis_tdest < NQ_DEST && q_live[ans_q] && !halt && !stopping[ans_q]
         && if_sent[ans_q*IFP_W +: IFP_W] != ans_if_rd;
+    // the read-ahead's queue: a chain of it is in flight (the read ahead
+    // started on one, and if_sent only grows until a pop or a clear, which
+    // end the read ahead), so if_sent need not be looked at again
+    ahead_ok = ahead_reg == 2'd3 && s_axis_tdest < NQ_DEST && ans_q == q_reg && q_live[q_reg]
+        && !halt && !stopping[q_reg];
 
     case (state_reg)
         S_IDLE: begin
             // the next answer, once the previous one's packet has ended
-            if (s_axis_tvalid && open_reg == 2'd0 && req_free && c_count != CD[CD_W:0] && !flush) begin
+            if (idle_take) begin
                 q_next = ans_q;
-                if (ans_ok && pub_credit && ans_q == q_reg && ahead_reg == 2'd3) begin
+                if (ahead_ok && pub_credit) begin
                     // S_LOOKUP, S_GOT and S_SEG_ADDR done while idle: the
                     // first segment's request goes now
                     pop_entry = 1'b1;
@@ -332,8 +340,10 @@ always @* begin
         left_next = left_next - 1'b1;
     end
 
-    // the read ahead holds while idle on the same queue with its oldest chain in flight
-    if (state_reg != S_IDLE || state_next != S_IDLE || q_next != q_reg || flush || halt
+    // the read ahead holds while idle on the same queue with its oldest chain in
+    // flight; an answer taken ends it unless it waits for a publisher entry on
+    // the same queue (decided from registers, not from what the answer is)
+    if (state_reg != S_IDLE || (idle_take && (pub_credit || ans_q != q_reg)) || flush || halt
             || stopping[q_reg] || clr[q_reg] || if_c_sent == cur_if_rd) begin
         ahead_next = 2'd0;
     end else if (ahead_reg != 2'd3) begin

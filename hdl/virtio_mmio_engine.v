@@ -742,6 +742,7 @@ wire [15:0] cmt_brk_info;
 wire cmt_streaming;
 wire cmt_idle;
 wire [Q_W-1:0] cmt_ae_q;
+wire [NUM_QUEUES-1:0] cmt_ae_holds;
 wire [Q_W-1:0] cmt_streaming_q;
 wire complete_idle, publish_idle;
 
@@ -832,6 +833,7 @@ commit_inst (
     .streaming(cmt_streaming),
     .streaming_q(cmt_streaming_q),
     .ae_q(cmt_ae_q),
+    .ae_holds(cmt_ae_holds),
     .idle(cmt_idle)
 );
 
@@ -1217,7 +1219,7 @@ genvar gq;
 generate
     for (gq = 0; gq < NUM_QUEUES; gq = gq + 1) begin : g_unit_q_busy
         assign unit_q_busy[gq] = (cmt_streaming && cmt_streaming_q == gq)
-            || (ae_valid && cmt_ae_q == gq) || (!fetch_free && fetch_q == gq);
+            || cmt_ae_holds[gq] || (!fetch_free && fetch_q == gq);
     end
 endgenerate
 wire [NUM_QUEUES-1:0] q_busy = run_active | complete_holds | publish_holds | unit_q_busy;
