@@ -164,8 +164,11 @@ integer i;
 // is pushed and closed in the same cycle
 wire [CD_W-1:0] c_last_i = c_push ? c_wr_reg[CD_W-1:0] : c_wr_reg[CD_W-1:0] - 1'b1;
 
-wire [CD_W:0] c_count = c_wr_reg - c_rd_reg;
+// (a register of its own, kept by the pushes and pops: idle and the credit
+// reach the commit stage and the ready of s_axis)
+reg [CD_W:0] c_count;
 wire c_empty = c_count == 0;
+wire c_pop = st_rsp_valid && !c_empty && st_rsp_drain;
 wire [CD_W-1:0] c_head_i = c_rd_reg[CD_W-1:0];
 wire req_free = !st_req_valid_reg || st_req_ready;
 wire [QN_W-1:0] if_e_head = if_rdata[16+3*SPP_W-1-(16-QN_W) -: QN_W];
@@ -393,6 +396,11 @@ always @(posedge clk) begin
         c_drop[c_wr_reg[CD_W-1:0]] <= c_push_drop;
         c_wr_reg <= c_wr_reg + 1'b1;
     end
+    if (c_push && !c_pop) begin
+        c_count <= c_count + 1'b1;
+    end else if (c_pop && !c_push) begin
+        c_count <= c_count - 1'b1;
+    end
     if (c_close) begin
         // the DRAIN's sequence number: its data writes are all answered by then
         c_need[c_last_i] <= st_seq + (st_req_valid_reg ? 16'd2 : 16'd1);
@@ -435,6 +443,7 @@ always @(posedge clk) begin
         done_valid_reg <= 1'b0;
         c_wr_reg <= {(CD_W+1){1'b0}};
         c_rd_reg <= {(CD_W+1){1'b0}};
+        c_count <= {(CD_W+1){1'b0}};
         c_sum_reg <= 32'd0;
         pub_valid_reg <= 1'b0;
     end

@@ -188,7 +188,7 @@ reg [16:0] ring_ar_beats_reg, ring_ar_beats_next;
 reg data_active_reg, data_active_next;
 reg [AXI_ADDR_WIDTH-1:0] data_ar_addr_reg, data_ar_addr_next;
 reg [32:0] data_ar_beats_reg, data_ar_beats_next;
-reg [OUTS_W-1:0] outstanding_reg, outstanding_next;
+reg [OUTS_W-1:0] outstanding_reg;
 // data beats asked for and not yet received (the consumer FIFO must hold them,
 // so they never exceed its space)
 reg [SPACE_WIDTH:0] data_pending_reg, data_pending_next;
@@ -385,7 +385,6 @@ always @* begin
     data_active_next = data_active_reg;
     data_ar_addr_next = data_ar_addr_reg;
     data_ar_beats_next = data_ar_beats_reg;
-    outstanding_next = outstanding_reg;
     data_pending_next = data_pending_reg;
 
     m_axi_araddr_next = m_axi_araddr_reg;
@@ -484,14 +483,6 @@ always @* begin
         end
     end
 
-    if (issue_irq) begin
-        m_axi_araddr_next = {irq_addr[AXI_ADDR_WIDTH-1:OFF_W], {OFF_W{1'b0}}};
-        m_axi_arlen_next = 8'd0;
-        m_axi_arvalid_next = 1'b1;
-        outstanding_next = outstanding_next + 1'b1;
-        burst_push = 1'b1;
-    end
-
     if (issue_ring) begin
         m_axi_araddr_next = ring_ar_addr_reg;
         m_axi_arlen_next = ring_burst_reg[7:0] - 8'd1;
@@ -499,7 +490,6 @@ always @* begin
         ring_ar_addr_next = ring_ar_addr_reg + {{(AXI_ADDR_WIDTH-9-OFF_W){1'b0}}, ring_burst_reg, {OFF_W{1'b0}}};
         ring_ar_beats_next = ring_ar_beats_reg - {8'd0, ring_burst_reg};
         ring_active_next = ring_ar_beats_reg != {8'd0, ring_burst_reg};
-        outstanding_next = outstanding_next + 1'b1;
         burst_push = 1'b1;
     end
     if (issue_data) begin
@@ -509,8 +499,15 @@ always @* begin
         data_ar_addr_next = data_ar_addr_reg + {{(AXI_ADDR_WIDTH-9-OFF_W){1'b0}}, data_burst_reg, {OFF_W{1'b0}}};
         data_ar_beats_next = data_ar_beats_reg - {24'd0, data_burst_reg};
         data_active_next = data_ar_beats_reg != {24'd0, data_burst_reg};
-        outstanding_next = outstanding_next + 1'b1;
         data_pending_next = data_pending_next + credit_burst[SPACE_WIDTH:0];
+        burst_push = 1'b1;
+    end
+    // (last: a direct interrupt read is decided late in the cycle, so it only
+    // selects between values worked out from registers)
+    if (issue_irq) begin
+        m_axi_araddr_next = {irq_addr[AXI_ADDR_WIDTH-1:OFF_W], {OFF_W{1'b0}}};
+        m_axi_arlen_next = 8'd0;
+        m_axi_arvalid_next = 1'b1;
         burst_push = 1'b1;
     end
 
@@ -525,7 +522,6 @@ always @* begin
 
     if (m_axi_rvalid && rready_int) begin
         if (m_axi_rlast) begin
-            outstanding_next = outstanding_next - 1'b1;
             burst_pop = 1'b1;
         end
         if (beat_client == CLIENT_DATA) begin
@@ -684,7 +680,12 @@ always @(posedge clk) begin
     data_active_reg <= data_active_next;
     data_ar_addr_reg <= data_ar_addr_next;
     data_ar_beats_reg <= data_ar_beats_next;
-    outstanding_reg <= outstanding_next;
+    // (both sums from registers: the issue decision, late in the cycle, picks)
+    if (burst_push && !burst_pop) begin
+        outstanding_reg <= outstanding_reg + 1'b1;
+    end else if (burst_pop && !burst_push) begin
+        outstanding_reg <= outstanding_reg - 1'b1;
+    end
     data_pending_reg <= data_pending_next;
     data_space_reg <= data_space;
     irq_hold_reg <= irq_hold_next;
