@@ -275,6 +275,18 @@ reg [15:0] ring_req_len_reg;
 reg [TAG_W-1:0] ring_req_tag_reg;
 reg ring_req_valid_reg;
 wire ring_req_ready;
+// a second request behind the one offered to the read engine: a requester is
+// granted while this one is free, so the read engine's ready (and the flush in
+// it) does not reach the requesters' state in the same cycle
+reg [AXI_ADDR_WIDTH-1:0] ring_req2_addr_reg;
+reg [15:0] ring_req2_len_reg;
+reg [TAG_W-1:0] ring_req2_tag_reg;
+reg ring_req2_valid_reg;
+reg [AXI_ADDR_WIDTH-1:0] ring_grant_addr;
+reg [15:0] ring_grant_len;
+reg [TAG_W-1:0] ring_grant_tag;
+wire ring_asked = cmt_rd_valid || walk_rd_valid || head_rd_valid || idx_rd_valid;
+wire ring_offer_free = !ring_req_valid_reg || ring_req_ready;
 
 wire [AXI_DATA_WIDTH-1:0] ring_rsp_data;
 wire [AXI_STRB_WIDTH-1:0] ring_rsp_keep;
@@ -286,7 +298,7 @@ always @* begin
     head_rd_ready = 1'b0;
     walk_rd_ready = 1'b0;
     cmt_rd_ready = 1'b0;
-    if (!ring_req_valid_reg || ring_req_ready) begin
+    if (!ring_req2_valid_reg) begin
         // in pipeline order from the end
         if (cmt_rd_valid) begin
             cmt_rd_ready = 1'b1;
@@ -300,29 +312,51 @@ always @* begin
     end
 end
 
+always @* begin
+    if (cmt_rd_valid) begin
+        ring_grant_addr = cmt_rd_addr;
+        ring_grant_len = 16'd2;
+        ring_grant_tag = TAG_CONFIRM;
+    end else if (walk_rd_valid) begin
+        ring_grant_addr = walk_rd_addr;
+        ring_grant_len = walk_rd_len;
+        ring_grant_tag = TAG_WALK;
+    end else if (head_rd_valid) begin
+        ring_grant_addr = head_rd_addr;
+        ring_grant_len = 16'd16;
+        ring_grant_tag = TAG_FIRST;
+    end else begin
+        ring_grant_addr = idx_rd_addr;
+        ring_grant_len = idx_rd_len;
+        ring_grant_tag = TAG_IDX;
+    end
+end
+
+// in order: the offered request, the one behind it, the one granted now
 always @(posedge clk) begin
-    if (!ring_req_valid_reg || ring_req_ready) begin
-        ring_req_valid_reg <= cmt_rd_valid || walk_rd_valid || head_rd_valid || idx_rd_valid;
-        if (cmt_rd_valid) begin
-            ring_req_addr_reg <= cmt_rd_addr;
-            ring_req_len_reg <= 16'd2;
-            ring_req_tag_reg <= TAG_CONFIRM;
-        end else if (walk_rd_valid) begin
-            ring_req_addr_reg <= walk_rd_addr;
-            ring_req_len_reg <= walk_rd_len;
-            ring_req_tag_reg <= TAG_WALK;
-        end else if (head_rd_valid) begin
-            ring_req_addr_reg <= head_rd_addr;
-            ring_req_len_reg <= 16'd16;
-            ring_req_tag_reg <= TAG_FIRST;
+    if (ring_offer_free) begin
+        ring_req_valid_reg <= ring_req2_valid_reg || (ring_asked && !ring_req2_valid_reg);
+        if (ring_req2_valid_reg) begin
+            ring_req_addr_reg <= ring_req2_addr_reg;
+            ring_req_len_reg <= ring_req2_len_reg;
+            ring_req_tag_reg <= ring_req2_tag_reg;
         end else begin
-            ring_req_addr_reg <= idx_rd_addr;
-            ring_req_len_reg <= idx_rd_len;
-            ring_req_tag_reg <= TAG_IDX;
+            ring_req_addr_reg <= ring_grant_addr;
+            ring_req_len_reg <= ring_grant_len;
+            ring_req_tag_reg <= ring_grant_tag;
         end
+    end
+    if (ring_offer_free) begin
+        ring_req2_valid_reg <= 1'b0;
+    end else if (!ring_req2_valid_reg && ring_asked) begin
+        ring_req2_valid_reg <= 1'b1;
+        ring_req2_addr_reg <= ring_grant_addr;
+        ring_req2_len_reg <= ring_grant_len;
+        ring_req2_tag_reg <= ring_grant_tag;
     end
     if (rst) begin
         ring_req_valid_reg <= 1'b0;
+        ring_req2_valid_reg <= 1'b0;
     end
 end
 
@@ -1313,7 +1347,7 @@ always @(posedge clk) begin
 end
 
 assign idle = fetch_free && !sched_pending && !t1_valid && df_idle && !t2_valid && cmt_idle
-    && complete_idle && publish_idle && !ring_req_valid_reg && !rd_busy && wr_idle
+    && complete_idle && publish_idle && !ring_req_valid_reg && !ring_req2_valid_reg && !rd_busy && wr_idle
     && !ctrl_valid && !flush_reg && !err_valid_reg && !dq_valid;
 
 wire unused_ok = &{1'b0, st_rsp_ended, ring_rsp_keep, wq_count, t1_count, t2_count, dq_in_ready, wr_err,
