@@ -124,6 +124,11 @@ reg [1:0] c_how [0:CD-1];
 reg [CD_W:0] c_wr_reg, c_rd_reg;
 // the next entry to ask a read for (between c_rd and c_wr)
 reg [CD_W:0] c_iss_reg;
+// that entry's queue, new used.idx and sequence number, in registers of their
+// own (the read's request starts from them; no lookup by c_iss in that cycle)
+reg [Q_W-1:0] ci_q_reg;
+reg [15:0] ci_new_reg;
+reg [SEQ_WIDTH-1:0] ci_need_reg;
 
 // per queue: used elements written, used.idx written
 reg [15:0] elem_idx_reg [0:NUM_QUEUES-1];
@@ -178,15 +183,17 @@ wire [1:0] c_how_i = c_how[c_i];
 wire [15:0] c_ev_new = c_new[c_i] - rsp_data - 16'd1;
 wire [15:0] c_ev_span = c_new[c_i] - c_old[c_i];
 // the entry whose read is asked for next, once its used.idx write is answered
-wire [Q_W-1:0] ciq = c_q[ci_i];
-wire [SEQ_WIDTH-1:0] ci_wait = im_acked - c_need[ci_i];
+wire [Q_W-1:0] ciq = ci_q_reg;
+wire [SEQ_WIDTH-1:0] ci_wait = im_acked - ci_need_reg;
 wire ci_acked = !ci_wait[SEQ_WIDTH-1];
 wire [15:0] ciq_last_avail = last_avail[ciq*16 +: 16];
 wire [15:0] ciq_num = q_num[ciq*16 +: 16];
 wire [ADDR_WIDTH-1:0] ciq_avail = q_avail_addr[ciq*ADDR_WIDTH +: ADDR_WIDTH];
 wire ci_drop = halt || stopping[ciq];
 // NOTIFY_ON_EMPTY: nothing in flight after this write, the avail ring used up
-wire ci_noe = feat_notify_on_empty && ciq_last_avail == c_new[ci_i] && ciq_last_avail == shadow[ciq*16 +: 16];
+wire ci_noe = feat_notify_on_empty && ciq_last_avail == ci_new_reg && ciq_last_avail == shadow[ciq*16 +: 16];
+// the entry after it (the one the registers above hold once it is issued)
+wire [CD_W:0] c_iss_inc = c_iss_reg + 1'b1;
 wire im_free = !im_valid_reg || im_ready;
 
 assign in_ready = a_count != PUB_DEPTH[PD_W:0];
@@ -474,6 +481,23 @@ always @(posedge clk) begin
         b_q[b_wr_reg[PD_W-1:0]] <= im_q_reg;
         b_new[b_wr_reg[PD_W-1:0]] <= im_new_reg;
         b_need[b_wr_reg[PD_W-1:0]] <= im_seq + 1'b1;
+    end
+    // the issue pointer's entry: the next one once it moves, or this one
+    // pushed into the empty issue slot (a push at c_wr is the newest)
+    if (c_iss_next != c_iss_reg) begin
+        if (c_push && c_wr_reg == c_iss_inc) begin
+            ci_q_reg <= im_q_reg;
+            ci_new_reg <= im_new_reg;
+            ci_need_reg <= im_seq + 1'b1;
+        end else begin
+            ci_q_reg <= c_q[c_iss_inc[CD_W-1:0]];
+            ci_new_reg <= c_new[c_iss_inc[CD_W-1:0]];
+            ci_need_reg <= c_need[c_iss_inc[CD_W-1:0]];
+        end
+    end else if (c_push && c_wr_reg == c_iss_reg) begin
+        ci_q_reg <= im_q_reg;
+        ci_new_reg <= im_new_reg;
+        ci_need_reg <= im_seq + 1'b1;
     end
     if (c_push) begin
         c_q[c_wr_reg[CD_W-1:0]] <= im_q_reg;
