@@ -176,6 +176,9 @@ wire [SPP_W-1:0] if_e_wfirst = if_rdata[3*SPP_W-1 -: SPP_W];
 wire [SPP_W-1:0] if_e_wcnt = if_rdata[2*SPP_W-1 -: SPP_W];
 wire [SPP_W-1:0] if_e_end = if_rdata[SPP_W-1:0];
 wire [IFP_W-1:0] cur_if_rd = if_rd_reg[q_reg];
+// the segment pointer after a request, both ways (the decision only picks)
+wire [SPP_W-1:0] wfirst_inc = if_e_wfirst + 1'b1;
+wire [SPP_W-1:0] ptr_inc = ptr_reg + 1'b1;
 wire [IFP_W-1:0] if_c_sent = if_sent[q_reg*IFP_W +: IFP_W];
 wire [Q_W-1:0] ans_q = s_axis_tdest[Q_W-1:0];
 wire [IFP_W-1:0] ans_if_rd = if_rd_reg[ans_q];
@@ -339,7 +342,7 @@ always @* begin
         state_next = left_next == {{(SPP_W-1){1'b0}}, 1'b1} ? S_DRAIN_REQ : S_SEG_ADDR;
         first_next = 1'b0;
         seg_read = 1'b1;
-        ptr_next = ptr_next + 1'b1;
+        ptr_next = pop_entry ? wfirst_inc : ptr_inc;
         left_next = left_next - 1'b1;
     end
 
@@ -482,6 +485,17 @@ always @(posedge clk) begin
         f_head <= if_e_head;
         f_wfirst <= if_e_wfirst;
         f_wcnt <= if_e_wcnt;
+    end
+end
+
+// the registers that stand for a lookup: the collector's count, and the
+// read-ahead's chain in flight (its fast path does not look at if_sent)
+always @* begin
+    if (!rst) begin
+        inv_complete_count: assert(c_count == c_wr_reg - c_rd_reg);
+        if (ahead_reg == 2'd3) begin
+            inv_complete_ahead_in_flight: assert(if_c_sent != cur_if_rd);
+        end
     end
 end
 

@@ -230,8 +230,9 @@ wire [NUM_QUEUES-1:0] ctrl_mask = ctrl_reset ? {NUM_QUEUES{1'b1}}
 reg ctrl_live_reg;
 reg [NUM_QUEUES-1:0] stop_req_reg;
 reg flush_req_reg;
-// (in the acknowledgement's cycle stop_req_reg may still be set: clr_reg is too)
-wire [NUM_QUEUES-1:0] stopping = stop_req_reg | clr_reg;
+// (clr_reg, set in the cycle after the acknowledgement, is always within
+// stop_req_reg, which that cycle still holds: the register alone is the stop)
+wire [NUM_QUEUES-1:0] stopping = stop_req_reg;
 wire flush = flush_reg || flush_req_reg;
 assign flush_pulse = flush && !flush_hold;
 assign unit_rst = rst || flush_pulse;
@@ -1367,6 +1368,9 @@ wire [65:0] f_ae_lo = {{(66-AXI_ADDR_WIDTH){1'b0}}, ae_addr};
 always @* begin
     if (!rst && ae_valid) begin
         assert(f_ae_used_lo <= f_ae_lo && f_ae_lo + 66'd2 <= f_ae_used_hi);
+    end
+    if (!rst) begin
+        inv_engine_clr_in_stop: assert((clr_reg & ~stop_req_reg) == {NUM_QUEUES{1'b0}});
     end
 end
 `endif

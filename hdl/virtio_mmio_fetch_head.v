@@ -204,7 +204,9 @@ always @* begin
                     out_valid_next = 1'b1;
                     ended_next = 1'b1;
                     terminate_next = 1'b1;
-                end else if ((!rd_valid_reg || rd_ready) && first_credit && cam_count != RUN_CHAINS[RP_W:0]) begin
+                end else if (!rd_valid_reg && first_credit && cam_count != RUN_CHAINS[RP_W:0]) begin
+                    // (not in the cycle the previous read is granted: the grant
+                    // would reach this list's write enables)
                     pre_take = 1'b1;
                     rd_addr_next = desc_addr + {{(ADDR_WIDTH-20){1'b0}}, pre_val_reg, 4'b0000};
                     rd_valid_next = 1'b1;

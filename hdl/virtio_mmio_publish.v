@@ -551,6 +551,10 @@ wire [65:0] f_im_lo = {{(66-ADDR_WIDTH){1'b0}}, im_addr_reg};
 wire [65:0] f_im_hi = f_im_lo + {62'd0, im_len_reg};
 
 always @* begin
+    if (!rst && c_to_issue) begin
+        inv_publish_issue_entry: assert(ci_q_reg == c_q[ci_i] && ci_new_reg == c_new[ci_i]
+            && ci_need_reg == c_need[ci_i]);
+    end
     if (!rst && im_valid_reg) begin
         assert(im_len_reg != 4'd0 && im_len_reg <= 4'd8);
         assert(f_used_lo <= f_im_lo && f_im_hi <= f_used_hi);
