@@ -31,7 +31,7 @@ from cocotb.triggers import ClockCycles, RisingEdge
 
 from tb.top import rtl_parameters, virtio_env
 from vio.cocotb.env import VirtioEnv
-from vio.cocotb.waits import until_rise
+from vio.cocotb.waits import until_edge, until_rise
 from vio import VIO_IOV_FLAGS_WRITE, VioQueue, VioTransfer
 from vio.device.loopback import LoopbackBackend
 from vio.ring import u16
@@ -71,15 +71,32 @@ class Stopwatch:
                 await until_rise(valids)
                 continue
             c = self.env.cycle
-            if b and dut.m_axi_bready.value:
+            stalled = []  # per event: a signal at 0 that must rise before it can happen
+            if not b:
+                stalled.append(dut.m_axi_bvalid)
+            elif dut.m_axi_bready.value:
                 self.b_cycles.append(c)
-            if ar and dut.m_axi_arready.value:
+            else:
+                stalled.append(dut.m_axi_bready)
+            if not ar:
+                stalled.append(dut.m_axi_arvalid)
+            elif dut.m_axi_arready.value:
                 self.reads.append((dut.m_axi_araddr.value.to_unsigned(), c, None))
                 open_reads.append(len(self.reads) - 1)
-            if r and dut.m_axi_rready.value and dut.m_axi_rlast.value and open_reads:
+            else:
+                stalled.append(dut.m_axi_arready)
+            if not r:  # (only a burst's last R beat counts: asleep across the others)
+                stalled.append(dut.m_axi_rvalid)
+            elif not dut.m_axi_rready.value:
+                stalled.append(dut.m_axi_rready)
+            elif not dut.m_axi_rlast.value:
+                stalled.append(dut.m_axi_rlast)
+            elif open_reads:
                 i = open_reads.pop(0)
                 addr, ar, _ = self.reads[i]
                 self.reads[i] = (addr, ar, c)
+            if len(stalled) == 3:
+                await until_edge(stalled)
 
 
 async def _until_used(env: VirtioEnv, q: VioQueue, target: int) -> int:

@@ -8,8 +8,10 @@
   writes them, decoded from the write bursts (never read back from memory).
 
 Each binds by prefix and clock (``AxiWriteMonitor(dut, "m_axi", dut.clk,
-cycle_clock)``) and sleeps while every VALID it watches is low
-(:mod:`vio.cocotb.waits`).
+cycle_clock)``) and sleeps at the edges where no handshake it looks at can
+happen: every VALID low, or a VALID high waiting for its READY (and the read
+monitor across the R beats before RLAST, which it does not look at); it wakes
+on the rise of the signal that holds each one back (:mod:`vio.cocotb.waits`).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from cocotb.triggers import RisingEdge
 from vio.ring import USED_ELEM_SIZE, VringLayout, u16
 
 from .clock import CycleClock
-from .waits import until_rise
+from .waits import until_edge, until_rise
 
 __all__ = ["AxiRead", "AxiReadMonitor", "AxiWrite", "AxiWriteMonitor", "IrqMonitor", "ObservedUse", "UsedRingObserver"]
 
@@ -98,9 +100,9 @@ class _Monitor(ABC):
 
 class AxiWriteMonitor(_Monitor):
     """Watches the AW, W and B channels of an AXI4 master (``{prefix}_aw*``...) at
-    every rising edge where one of their VALIDs is high (asleep while all are
-    low: vio.cocotb.waits); pairs each AW with its W beats (W may come first) and
-    with its B, in order (the DUT uses one ID). Subscribers get each
+    every rising edge where a handshake can happen (asleep while every VALID
+    is low or waits for its READY: vio.cocotb.waits); pairs each AW with its
+    W beats (W may come first) and with its B, in order (the DUT uses one ID). Subscribers get each
     :class:`AxiWrite` when its data is complete; B arrives later on the record."""
 
     def __init__(self, dut: SimHandleBase, prefix: str, clock: SimHandleBase, cycle_clock: CycleClock):
@@ -133,13 +135,22 @@ class AxiWriteMonitor(_Monitor):
                 await until_rise(valids)
                 continue
             cycle = self.cycle_clock.now()
-            if aw and self.awready.value:
+            stalled: list[SimHandleBase] = []  # per channel: a signal at 0 that must rise before its next handshake
+            if not aw:
+                stalled.append(self.awvalid)
+            elif self.awready.value:
                 self._aw.append((self.awaddr.value.to_unsigned(), self.awlen.value.to_unsigned(), self.awsize.value.to_unsigned(), cycle))
-            if w and self.wready.value:
+            else:
+                stalled.append(self.awready)
+            if not w:
+                stalled.append(self.wvalid)
+            elif self.wready.value:
                 self._beats.append((self.wdata.value.to_unsigned(), self.wstrb.value.to_unsigned()))
                 if self.wlast.value:
                     self._w.append((self._beats, cycle))
                     self._beats = []
+            else:
+                stalled.append(self.wready)
             while self._aw and self._w:
                 addr, awlen, awsize, aw_cycle = self._aw.popleft()
                 beats, data_cycle = self._w.popleft()
@@ -154,12 +165,18 @@ class AxiWriteMonitor(_Monitor):
                 self._wait_b.append(wr)
                 for fn in self.subscribers:
                     fn(wr)
-            if b and self.bready.value:
+            if not b:
+                stalled.append(self.bvalid)
+            elif self.bready.value:
                 if self._wait_b:
                     wr = self._wait_b.popleft()
                     wr.b_cycle, wr.bresp = cycle, self.bresp.value.to_unsigned()
                 else:
                     self.errors.append(f"B response at cycle {cycle} without a complete write burst before it")
+            else:
+                stalled.append(self.bready)
+            if len(stalled) == 3:  # no handshake on any channel before one of these rises
+                await until_edge(stalled)
 
 
 @dataclass
@@ -174,8 +191,9 @@ class AxiRead:
 
 class AxiReadMonitor(_Monitor):
     """Watches the AR and R channels of an AXI4 master (``{prefix}_ar*``,
-    ``{prefix}_r*``) at every rising edge where one of their VALIDs is high
-    (asleep while both are low: vio.cocotb.waits); pairs each burst's AR with its
+    ``{prefix}_r*``) at every rising edge where an AR handshake or the
+    handshake of a burst's last R beat can happen (asleep otherwise, the R
+    beats before RLAST too: vio.cocotb.waits); pairs each burst's AR with its
     last R beat, in order (the DUT uses one ID)."""
 
     def __init__(self, dut: SimHandleBase, prefix: str, clock: SimHandleBase, cycle_clock: CycleClock):
@@ -197,12 +215,26 @@ class AxiReadMonitor(_Monitor):
                 await until_rise(valids)
                 continue
             cycle = self.cycle_clock.now()
-            if ar and self.arready.value:
+            stalled: list[SimHandleBase] = []  # per event: a signal at 0 that must rise before it can happen
+            if not ar:
+                stalled.append(self.arvalid)
+            elif self.arready.value:
                 rd = AxiRead(self.araddr.value.to_unsigned(), self.arlen.value.to_unsigned(), cycle)
                 self.reads.append(rd)
                 self._open.append(rd)
-            if r and self.rready.value and self.rlast.value and self._open:
+            else:
+                stalled.append(self.arready)
+            # the R beats before the last are not looked at: asleep until RLAST rises
+            if not r:
+                stalled.append(self.rvalid)
+            elif not self.rready.value:
+                stalled.append(self.rready)
+            elif not self.rlast.value:
+                stalled.append(self.rlast)
+            elif self._open:
                 self._open.popleft().last_cycle = cycle
+            if len(stalled) == 2:  # neither an AR nor a last R beat before one of these rises
+                await until_edge(stalled)
 
     def first_after(self, addrs: set[int], start: int, reads_before: int | None = None) -> AxiRead | None:
         """The first read of one of ``addrs`` (its bus word) whose AR came at or
