@@ -43,7 +43,8 @@ BOUND = 200_000  # cycles any single wait may take before the bench calls it a h
 
 class Stopwatch:
     """Cycles at which each queue's requests arrived at the backend, and the
-    AXI events the latency figures need (B responses, AR and R handshakes)."""
+    AXI events the latency figures need (B responses, AR and R handshakes),
+    recorded between :meth:`watch_bus` and :meth:`stop_bus`."""
 
     def __init__(self, env: VirtioEnv, backend: LoopbackBackend):
         self.env = env
@@ -57,7 +58,18 @@ class Stopwatch:
             return plain(queue, readable, writable_len)
 
         backend.request = timed  # type: ignore[method-assign]
-        cocotb.start_soon(self._watch())
+        self._task: cocotb.Task | None = None
+
+    def watch_bus(self) -> None:
+        """Record the B, AR and last R handshakes from the next edge on (on a
+        quiet bus: no burst in flight to pair wrongly)."""
+        if self._task is None:
+            self._task = cocotb.start_soon(self._watch())
+
+    def stop_bus(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None
 
     async def _watch(self) -> None:
         dut = self.env.dut
@@ -284,6 +296,7 @@ async def latencies(env, backend, drv, watch: Stopwatch, polled: VioQueue, signa
     for _ in range(8):
         t = VioTransfer(signalled.index, [(buf, 64, VIO_IOV_FLAGS_WRITE)])
         await env.quiesce()
+        watch.watch_bus()  # (the bus events are read here only: not watched in the rest of the bench)
         edges, bs, reads = len(env.irq_cycles), len(watch.b_cycles), len(watch.reads)
         await drv.submit(t)
         used = await _until_used(env, signalled, u16(signalled.last_used + 1))
@@ -302,6 +315,7 @@ async def latencies(env, backend, drv, watch: Stopwatch, polled: VioQueue, signa
             best = row
         assert (await drv.interrupt_status()) & 1
         await drv.poll()
+    watch.stop_bus()
     out["irq"] = best
 
 
