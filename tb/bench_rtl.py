@@ -31,7 +31,7 @@ from cocotb.triggers import ClockCycles, RisingEdge
 
 from tb.top import rtl_parameters, virtio_env
 from vio.cocotb.env import VirtioEnv
-from vio.cocotb.waits import until_rise
+from vio.cocotb.waits import until_edge, until_rise
 from vio import VIO_IOV_FLAGS_WRITE, VioQueue, VioTransfer
 from vio.device.loopback import LoopbackBackend
 from vio.ring import u16
@@ -43,7 +43,8 @@ BOUND = 200_000  # cycles any single wait may take before the bench calls it a h
 
 class Stopwatch:
     """Cycles at which each queue's requests arrived at the backend, and the
-    AXI events the latency figures need (B responses, AR and R handshakes)."""
+    AXI events the latency figures need (B responses, AR and R handshakes),
+    recorded between :meth:`watch_bus` and :meth:`stop_bus`."""
 
     def __init__(self, env: VirtioEnv, backend: LoopbackBackend):
         self.env = env
@@ -57,7 +58,18 @@ class Stopwatch:
             return plain(queue, readable, writable_len)
 
         backend.request = timed  # type: ignore[method-assign]
-        cocotb.start_soon(self._watch())
+        self._task: cocotb.Task | None = None
+
+    def watch_bus(self) -> None:
+        """Record the B, AR and last R handshakes from the next edge on (on a
+        quiet bus: no burst in flight to pair wrongly)."""
+        if self._task is None:
+            self._task = cocotb.start_soon(self._watch())
+
+    def stop_bus(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None
 
     async def _watch(self) -> None:
         dut = self.env.dut
@@ -71,24 +83,48 @@ class Stopwatch:
                 await until_rise(valids)
                 continue
             c = self.env.cycle
-            if b and dut.m_axi_bready.value:
+            stalled = []  # per event: a signal at 0 that must rise before it can happen
+            if not b:
+                stalled.append(dut.m_axi_bvalid)
+            elif dut.m_axi_bready.value:
                 self.b_cycles.append(c)
-            if ar and dut.m_axi_arready.value:
+            else:
+                stalled.append(dut.m_axi_bready)
+            if not ar:
+                stalled.append(dut.m_axi_arvalid)
+            elif dut.m_axi_arready.value:
                 self.reads.append((dut.m_axi_araddr.value.to_unsigned(), c, None))
                 open_reads.append(len(self.reads) - 1)
-            if r and dut.m_axi_rready.value and dut.m_axi_rlast.value and open_reads:
+            else:
+                stalled.append(dut.m_axi_arready)
+            if not r:  # (only a burst's last R beat counts: asleep across the others)
+                stalled.append(dut.m_axi_rvalid)
+            elif not dut.m_axi_rready.value:
+                stalled.append(dut.m_axi_rready)
+            elif not dut.m_axi_rlast.value:
+                stalled.append(dut.m_axi_rlast)
+            elif open_reads:
                 i = open_reads.pop(0)
                 addr, ar, _ = self.reads[i]
                 self.reads[i] = (addr, ar, c)
+            if len(stalled) == 3:
+                await until_edge(stalled)
 
 
 async def _until_used(env: VirtioEnv, q: VioQueue, target: int) -> int:
-    """Cycle at which the DUT's write of used.idx == target lands in memory."""
-    for _ in range(BOUND):
-        if env.mem.read16(q.layout.used_idx) == target:
-            return env.cycle
-        await RisingEdge(env.dut.clk)
-    raise AssertionError(f"used.idx of {q.name} did not reach {target} in {BOUND} cycles")
+    """The cycle of the first clock edge after the one at which the DUT's
+    write of used.idx == ``target`` lands in memory (the edge of its W
+    handshake): the cycle the bench has always reported, when it looked at
+    memory at every edge, before the memory model stored that edge's beat.
+    Now woken by the memory model's write hook (``VirtioEnv.until_used``, which
+    returns at the write's own edge), then one edge: it returns at the same
+    edge as the per-edge loop did, so what the bench does next is unchanged
+    too. Returns at once (the loop's first look) if used.idx is there already."""
+    if env.mem.read16(q.layout.used_idx) == target:
+        return env.cycle
+    await env.until_used(q, target, BOUND)
+    await RisingEdge(env.dut.clk)
+    return env.cycle
 
 
 async def _gated_run(env, backend, drv, queues: dict[int, tuple[VioQueue, list[VioTransfer]]]) -> int:
@@ -260,6 +296,7 @@ async def latencies(env, backend, drv, watch: Stopwatch, polled: VioQueue, signa
     for _ in range(8):
         t = VioTransfer(signalled.index, [(buf, 64, VIO_IOV_FLAGS_WRITE)])
         await env.quiesce()
+        watch.watch_bus()  # (the bus events are read here only: not watched in the rest of the bench)
         edges, bs, reads = len(env.irq_cycles), len(watch.b_cycles), len(watch.reads)
         await drv.submit(t)
         used = await _until_used(env, signalled, u16(signalled.last_used + 1))
@@ -278,6 +315,7 @@ async def latencies(env, backend, drv, watch: Stopwatch, polled: VioQueue, signa
             best = row
         assert (await drv.interrupt_status()) & 1
         await drv.poll()
+    watch.stop_bus()
     out["irq"] = best
 
 

@@ -25,7 +25,7 @@ from vio import constants as C
 from vio.cocotb.clock import CycleClock
 from vio.cocotb.monitors import AxiWriteMonitor, IrqMonitor
 from vio.cocotb.session import CheckedSession
-from vio.cocotb.waits import until_rise
+from vio.cocotb.waits import until_edge
 from vio.constants import Cause
 from vio.driver import VIO_IOV_FLAGS_WRITE, VioIov, VioTransfer
 from vio.errors import VioDeviceBroken
@@ -614,17 +614,32 @@ class RegisterBusMonitor(uvm_component):
         aw: deque[int] = deque()
         w: deque[int] = deque()
         edge = RisingEdge(dut.clk)
-        # asleep while none of these is high: nothing to see
+        # asleep while ctrl_valid is low and no handshake can happen (each
+        # VALID low or waiting for its READY): nothing to see
         wake = (dut.s_axil_awvalid, dut.s_axil_wvalid, dut.s_axil_arvalid, engine.ctrl_valid)
         while True:
             await edge
             awvalid, wvalid, arvalid, ctrl_valid = (v.value for v in wake)
-            if awvalid and dut.s_axil_awready.value:
+            # per channel: a signal at 0 that must rise before its next handshake
+            stalled = [] if ctrl_valid else [engine.ctrl_valid]
+            if not awvalid:
+                stalled.append(dut.s_axil_awvalid)
+            elif dut.s_axil_awready.value:
                 aw.append(dut.s_axil_awaddr.value.to_unsigned())
-            if wvalid and dut.s_axil_wready.value:
+            else:
+                stalled.append(dut.s_axil_awready)
+            if not wvalid:
+                stalled.append(dut.s_axil_wvalid)
+            elif dut.s_axil_wready.value:
                 w.append(dut.s_axil_wdata.value.to_unsigned())
-            if arvalid and dut.s_axil_arready.value:
+            else:
+                stalled.append(dut.s_axil_wready)
+            if not arvalid:
+                stalled.append(dut.s_axil_arvalid)
+            elif dut.s_axil_arready.value:
                 self.reads += 1
+            else:
+                stalled.append(dut.s_axil_arready)
             # the engine's activity on the first cycle it sees the reset request
             # (ctrl_valid + ctrl_reset from the register block, a cycle or more
             # after the Status=0 write's handshake): what the reset hits
@@ -636,8 +651,8 @@ class RegisterBusMonitor(uvm_component):
                 self.writes += 1
                 wr = RegisterWrite(aw.popleft(), w.popleft(), clock.now())
                 self.ap.write(wr)
-            if not (awvalid or wvalid or arvalid or ctrl_valid):
-                await until_rise(wake)
+            if len(stalled) == 4:  # ctrl_valid low, no handshake before one of these rises
+                await until_edge(stalled)
 
 
 class DmaMonitor(uvm_component):
@@ -674,22 +689,23 @@ class StreamMonitor(uvm_component):
         clock = CycleClock()
         beats = {"request": 0, "answer": 0}
         ports = [(name, *(getattr(dut, f"{prefix}_{s}") for s in ("tvalid", "tready", "tlast", "tdest"))) for name, prefix in (("request", "m_axis"), ("answer", "s_axis"))]
-        valids = [p[1] for p in ports]
         edge = RisingEdge(dut.clk)
         while True:
             await edge
-            active = False
+            stalled = []  # per port: a signal at 0 that must rise before its next beat
             for name, tvalid, tready, tlast, tdest in ports:
-                if tvalid.value:
-                    active = True
-                    if tready.value:
-                        beats[name] += 1
-                        if tlast.value:
-                            self.packets += 1
-                            self.ap.write(StreamPacket(name, tdest.value.to_unsigned(), beats[name], clock.now()))
-                            beats[name] = 0
-            if not active:
-                await until_rise(valids)  # no beat before a tvalid rises
+                if not tvalid.value:
+                    stalled.append(tvalid)
+                elif tready.value:
+                    beats[name] += 1
+                    if tlast.value:
+                        self.packets += 1
+                        self.ap.write(StreamPacket(name, tdest.value.to_unsigned(), beats[name], clock.now()))
+                        beats[name] = 0
+                else:
+                    stalled.append(tready)
+            if len(stalled) == len(ports):
+                await until_edge(stalled)  # no beat before one of these rises
 
 
 class IrqMonitorComponent(uvm_component):

@@ -233,10 +233,10 @@ class VirtioEnv:
 
     async def until_used(self, queue: VioQueue, target: int, bound: int = 100_000) -> int:
         """The cycle at which the DUT's write makes used.idx of ``queue`` equal
-        ``target``: guest memory looked at after each write the DUT makes (no
-        polling at every clock edge). Fails after ``bound`` cycles."""
+        ``target``: used.idx looked at after each write the DUT makes into it
+        (no polling at every clock edge). Fails after ``bound`` cycles."""
         addr = queue.layout.used_idx
-        reached = self.ram.until(lambda: self.mem.read16(addr) == target)
+        reached = self.ram.until(lambda: self.mem.read16(addr) == target, span=(addr, addr + 2))
         await within(reached, bound * self.period_ns, f"used.idx of {queue.name} did not reach {target} in {bound} cycles")
         return self.cycle
 

@@ -27,7 +27,8 @@ hooks on what the DUT does.
   (as a bus monitor sees it: past the end and faulted ones too), ``on_write``
   (address, bytes) for every run of strobed bytes written, and
   :meth:`GuestRam.until`, which waits for a condition on memory looked at after
-  every write the DUT makes (no polling at every clock edge).
+  every write the DUT makes, or every write into a given span (no polling at
+  every clock edge).
 
 The burst loops are this module's own, on cocotbext-axi's public channel
 models (``AxiARSink``, ``AxiRSource``, ``AxiAWSink``, ``AxiWSink``,
@@ -386,10 +387,29 @@ class GuestRam(Memory):
         """The five channel models (to pause them: :class:`vio.cocotb.gaps.Gaps`)."""
         return self.write_if.channels() + self.read_if.channels()
 
-    async def until(self, condition: Callable[[], bool]) -> None:
+    async def until(self, condition: Callable[[], bool], span: tuple[int, int] | None = None) -> None:
         """Until ``condition()`` holds, looked at now and after every write the
-        DUT makes into guest memory."""
-        written = self.write_if.written
-        while not condition():
-            written.clear()
-            await written.wait()
+        DUT makes into guest memory; with ``span`` ([start, end) of guest
+        memory: what ``condition`` reads), after the writes that touch it only
+        (the same moments a condition on those bytes can turn true, without a
+        wake at every other write)."""
+        if span is None:
+            written = self.write_if.written
+            while not condition():
+                written.clear()
+                await written.wait()
+            return
+        if condition():
+            return
+        start, end = span
+        reached = Event()
+
+        def seen(address: int, data: bytes) -> None:
+            if address < end and address + len(data) > start and condition():
+                reached.set()
+
+        self.on_write.append(seen)
+        try:
+            await reached.wait()
+        finally:
+            self.on_write.remove(seen)

@@ -8,8 +8,10 @@
   writes them, decoded from the write bursts (never read back from memory).
 
 Each binds by prefix and clock (``AxiWriteMonitor(dut, "m_axi", dut.clk,
-cycle_clock)``) and sleeps while every VALID it watches is low
-(:mod:`vio.cocotb.waits`).
+cycle_clock)``) and sleeps at the edges where no handshake it looks at can
+happen: every VALID low, or a VALID high waiting for its READY (and the read
+monitor across the R beats before RLAST, which it does not look at); it wakes
+on the rise of the signal that holds each one back (:mod:`vio.cocotb.waits`).
 """
 
 from __future__ import annotations
@@ -24,11 +26,12 @@ from dataclasses import dataclass, field
 import cocotb
 from cocotb.handle import SimHandleBase
 from cocotb.triggers import RisingEdge
+from cocotb.utils import get_sim_time
 
 from vio.ring import USED_ELEM_SIZE, VringLayout, u16
 
 from .clock import CycleClock
-from .waits import until_rise
+from .waits import until_edge, until_rise
 
 __all__ = ["AxiRead", "AxiReadMonitor", "AxiWrite", "AxiWriteMonitor", "IrqMonitor", "ObservedUse", "UsedRingObserver"]
 
@@ -96,12 +99,15 @@ class _Monitor(ABC):
         """Observe until cancelled."""
 
 
-class AxiWriteMonitor(_Monitor):
+class AxiWriteMonitor:
     """Watches the AW, W and B channels of an AXI4 master (``{prefix}_aw*``...) at
-    every rising edge where one of their VALIDs is high (asleep while all are
-    low: vio.cocotb.waits); pairs each AW with its W beats (W may come first) and
-    with its B, in order (the DUT uses one ID). Subscribers get each
-    :class:`AxiWrite` when its data is complete; B arrives later on the record."""
+    every rising edge where a handshake can happen (asleep while every VALID
+    is low or waits for its READY: vio.cocotb.waits); pairs each AW with its
+    W beats (W may come first) and with its B, in order (the DUT uses one ID).
+    Subscribers get each :class:`AxiWrite` when its data is complete; B
+    arrives later on the record. Observes between start() and stop(); the
+    monitors started on the same channels share one sampling task
+    (:class:`_WriteChannels`), each gets every handshake."""
 
     def __init__(self, dut: SimHandleBase, prefix: str, clock: SimHandleBase, cycle_clock: CycleClock):
         g = lambda name: getattr(dut, f"{prefix}_{name}")  # noqa: E731
@@ -118,48 +124,133 @@ class AxiWriteMonitor(_Monitor):
         self._w: deque[tuple[list[tuple[int, int]], int]] = deque()
         self._beats: list[tuple[int, int]] = []
         self._wait_b: deque[AxiWrite] = deque()
+        self._channels: _WriteChannels | None = None
 
     def subscribe(self, fn: Callable[[AxiWrite], None]) -> None:
         self.subscribers.append(fn)
 
-    async def _run(self) -> None:
+    def start(self) -> None:
+        if self._channels is None:
+            self._channels = _WriteChannels.of(self)
+            self._channels.add(self._handshakes)
+
+    def stop(self) -> None:
+        if self._channels is not None:
+            self._channels.remove(self._handshakes)
+            self._channels = None
+
+    def _handshakes(self, aw: tuple[int, int, int] | None, w: tuple[int, int, bool] | None, b: int | None) -> None:
+        """The handshakes of one clock edge: AW (address, AWLEN, AWSIZE), W
+        (data, strobes, WLAST), B (BRESP); None where there was none."""
+        cycle = self.cycle_clock.now()
+        if aw is not None:
+            self._aw.append((*aw, cycle))
+        if w is not None:
+            data, strb, last = w
+            self._beats.append((data, strb))
+            if last:
+                self._w.append((self._beats, cycle))
+                self._beats = []
         n = self.bytes_per_beat
-        edge = RisingEdge(self.clk)
-        valids = (self.awvalid, self.wvalid, self.bvalid)
+        while self._aw and self._w:
+            addr, awlen, awsize, aw_cycle = self._aw.popleft()
+            beats, data_cycle = self._w.popleft()
+            step = 1 << awsize
+            if len(beats) != awlen + 1:
+                self.errors.append(f"burst at {addr:#x}: AWLEN {awlen} but {len(beats)} W beat(s) up to WLAST (cycle {data_cycle})")
+            aligned = addr - addr % step
+            placed = [(addr if i == 0 else aligned + i * step, d, s) for i, (d, s) in enumerate(beats)]
+            wr = AxiWrite(len(self.writes), addr, awlen, awsize, aw_cycle, placed, data_cycle, n)
+            wr.runs = _runs(placed, n)
+            self.writes.append(wr)
+            self._wait_b.append(wr)
+            for fn in self.subscribers:
+                fn(wr)
+        if b is not None:
+            if self._wait_b:
+                wr = self._wait_b.popleft()
+                wr.b_cycle, wr.bresp = cycle, b
+            else:
+                self.errors.append(f"B response at cycle {cycle} without a complete write burst before it")
+
+
+class _WriteChannels:
+    """The AW, W and B channels of one AXI4 master sampled once for every
+    started :class:`AxiWriteMonitor` on them (the pyuvm bench runs two: its
+    DMA monitor and each session's scoreboards), at the edges one monitor
+    would have sampled on its own; a monitor started in a time step gets the
+    edges after it, as its own task, started then, would have."""
+
+    _by_bus: dict[tuple[SimHandleBase, SimHandleBase], _WriteChannels] = {}
+
+    def __init__(self, m: AxiWriteMonitor):
+        self.m = m  # the signals
+        # each started monitor's handler of an edge's handshakes, and the sim
+        # time of its start (None once past it: edges in that step are not its own)
+        self.receivers: list[list] = []
+        self.task: cocotb.Task | None = None
+
+    @classmethod
+    def of(cls, m: AxiWriteMonitor) -> _WriteChannels:
+        key = (m.clk, m.awvalid)
+        ch = cls._by_bus.get(key)
+        if ch is None or ch.task is None or ch.task.done():  # (cocotb ends every task with its test)
+            ch = cls._by_bus[key] = cls(m)
+        return ch
+
+    def add(self, handshakes: Callable[[tuple[int, int, int] | None, tuple[int, int, bool] | None, int | None], None]) -> None:
+        self.receivers.append([handshakes, get_sim_time()])
+        if self.task is None:
+            self.task = cocotb.start_soon(self._run())
+
+    def remove(self, handshakes: Callable) -> None:
+        self.receivers = [r for r in self.receivers if r[0] != handshakes]
+        if not self.receivers and self.task is not None:
+            self.task.cancel()
+            self.task = None
+
+    async def _run(self) -> None:
+        m = self.m
+        edge = RisingEdge(m.clk)
+        valids = (m.awvalid, m.wvalid, m.bvalid)
         while True:
             await edge
             aw, w, b = (v.value for v in valids)
             if not (aw or w or b):  # no handshake before one of them rises
                 await until_rise(valids)
                 continue
-            cycle = self.cycle_clock.now()
-            if aw and self.awready.value:
-                self._aw.append((self.awaddr.value.to_unsigned(), self.awlen.value.to_unsigned(), self.awsize.value.to_unsigned(), cycle))
-            if w and self.wready.value:
-                self._beats.append((self.wdata.value.to_unsigned(), self.wstrb.value.to_unsigned()))
-                if self.wlast.value:
-                    self._w.append((self._beats, cycle))
-                    self._beats = []
-            while self._aw and self._w:
-                addr, awlen, awsize, aw_cycle = self._aw.popleft()
-                beats, data_cycle = self._w.popleft()
-                step = 1 << awsize
-                if len(beats) != awlen + 1:
-                    self.errors.append(f"burst at {addr:#x}: AWLEN {awlen} but {len(beats)} W beat(s) up to WLAST (cycle {data_cycle})")
-                aligned = addr - addr % step
-                placed = [(addr if i == 0 else aligned + i * step, d, s) for i, (d, s) in enumerate(beats)]
-                wr = AxiWrite(len(self.writes), addr, awlen, awsize, aw_cycle, placed, data_cycle, n)
-                wr.runs = _runs(placed, n)
-                self.writes.append(wr)
-                self._wait_b.append(wr)
-                for fn in self.subscribers:
-                    fn(wr)
-            if b and self.bready.value:
-                if self._wait_b:
-                    wr = self._wait_b.popleft()
-                    wr.b_cycle, wr.bresp = cycle, self.bresp.value.to_unsigned()
-                else:
-                    self.errors.append(f"B response at cycle {cycle} without a complete write burst before it")
+            stalled: list[SimHandleBase] = []  # per channel: a signal at 0 that must rise before its next handshake
+            aw_hs = w_hs = b_hs = None
+            if not aw:
+                stalled.append(m.awvalid)
+            elif m.awready.value:
+                aw_hs = (m.awaddr.value.to_unsigned(), m.awlen.value.to_unsigned(), m.awsize.value.to_unsigned())
+            else:
+                stalled.append(m.awready)
+            if not w:
+                stalled.append(m.wvalid)
+            elif m.wready.value:
+                w_hs = (m.wdata.value.to_unsigned(), m.wstrb.value.to_unsigned(), bool(m.wlast.value))
+            else:
+                stalled.append(m.wready)
+            if not b:
+                stalled.append(m.bvalid)
+            elif m.bready.value:
+                b_hs = m.bresp.value.to_unsigned()
+            else:
+                stalled.append(m.bready)
+            if aw_hs is not None or w_hs is not None or b_hs is not None:
+                now = None
+                for receiver in list(self.receivers):
+                    handshakes, since = receiver
+                    if since is not None:
+                        now = get_sim_time() if now is None else now
+                        if since == now:
+                            continue
+                        receiver[1] = None
+                    handshakes(aw_hs, w_hs, b_hs)
+            if len(stalled) == 3:  # no handshake on any channel before one of these rises
+                await until_edge(stalled)
 
 
 @dataclass
@@ -174,8 +265,9 @@ class AxiRead:
 
 class AxiReadMonitor(_Monitor):
     """Watches the AR and R channels of an AXI4 master (``{prefix}_ar*``,
-    ``{prefix}_r*``) at every rising edge where one of their VALIDs is high
-    (asleep while both are low: vio.cocotb.waits); pairs each burst's AR with its
+    ``{prefix}_r*``) at every rising edge where an AR handshake or the
+    handshake of a burst's last R beat can happen (asleep otherwise, the R
+    beats before RLAST too: vio.cocotb.waits); pairs each burst's AR with its
     last R beat, in order (the DUT uses one ID)."""
 
     def __init__(self, dut: SimHandleBase, prefix: str, clock: SimHandleBase, cycle_clock: CycleClock):
@@ -197,12 +289,26 @@ class AxiReadMonitor(_Monitor):
                 await until_rise(valids)
                 continue
             cycle = self.cycle_clock.now()
-            if ar and self.arready.value:
+            stalled: list[SimHandleBase] = []  # per event: a signal at 0 that must rise before it can happen
+            if not ar:
+                stalled.append(self.arvalid)
+            elif self.arready.value:
                 rd = AxiRead(self.araddr.value.to_unsigned(), self.arlen.value.to_unsigned(), cycle)
                 self.reads.append(rd)
                 self._open.append(rd)
-            if r and self.rready.value and self.rlast.value and self._open:
+            else:
+                stalled.append(self.arready)
+            # the R beats before the last are not looked at: asleep until RLAST rises
+            if not r:
+                stalled.append(self.rvalid)
+            elif not self.rready.value:
+                stalled.append(self.rready)
+            elif not self.rlast.value:
+                stalled.append(self.rlast)
+            elif self._open:
                 self._open.popleft().last_cycle = cycle
+            if len(stalled) == 2:  # neither an AR nor a last R beat before one of these rises
+                await until_edge(stalled)
 
     def first_after(self, addrs: set[int], start: int, reads_before: int | None = None) -> AxiRead | None:
         """The first read of one of ``addrs`` (its bus word) whose AR came at or

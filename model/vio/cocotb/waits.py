@@ -37,7 +37,11 @@ def high(signal: SimHandleBase) -> bool:
 
 class _Watch:
     """One coroutine awaiting every ``edge`` of ``signal``; each calls the
-    callbacks registered at that moment."""
+    callbacks registered at that moment. It ends at the first edge that finds
+    no callback (a watch of a READY that toggles with random gaps would
+    otherwise wake at every rise for nobody); :func:`on_edge` starts a new one
+    when a callback comes (the new task awaits the edge before the simulator
+    moves on: cocotb runs it in the same scheduling pass)."""
 
     def __init__(self, signal: SimHandleBase, edge: type):
         self.trigger = edge(signal)
@@ -47,6 +51,8 @@ class _Watch:
     async def _run(self) -> None:
         while True:
             await self.trigger
+            if not self.callbacks:
+                return
             for fn in list(self.callbacks.values()):
                 fn()
 
