@@ -241,8 +241,9 @@ wire equiv = age_ok && complete_idle && publish_idle && !s_axis_tvalid;
 wire [15:0] tq_last_avail = last_avail_reg[tok_q];
 wire [15:0] cur_shadow = shadow_reg[cur_q_reg];
 wire [SEQ_WIDTH-1:0] ae_wait = im_acked - ae_need_reg;
-// a pop's avail_event write: the used ring's last field
+// a pop's avail_event write: the used ring's last field, the next avail index
 wire [ADDR_WIDTH-1:0] ae_pop_addr = cfg_used + 4 + {{(ADDR_WIDTH-19){1'b0}}, cfg_num, 3'b000};
+wire [15:0] ae_pop_data = tq_last_avail + 16'd1;
 
 assign tok_ready = tok_ready_int;
 assign data_ready = data_ready_int;
@@ -562,12 +563,12 @@ always @* begin
     if (ae_push) begin
         if (ae_valid_next) begin
             ae2_addr_next = ae_pop_addr;
-            ae2_data_next = tq_last_avail + 16'd1;
+            ae2_data_next = ae_pop_data;
             ae2_q_next = tok_q;
             ae2_valid_next = 1'b1;
         end else begin
             ae_addr_next = ae_pop_addr;
-            ae_data_next = tq_last_avail + 16'd1;
+            ae_data_next = ae_pop_data;
             ae_q_next = tok_q;
             ae_valid_next = 1'b1;
         end
