@@ -148,9 +148,10 @@ wire [128:0] first_head = first_mem[first_rd_reg[FD_W-1:0]];
 wire [128:0] walk_head = walk_mem[walk_rd_reg[CK_W-1:0]];
 wire first_empty = first_count == 0;
 wire walk_empty = walk_wr_reg == walk_rd_reg;
-// a read issued in this cycle counts already: the fetch unit may load the next
-// one in the same cycle
-assign first_credit = ({1'b0, first_count} + {1'b0, first_pend_reg} + {{(FD_W+1){1'b0}}, first_issue}) < FIRST_MAX;
+// from registers: the head stage loads a read only while none of its own
+// waits, so none is issued in the cycle it looks (first_pend_reg counts it from
+// the next)
+assign first_credit = ({1'b0, first_count} + {1'b0, first_pend_reg}) < FIRST_MAX;
 
 // a 16-byte descriptor completes with this beat
 reg [127:0] f_asm_next, w_asm_next;
