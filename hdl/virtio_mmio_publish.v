@@ -168,6 +168,8 @@ wire c_issued = c_rd_reg != c_iss_reg;
 // kept by the pushes and pops (no pointer arithmetic in the ready and the
 // per-queue hold)
 reg [PD_W:0] a_count, b_count;
+// PUB_DEPTH - a_count, kept beside it (the completion unit's credit starts from it)
+reg [PD_W:0] a_space_reg;
 reg [CD_W:0] c_count;
 reg [PUB_DEPTH-1:0] a_vld, b_vld;
 reg [CD-1:0] c_vld;
@@ -204,7 +206,7 @@ wire [CD_W:0] c_iss_inc = c_iss_reg + 1'b1;
 wire im_free = !im_valid_reg || im_ready;
 
 assign in_ready = a_count != PUB_DEPTH[PD_W:0];
-assign in_space = PUB_DEPTH[PD_W:0] - a_count;
+assign in_space = a_space_reg;
 assign im_addr = im_addr_reg;
 assign im_len = im_len_reg;
 assign im_data = im_data_reg;
@@ -459,8 +461,10 @@ always @(posedge clk) begin
     end
     if (a_push && !a_pop) begin
         a_count <= a_count + 1'b1;
+        a_space_reg <= a_space_reg - 1'b1;
     end else if (a_pop && !a_push) begin
         a_count <= a_count - 1'b1;
+        a_space_reg <= a_space_reg + 1'b1;
     end
     if (b_pop) begin
         b_vld[b_rd_reg[PD_W-1:0]] <= 1'b0;
@@ -546,6 +550,7 @@ always @(posedge clk) begin
         c_wr_reg <= {(CD_W+1){1'b0}};
         c_rd_reg <= {(CD_W+1){1'b0}};
         a_count <= {(PD_W+1){1'b0}};
+        a_space_reg <= PUB_DEPTH[PD_W:0];
         b_count <= {(PD_W+1){1'b0}};
         c_count <= {(CD_W+1){1'b0}};
         a_vld <= {PUB_DEPTH{1'b0}};
@@ -574,6 +579,9 @@ always @* begin
     if (!rst && c_to_issue) begin
         inv_publish_issue_entry: assert(ci_q_reg == c_q[ci_i] && ci_new_reg == c_new[ci_i]
             && ci_need_reg == c_need[ci_i]);
+    end
+    if (!rst) begin
+        inv_publish_space: assert(a_space_reg == PUB_DEPTH[PD_W:0] - a_count);
     end
     if (!rst && !a_empty) begin
         // the sum picked by the entry's queue is that of its registers now
