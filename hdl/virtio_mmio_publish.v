@@ -137,8 +137,7 @@ reg [15:0] used_idx_reg [0:NUM_QUEUES-1];
 // summed from the registers of the cycle before (stage A picks one by its
 // entry's queue: no sum after the pick); a queue whose element was written in
 // the cycle before takes the second
-reg [ADDR_WIDTH-1:0] elem_addr0_reg [0:NUM_QUEUES-1];
-reg [ADDR_WIDTH-1:0] elem_addr1_reg [0:NUM_QUEUES-1];
+reg [NUM_QUEUES*ADDR_WIDTH-1:0] elem_addr0_reg, elem_addr1_reg;
 reg [NUM_QUEUES-1:0] elem_step_reg;
 
 reg [ADDR_WIDTH-1:0] im_addr_reg;
@@ -179,7 +178,8 @@ wire [Q_W-1:0] aq = a_q[a_i];
 wire [15:0] a_head_i = a_head[a_i];
 wire [31:0] a_len_i = a_len[a_i];
 wire [15:0] a_elem_idx = elem_idx_reg[aq];
-wire [ADDR_WIDTH-1:0] a_elem_addr = elem_step_reg[aq] ? elem_addr1_reg[aq] : elem_addr0_reg[aq];
+wire [ADDR_WIDTH-1:0] a_elem_addr = elem_step_reg[aq] ? elem_addr1_reg[aq*ADDR_WIDTH +: ADDR_WIDTH]
+    : elem_addr0_reg[aq*ADDR_WIDTH +: ADDR_WIDTH];
 wire [Q_W-1:0] b_q_i = b_q[b_i];
 wire [15:0] b_new_i = b_new[b_i];
 wire [SEQ_WIDTH-1:0] b_need_i = b_need[b_i];
@@ -531,8 +531,8 @@ always @(posedge clk) begin
     end
 
     for (i = 0; i < NUM_QUEUES; i = i + 1) begin
-        elem_addr0_reg[i] <= elem_addr_of(i, elem_idx_reg[i]);
-        elem_addr1_reg[i] <= elem_addr_of(i, elem_idx_reg[i] + 16'd1);
+        elem_addr0_reg[i*ADDR_WIDTH +: ADDR_WIDTH] <= elem_addr_of(i, elem_idx_reg[i]);
+        elem_addr1_reg[i*ADDR_WIDTH +: ADDR_WIDTH] <= elem_addr_of(i, elem_idx_reg[i] + 16'd1);
         elem_step_reg[i] <= elem_we && {{(32-Q_W){1'b0}}, aq} == i;
     end
     for (i = 0; i < NUM_QUEUES; i = i + 1) begin
