@@ -816,10 +816,8 @@ always @(posedge clk) begin
 end
 wire [CRED_W-1:0] f_space = {{(CRED_W-SPACE_WIDTH){1'b0}}, f_space_reg};
 wire [CRED_W-1:0] f_pending = {{(CRED_W-SPACE_WIDTH-1){1'b0}}, data_pending_reg};
-// where the AR decision reads it (the burst register holds a burst of the
-// request only from then on)
 always @* begin
-    if (!rst && data_active_reg && data_fresh_reg) begin
+    if (!rst) begin
         inv_dma_rd_credit: assert(credit_ok_reg == (f_space >= f_pending + credit_burst_reg + SPACE_MARGIN));
     end
 end
