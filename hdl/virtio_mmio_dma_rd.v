@@ -143,7 +143,7 @@ localparam [2:0] AXI_SIZE = OFF_W[2:0];
 localparam CRED_W = (SPACE_WIDTH + 2 > 10) ? SPACE_WIDTH + 2 : 10;
 // a data burst is issued only with this many spare FIFO entries besides its
 // own beats: the packer's residual beat, and the consumer's count lagging a
-// cycle behind its input and another in the registered check (credit_ok_reg)
+// cycle behind its input and another in data_space_reg
 localparam [CRED_W-1:0] SPACE_MARGIN = 3;
 
 localparam [1:0]
@@ -285,12 +285,10 @@ reg [2*AXI_DATA_WIDTH-1:0] pack;
 reg [CNT_W:0] total;
 reg b_end;
 
-// the data client's credit check on these registers, worked out from the
-// values they load (the AR decision starts from a register):
-// data_space of the cycle before >= data_pending_reg + data_burst_reg + SPACE_MARGIN
-reg credit_ok_reg;
-wire [CRED_W-1:0] credit_burst = {{(CRED_W-9){1'b0}}, data_burst};
-wire [CRED_W-1:0] credit_burst_reg = {{(CRED_W-9){1'b0}}, data_burst_reg};
+reg [SPACE_WIDTH-1:0] data_space_reg;
+wire [CRED_W-1:0] credit_space = {{(CRED_W-SPACE_WIDTH){1'b0}}, data_space_reg};
+wire [CRED_W-1:0] credit_pending = {{(CRED_W-SPACE_WIDTH-1){1'b0}}, data_pending_reg};
+wire [CRED_W-1:0] credit_burst = {{(CRED_W-9){1'b0}}, data_burst_reg};
 wire ring_q_empty = ring_q_wr_reg == ring_q_rd_reg;
 wire data_q_empty = data_q_wr_reg == data_q_rd_reg;
 wire burst_empty = burst_wr_reg == burst_rd_reg;
@@ -369,7 +367,7 @@ assign m_axi_arvalid = m_axi_arvalid_reg;
 assign m_axi_rready = rready_int;
 
 // R beat IDs are not checked: every burst uses ID 0
-wire unused_ok = &{1'b0, head_next_ptr[QD_W], m_axi_rid, m_axi_rresp[0], m_axi_rlast, ring_beats[32:17], irq_shifted, credit_burst_reg};
+wire unused_ok = &{1'b0, head_next_ptr[QD_W], m_axi_rid, m_axi_rresp[0], m_axi_rlast, ring_beats[32:17], irq_shifted};
 
 // beats of a request: from its word-aligned start to its last byte
 function [32:0] beats_of;
@@ -478,7 +476,7 @@ always @* begin
         end else if (ring_active_reg && ring_fresh_reg && outstanding_reg < OUTS_RING_MAX) begin
             issue_ring = 1'b1;
         end else if (data_active_reg && data_fresh_reg && outstanding_reg < OUTS_DATA_MAX
-                && credit_ok_reg) begin
+                && credit_space >= credit_pending + credit_burst + SPACE_MARGIN) begin
             issue_data = 1'b1;
         end else if (irq_req_valid) begin
             issue_irq = 1'b1;
@@ -501,7 +499,7 @@ always @* begin
         data_ar_addr_next = data_ar_addr_reg + {{(AXI_ADDR_WIDTH-9-OFF_W){1'b0}}, data_burst_reg, {OFF_W{1'b0}}};
         data_ar_beats_next = data_ar_beats_reg - {24'd0, data_burst_reg};
         data_active_next = data_ar_beats_reg != {24'd0, data_burst_reg};
-        data_pending_next = data_pending_next + credit_burst_reg[SPACE_WIDTH:0];
+        data_pending_next = data_pending_next + credit_burst[SPACE_WIDTH:0];
         burst_push = 1'b1;
     end
     // (last: a direct interrupt read is decided late in the cycle, so it only
@@ -689,8 +687,7 @@ always @(posedge clk) begin
         outstanding_reg <= outstanding_reg - 1'b1;
     end
     data_pending_reg <= data_pending_next;
-    credit_ok_reg <= {{(CRED_W-SPACE_WIDTH){1'b0}}, data_space}
-        >= {{(CRED_W-SPACE_WIDTH-1){1'b0}}, data_pending_next} + credit_burst + SPACE_MARGIN;
+    data_space_reg <= data_space;
     irq_hold_reg <= irq_hold_next;
     if (!irq_hold_reg) begin
         irq_hold_addr_reg <= irq_req_addr;
@@ -783,7 +780,7 @@ always @(posedge clk) begin
         data_active_reg <= 1'b0;
         outstanding_reg <= {OUTS_W{1'b0}};
         data_pending_reg <= {(SPACE_WIDTH+1){1'b0}};
-        credit_ok_reg <= 1'b0;
+        data_space_reg <= {SPACE_WIDTH{1'b0}};
         irq_hold_reg <= 1'b0;
         ring_fresh_reg <= 1'b0;
         data_fresh_reg <= 1'b0;
@@ -807,21 +804,6 @@ always @(posedge clk) begin
         data_q_rd_reg <= {(QD_W+1){1'b0}};
     end
 end
-
-`ifdef FORMAL
-// (docs/formal.md, `make formal`: the units' invariants)
-reg [SPACE_WIDTH-1:0] f_space_reg;
-always @(posedge clk) begin
-    f_space_reg <= rst ? {SPACE_WIDTH{1'b0}} : data_space;
-end
-wire [CRED_W-1:0] f_space = {{(CRED_W-SPACE_WIDTH){1'b0}}, f_space_reg};
-wire [CRED_W-1:0] f_pending = {{(CRED_W-SPACE_WIDTH-1){1'b0}}, data_pending_reg};
-always @* begin
-    if (!rst) begin
-        inv_dma_rd_credit: assert(credit_ok_reg == (f_space >= f_pending + credit_burst_reg + SPACE_MARGIN));
-    end
-end
-`endif
 
 endmodule
 
