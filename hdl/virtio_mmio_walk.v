@@ -148,10 +148,11 @@ wire [128:0] first_head = first_mem[first_rd_reg[FD_W-1:0]];
 wire [128:0] walk_head = walk_mem[walk_rd_reg[CK_W-1:0]];
 wire first_empty = first_count == 0;
 wire walk_empty = walk_wr_reg == walk_rd_reg;
-// from registers: the head stage loads a read only while none of its own
-// waits, so none is issued in the cycle it looks (first_pend_reg counts it from
-// the next)
-assign first_credit = ({1'b0, first_count} + {1'b0, first_pend_reg}) < FIRST_MAX;
+// first descriptors held or asked for (first_count + first_pend_reg), a register
+// of its own: the credit is a compare with a constant. The head stage loads a
+// read only while none of its own waits, so none is issued in the cycle it looks.
+reg [FD_W+1:0] first_claim_reg;
+assign first_credit = first_claim_reg < FIRST_MAX;
 
 // a 16-byte descriptor completes with this beat
 reg [127:0] f_asm_next, w_asm_next;
@@ -691,6 +692,7 @@ always @(posedge clk) begin
         first_rd_reg <= first_rd_reg + 1'b1;
     end
     first_pend_reg <= first_pend_reg + {{FD_W{1'b0}}, first_issue} - {{FD_W{1'b0}}, f_push};
+    first_claim_reg <= first_claim_reg + {{(FD_W+1){1'b0}}, first_issue} - {{(FD_W+1){1'b0}}, first_pop};
     if (w_push) begin
         walk_mem[walk_wr_reg[CK_W-1:0]] <= {w_err_next, w_asm_next};
         walk_wr_reg <= walk_wr_reg + 1'b1;
@@ -717,6 +719,7 @@ always @(posedge clk) begin
         first_wr_reg <= {(FD_W+1){1'b0}};
         first_rd_reg <= {(FD_W+1){1'b0}};
         first_pend_reg <= {(FD_W+1){1'b0}};
+        first_claim_reg <= {(FD_W+2){1'b0}};
         walk_wr_reg <= {(CK_W+1){1'b0}};
         walk_rd_reg <= {(CK_W+1){1'b0}};
     end
@@ -762,6 +765,7 @@ always @* begin
         if (rd_valid_reg) begin
             inv_walk_read_counted: assert(chunk_left_reg != 17'd0);
         end
+        inv_walk_first_claim: assert(first_claim_reg == {1'b0, first_count} + {1'b0, first_pend_reg});
     end
 end
 `endif
