@@ -201,7 +201,7 @@ wire [NUM_QUEUES*AXI_ADDR_WIDTH-1:0] q_used_addr;
 wire feat_notify_on_empty;
 wire feat_indirect;
 wire feat_event_idx;
-wire broken;
+wire broken_next;
 wire notify_valid;
 wire [QUEUE_INDEX_WIDTH-1:0] notify_queue;
 wire ctrl_valid;
@@ -276,7 +276,7 @@ regs_inst (
     .feat_notify_on_empty(feat_notify_on_empty),
     .feat_indirect(feat_indirect),
     .feat_event_idx(feat_event_idx),
-    .broken(broken),
+    .broken_next(broken_next),
     .notify_valid(notify_valid),
     .notify_queue(notify_queue),
     .ctrl_valid(ctrl_valid),
@@ -327,7 +327,7 @@ engine_inst (
     .feat_notify_on_empty(feat_notify_on_empty),
     .feat_indirect(feat_indirect),
     .feat_event_idx(feat_event_idx),
-    .broken(broken),
+    .broken_next(broken_next),
     .notify_valid(notify_valid),
     .notify_queue(notify_queue),
     .ctrl_valid(ctrl_valid),

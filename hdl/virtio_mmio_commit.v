@@ -352,6 +352,8 @@ always @* begin
 
     case (state_reg)
         S_IDLE: begin
+            // what S_EQUIV waits for, loaded from every token (S_EQUIV alone reads it)
+            equiv_what_next = tok_kind == K_ERROR ? 2'd0 : 2'd1;
             if (tok_valid) begin
                 if (skip) begin
                     // a run being dropped: its chains' bytes read ahead are dropped too
@@ -427,13 +429,11 @@ always @* begin
                             end
                             K_ERROR: begin
                                 cur_q_next = tok_q;
-                                equiv_what_next = 2'd0;
                                 state_next = S_EQUIV;
                             end
                             default: begin
                                 // K_RECHECK
                                 cur_q_next = tok_q;
-                                equiv_what_next = 2'd1;
                                 state_next = S_EQUIV;
                             end
                         endcase

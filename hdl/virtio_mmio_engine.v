@@ -69,7 +69,8 @@ module virtio_mmio_engine #
     input  wire                                feat_notify_on_empty,
     input  wire                                feat_indirect,
     input  wire                                feat_event_idx,
-    input  wire                                broken,
+    // the register block's broken state of the next cycle
+    input  wire                                broken_next,
     input  wire                                notify_valid,
     input  wire [QUEUE_INDEX_WIDTH-1:0]        notify_queue,
     input  wire                                ctrl_valid,
@@ -209,14 +210,17 @@ end
  * Control: reset, stop, broken
  */
 reg ctrl_ack_reg;
-reg halted_reg;
+reg halted_reg, halted_next;
 reg flush_reg;
 reg halt_prev_reg;
 reg [1:0] ctrl_phase_reg;
 reg [SEQ_W-1:0] st_mark_reg, im_mark_reg;
 reg [NUM_QUEUES-1:0] clr_reg;
 
-wire halt = broken || halted_reg;
+// broken or halted, registered from both next values: it reaches every unit's
+// decisions, which then start from a register
+reg halt_reg;
+wire halt = halt_reg;
 // the first cycle of a flush: the units start over (the DMA engines drain)
 reg flush_hold;
 wire flush_pulse;
@@ -1268,11 +1272,24 @@ wire units_let_go = ctrl_reset ? (fetch_free && !t1_valid && !df_valid && !t2_va
 reg units_let_go_reg;
 reg ctrl_settled_reg;
 
+// halted by the engine's own error report, until a device reset is acknowledged
+always @* begin
+    halted_next = halted_reg;
+    if (ctrl_valid && ctrl_reset && !ctrl_ack_reg && ctrl_live_reg && ctrl_phase_reg == 2'd1) begin
+        halted_next = 1'b0;
+    end
+    if (err_valid_reg && !(ctrl_valid && ctrl_reset)) begin
+        halted_next = 1'b1;
+    end
+end
+
 always @(posedge clk) begin
     ctrl_ack_reg <= 1'b0;
     clr_reg <= {NUM_QUEUES{1'b0}};
     ctrl_reset_done_reg <= 1'b0;
     halt_prev_reg <= halt;
+    halted_reg <= halted_next;
+    halt_reg <= broken_next || halted_next;
 
     // a break: the DMA engines drop what they hold, bursts issued finish
     if (halt && !halt_prev_reg) begin
@@ -1314,7 +1331,6 @@ always @(posedge clk) begin
                     clr_reg <= ctrl_mask;
                     ctrl_phase_reg <= 2'd0;
                     if (ctrl_reset) begin
-                        halted_reg <= 1'b0;
                         flush_reg <= 1'b0;
                         flush_hold <= 1'b0;
                         ctrl_reset_done_reg <= 1'b1;
@@ -1327,14 +1343,12 @@ always @(posedge clk) begin
         endcase
     end
 
-    if (err_valid_reg && !(ctrl_valid && ctrl_reset)) begin
-        halted_reg <= 1'b1;
-    end
 
     if (rst) begin
         ctrl_ack_reg <= 1'b0;
         clr_reg <= {NUM_QUEUES{1'b0}};
         halted_reg <= 1'b0;
+        halt_reg <= 1'b0;
         flush_reg <= 1'b0;
         flush_hold <= 1'b0;
         halt_prev_reg <= 1'b0;

@@ -179,8 +179,8 @@ always @* begin
         up_done_next = 1'b0;
         terminate_next = 1'b0;
     end else if (active_reg && pre_valid_reg) begin
-        if (ended_reg || (abort && !terminal_in)) begin
-            // after this stage ended the run, or abandoned: drop up to the first stage's end
+        if (ended_reg) begin
+            // after this stage ended the run (or abandoned, below): drop up to the first stage's end
             pre_take = 1'b1;
             if (terminal_in) begin
                 up_done_next = 1'b1;
@@ -229,6 +229,19 @@ always @* begin
         end
     end
 
+    // abandoned (a stop, reset or break, or the run ended downstream): the
+    // entry is dropped. This overrides the decision at its end, so that the
+    // abort reaches only the control registers (the read's address and the
+    // output's fields may load: neither is valid)
+    if (!run_start && active_reg && pre_valid_reg && !ended_reg && abort && !terminal_in) begin
+        pre_take = 1'b1;
+        cam_push = 1'b0;
+        rd_valid_next = rd_valid_reg && !rd_ready;
+        out_valid_next = out_valid_reg && !out_ready;
+        ended_next = ended_reg;
+        terminate_next = terminate_reg;
+    end
+
     // the next entry into the lookup stage
     in_take = active_reg && !run_start && in_valid && (!pre_valid_reg || pre_take);
 
@@ -270,8 +283,12 @@ always @(posedge clk) begin
         cam_vld_reg[cam_rd_reg[RP_W-1:0]] <= 1'b0;
         cam_rd_reg <= cam_rd_reg + 1'b1;
     end
-    if (cam_push) begin
+    // (the head is written into the free slot at cam_wr whether or not it is
+    // pushed: only a valid slot matches)
+    if (cam_count_reg != RUN_CHAINS[RP_W:0]) begin
         cam[cam_wr_reg[RP_W-1:0]] <= pre_val_reg[QN_W-1:0];
+    end
+    if (cam_push) begin
         cam_vld_reg[cam_wr_reg[RP_W-1:0]] <= 1'b1;
         cam_wr_reg <= cam_wr_reg + 1'b1;
     end
@@ -302,6 +319,16 @@ always @(posedge clk) begin
         cam_count_reg <= {(RP_W+1){1'b0}};
     end
 end
+
+`ifdef FORMAL
+// (docs/formal.md, `make formal`: the units' invariants) the slot at cam_wr
+// is free while the list has room (a head written into it matches nothing)
+always @* begin
+    if (!rst && cam_count_reg != RUN_CHAINS[RP_W:0]) begin
+        inv_fetch_head_cam_free: assert(!cam_vld_reg[cam_wr_reg[RP_W-1:0]]);
+    end
+end
+`endif
 
 endmodule
 

@@ -133,6 +133,12 @@ reg [SEQ_WIDTH-1:0] ci_need_reg;
 // per queue: used elements written, used.idx written
 reg [15:0] elem_idx_reg [0:NUM_QUEUES-1];
 reg [15:0] used_idx_reg [0:NUM_QUEUES-1];
+// per queue: the address of its next used element and of the one after it,
+// summed from the registers of the cycle before (stage A picks one by its
+// entry's queue: no sum after the pick); a queue whose element was written in
+// the cycle before takes the second
+reg [NUM_QUEUES*ADDR_WIDTH-1:0] elem_addr0_reg, elem_addr1_reg;
+reg [NUM_QUEUES-1:0] elem_step_reg;
 
 reg [ADDR_WIDTH-1:0] im_addr_reg;
 reg [3:0] im_len_reg;
@@ -161,6 +167,8 @@ wire c_issued = c_rd_reg != c_iss_reg;
 // kept by the pushes and pops (no pointer arithmetic in the ready and the
 // per-queue hold)
 reg [PD_W:0] a_count, b_count;
+// PUB_DEPTH - a_count, kept beside it (the completion unit's credit starts from it)
+reg [PD_W:0] a_space_reg;
 reg [CD_W:0] c_count;
 reg [PUB_DEPTH-1:0] a_vld, b_vld;
 reg [CD-1:0] c_vld;
@@ -170,11 +178,12 @@ wire [Q_W-1:0] aq = a_q[a_i];
 wire [15:0] a_head_i = a_head[a_i];
 wire [31:0] a_len_i = a_len[a_i];
 wire [15:0] a_elem_idx = elem_idx_reg[aq];
+wire [ADDR_WIDTH-1:0] a_elem_addr = elem_step_reg[aq] ? elem_addr1_reg[aq*ADDR_WIDTH +: ADDR_WIDTH]
+    : elem_addr0_reg[aq*ADDR_WIDTH +: ADDR_WIDTH];
 wire [Q_W-1:0] b_q_i = b_q[b_i];
 wire [15:0] b_new_i = b_new[b_i];
 wire [SEQ_WIDTH-1:0] b_need_i = b_need[b_i];
 wire [15:0] g_used_idx = used_idx_reg[g_q_reg];
-wire [15:0] a_num = q_num[aq*16 +: 16];
 wire [SEQ_WIDTH-1:0] a_wait = st_acked - a_need[a_i];
 wire [SEQ_WIDTH-1:0] g_wait = im_acked - g_need_reg;
 // the entry decided next
@@ -197,7 +206,7 @@ wire [CD_W:0] c_iss_inc = c_iss_reg + 1'b1;
 wire im_free = !im_valid_reg || im_ready;
 
 assign in_ready = a_count != PUB_DEPTH[PD_W:0];
-assign in_space = PUB_DEPTH[PD_W:0] - a_count;
+assign in_space = a_space_reg;
 assign im_addr = im_addr_reg;
 assign im_len = im_len_reg;
 assign im_data = im_data_reg;
@@ -258,6 +267,14 @@ reg a_push, b_push, c_push;
 reg a_pop, b_pop, c_pop;
 reg elem_we, used_we;
 integer i;
+
+// the address of queue q's used element at index idx: used + 4 + 8 * (idx mod num)
+function [ADDR_WIDTH-1:0] elem_addr_of(input integer q, input [15:0] idx);
+    begin
+        elem_addr_of = q_used_addr[q*ADDR_WIDTH +: ADDR_WIDTH] + 4
+            + {{(ADDR_WIDTH-19){1'b0}}, idx & (q_num[q*16 +: 16] - 16'd1), 3'b000};
+    end
+endfunction
 
 always @* begin
     a_wr_next = a_wr_reg;
@@ -357,8 +374,7 @@ always @* begin
         im_kind_next = 1'b0;
         im_q_next = aq;
         im_new_next = a_elem_idx + 16'd1;
-        im_addr_next = q_used_addr[aq*ADDR_WIDTH +: ADDR_WIDTH] + 4
-            + {{(ADDR_WIDTH-19){1'b0}}, a_elem_idx & (a_num - 16'd1), 3'b000};
+        im_addr_next = a_elem_addr;
         im_len_next = 4'd8;
         im_data_next = {a_len_i, 16'd0, a_head_i};
         im_tag_next = {{(8-Q_W){1'b0}}, aq};
@@ -445,8 +461,10 @@ always @(posedge clk) begin
     end
     if (a_push && !a_pop) begin
         a_count <= a_count + 1'b1;
+        a_space_reg <= a_space_reg - 1'b1;
     end else if (a_pop && !a_push) begin
         a_count <= a_count - 1'b1;
+        a_space_reg <= a_space_reg + 1'b1;
     end
     if (b_pop) begin
         b_vld[b_rd_reg[PD_W-1:0]] <= 1'b0;
@@ -513,6 +531,11 @@ always @(posedge clk) begin
     end
 
     for (i = 0; i < NUM_QUEUES; i = i + 1) begin
+        elem_addr0_reg[i*ADDR_WIDTH +: ADDR_WIDTH] <= elem_addr_of(i, elem_idx_reg[i]);
+        elem_addr1_reg[i*ADDR_WIDTH +: ADDR_WIDTH] <= elem_addr_of(i, elem_idx_reg[i] + 16'd1);
+        elem_step_reg[i] <= elem_we && {{(32-Q_W){1'b0}}, aq} == i;
+    end
+    for (i = 0; i < NUM_QUEUES; i = i + 1) begin
         if (rst || clr[i]) begin
             elem_idx_reg[i] <= RING_INDEX_BASE;
             used_idx_reg[i] <= RING_INDEX_BASE;
@@ -527,6 +550,7 @@ always @(posedge clk) begin
         c_wr_reg <= {(CD_W+1){1'b0}};
         c_rd_reg <= {(CD_W+1){1'b0}};
         a_count <= {(PD_W+1){1'b0}};
+        a_space_reg <= PUB_DEPTH[PD_W:0];
         b_count <= {(PD_W+1){1'b0}};
         c_count <= {(CD_W+1){1'b0}};
         a_vld <= {PUB_DEPTH{1'b0}};
@@ -536,6 +560,7 @@ always @(posedge clk) begin
         c_iss_reg <= {(CD_W+1){1'b0}};
         im_valid_reg <= 1'b0;
         brk_valid_reg <= 1'b0;
+        elem_step_reg <= {NUM_QUEUES{1'b0}};
     end
 end
 
@@ -554,6 +579,14 @@ always @* begin
     if (!rst && c_to_issue) begin
         inv_publish_issue_entry: assert(ci_q_reg == c_q[ci_i] && ci_new_reg == c_new[ci_i]
             && ci_need_reg == c_need[ci_i]);
+    end
+    if (!rst) begin
+        inv_publish_space: assert(a_space_reg == PUB_DEPTH[PD_W:0] - a_count);
+    end
+    if (!rst && !a_empty) begin
+        // the sum picked by the entry's queue is that of its registers now
+        // (a queue's layout and elements change only while stage A holds none of it)
+        inv_publish_elem_addr: assert(a_elem_addr == elem_addr_of(aq, a_elem_idx));
     end
     if (!rst && im_valid_reg) begin
         assert(im_len_reg != 4'd0 && im_len_reg <= 4'd8);

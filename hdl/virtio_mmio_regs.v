@@ -98,7 +98,8 @@ module virtio_mmio_regs #
     output wire                              feat_notify_on_empty,
     output wire                              feat_indirect,
     output wire                              feat_event_idx,
-    output wire                              broken,
+    // the broken state of the next cycle (the engine keeps its own copy)
+    output wire                              broken_next,
     output wire                              notify_valid,
     output wire [QUEUE_INDEX_WIDTH-1:0]      notify_queue,
     output wire                              ctrl_valid,
@@ -209,6 +210,7 @@ reg [1:0] isr_reg, isr_next;
 reg [31:0] error_reg, error_next;
 // error_reg != 0, registered beside it: the broken state fans out to every unit
 reg broken_reg;
+wire broken = broken_reg;
 reg [31:0] host_features_sel_reg, host_features_sel_next;
 reg [31:0] guest_features_sel_reg, guest_features_sel_next;
 reg [63:0] guest_features_reg, guest_features_next;
@@ -318,7 +320,7 @@ assign q_live = live;
 assign feat_notify_on_empty = guest_features_reg[24] && HOST_FEATURES[24];
 assign feat_indirect = guest_features_reg[28] && HOST_FEATURES[28];
 assign feat_event_idx = guest_features_reg[29] && HOST_FEATURES[29];
-assign broken = broken_reg;
+assign broken_next = error_next != 32'd0;
 assign notify_valid = notify_valid_reg;
 assign notify_queue = notify_queue_reg;
 assign ctrl_valid = ctrl_valid_reg;
@@ -662,7 +664,7 @@ always @(posedge clk) begin
     status_reg <= status_next;
     isr_reg <= isr_next;
     error_reg <= error_next;
-    broken_reg <= error_next != 32'd0;
+    broken_reg <= broken_next;
     host_features_sel_reg <= host_features_sel_next;
     guest_features_sel_reg <= guest_features_sel_next;
     guest_features_reg <= guest_features_next;

@@ -148,9 +148,11 @@ wire [128:0] first_head = first_mem[first_rd_reg[FD_W-1:0]];
 wire [128:0] walk_head = walk_mem[walk_rd_reg[CK_W-1:0]];
 wire first_empty = first_count == 0;
 wire walk_empty = walk_wr_reg == walk_rd_reg;
-// a read issued in this cycle counts already: the fetch unit may load the next
-// one in the same cycle
-assign first_credit = ({1'b0, first_count} + {1'b0, first_pend_reg} + {{(FD_W+1){1'b0}}, first_issue}) < FIRST_MAX;
+// first descriptors held or asked for (first_count + first_pend_reg), a register
+// of its own: the credit is a compare with a constant. The head stage loads a
+// read only while none of its own waits, so none is issued in the cycle it looks.
+reg [FD_W+1:0] first_claim_reg;
+assign first_credit = first_claim_reg < FIRST_MAX;
 
 // a 16-byte descriptor completes with this beat
 reg [127:0] f_asm_next, w_asm_next;
@@ -261,6 +263,8 @@ reg [15:0] emit_val;
 reg [7:0] emit_cause;
 reg [16:0] n;
 reg terminal_in;
+reg take_data;
+reg drop;
 
 // (addr >= DMA_BASE as a borrow, which stays meaningful when DMA_BASE is 0)
 wire [66:0] d_below = {3'b000, d_reg[63:0]} - {1'b0, DMA_BASE_X};
@@ -347,6 +351,10 @@ always @* begin
     emit_cause = 8'd0;
     n = 17'd0;
     terminal_in = in_kind != K_CHAIN && in_kind != K_SHADOW;
+    take_data = in_kind == K_CHAIN && !first_empty;
+    // a stop, reset or break drops the chain being decided: it overrides the
+    // decision at its end (below), so that it reaches only the control registers
+    drop = abort && (state_reg == S_DECIDE || state_reg == S_NEXT);
 
     if (run_start) begin
         active_next = 1'b1;
@@ -358,6 +366,19 @@ always @* begin
     end else if (active_reg) begin
         case (state_reg)
             S_IDLE: begin
+                if (take_data) begin
+                    // the chain's own registers, loaded as it is offered (until
+                    // it is taken, only S_CHECK reads them)
+                    d_next = first_head[127:0];
+                    d_err_next = first_head[128];
+                    head_next = in_val;
+                    idx_next = in_val;
+                    tbl_addr_next = desc_addr;
+                    tbl_len_next = {1'b0, num};
+                    seen_next = 17'd1;
+                    total_next = 33'd0;
+                    nested_next = 1'b0;
+                end
                 if (in_valid && tok_free) begin
                     if (ended_reg || (abort && !terminal_in)) begin
                         // after the run ended here, or abandoned: drop up to
@@ -374,15 +395,6 @@ always @* begin
                             // walk_chain from the head, in the ring's own table
                             in_ready_int = 1'b1;
                             first_pop = 1'b1;
-                            d_next = first_head[127:0];
-                            d_err_next = first_head[128];
-                            head_next = in_val;
-                            idx_next = in_val;
-                            tbl_addr_next = desc_addr;
-                            tbl_len_next = {1'b0, num};
-                            seen_next = 17'd1;
-                            total_next = 33'd0;
-                            nested_next = 1'b0;
                             have_w_next = 1'b0;
                             start_next = wptr_reg;
                             rcnt_next = {SPP_W{1'b0}};
@@ -411,9 +423,7 @@ always @* begin
             S_DECIDE: begin
                 // (the token register is free from S_CHECK to S_TOKEN: a chain
                 // is taken only when it is, and nothing is emitted before its end)
-                if (abort) begin
-                    state_next = S_DRAIN;
-                end else if (d_err_reg) begin
+                if (d_err_reg) begin
                     emit = 1'b1;
                     emit_kind = K_ERROR;
                     emit_cause = CAUSE_BUS_ERROR;
@@ -494,9 +504,7 @@ always @* begin
                 end
             end
             S_NEXT: begin
-                if (abort) begin
-                    state_next = S_DRAIN;
-                end else if (nx_range_reg && !nx_table_reg) begin
+                if (nx_range_reg && !nx_table_reg) begin
                     // case 3
                     emit = 1'b1;
                     emit_cause = CAUSE_NEXT_RANGE;
@@ -518,14 +526,15 @@ always @* begin
                         walk_pop = 1'b1;
                         chunk_left_next = chunk_left_reg - 17'd1;
                         chunk_next_next = chunk_next_reg + 16'd1;
-                        if (chunk_next_reg == idx_reg && !abort) begin
+                        if (chunk_next_reg == idx_reg) begin
+                            // (loaded under a stop too: S_CHECK alone reads it)
                             d_next = walk_head[127:0];
                             d_err_next = walk_head[128];
-                            state_next = S_CHECK;
+                            if (!abort) begin
+                                state_next = S_CHECK;
+                            end
                         end
                     end
-                end else if (abort) begin
-                    state_next = S_DRAIN;
                 end else begin
                     // (no read waits: a read leaves descriptors to take until it is taken)
                     if (nested_reg) begin
@@ -536,11 +545,17 @@ always @* begin
                     end else begin
                         n = 17'd1;
                     end
+                    // (the address, length and first index of a read load under a
+                    // stop too: nothing reads them unless it is issued)
                     rd_addr_next = tbl_addr_reg + {{(ADDR_WIDTH-20){1'b0}}, idx_reg, 4'b0000};
                     rd_len_next = {n[11:0], 4'b0000};
-                    rd_valid_next = 1'b1;
                     chunk_next_next = idx_reg;
-                    chunk_left_next = n;
+                    if (abort) begin
+                        state_next = S_DRAIN;
+                    end else begin
+                        rd_valid_next = 1'b1;
+                        chunk_left_next = n;
+                    end
                 end
             end
             S_TOKEN: begin
@@ -591,6 +606,23 @@ always @* begin
                 state_next = S_DRAIN;
             end
         end
+    end
+
+    // the decision dropped: no segment, token or count of it is kept (the
+    // token's data and the chain's own registers may change: the token is not
+    // valid, and the next chain loads its registers)
+    if (drop && active_reg && !run_start) begin
+        state_next = S_DRAIN;
+        seg_we_int = 1'b0;
+        ended_next = ended_reg;
+        terminate_next = terminate_reg;
+        tok_valid_next = tok_valid_reg && !tok_ready;
+        have_w_next = have_w_reg;
+        wptr_next = wptr_reg;
+        rcnt_next = rcnt_reg;
+        wfirst_next = wfirst_reg;
+        wcnt_next = wcnt_reg;
+        wlen_next = wlen_reg;
     end
 end
 
@@ -660,6 +692,7 @@ always @(posedge clk) begin
         first_rd_reg <= first_rd_reg + 1'b1;
     end
     first_pend_reg <= first_pend_reg + {{FD_W{1'b0}}, first_issue} - {{FD_W{1'b0}}, f_push};
+    first_claim_reg <= first_claim_reg + {{(FD_W+1){1'b0}}, first_issue} - {{(FD_W+1){1'b0}}, first_pop};
     if (w_push) begin
         walk_mem[walk_wr_reg[CK_W-1:0]] <= {w_err_next, w_asm_next};
         walk_wr_reg <= walk_wr_reg + 1'b1;
@@ -686,6 +719,7 @@ always @(posedge clk) begin
         first_wr_reg <= {(FD_W+1){1'b0}};
         first_rd_reg <= {(FD_W+1){1'b0}};
         first_pend_reg <= {(FD_W+1){1'b0}};
+        first_claim_reg <= {(FD_W+2){1'b0}};
         walk_wr_reg <= {(CK_W+1){1'b0}};
         walk_rd_reg <= {(CK_W+1){1'b0}};
     end
@@ -731,6 +765,7 @@ always @* begin
         if (rd_valid_reg) begin
             inv_walk_read_counted: assert(chunk_left_reg != 17'd0);
         end
+        inv_walk_first_claim: assert(first_claim_reg == {1'b0, first_count} + {1'b0, first_pend_reg});
     end
 end
 `endif
