@@ -557,15 +557,19 @@ def batch_summary(recs: list[dict]) -> str:
     bids = sorted({r["batch"] for r in recs if r.get("batch")})
     if not bids:
         return f"{len(recs)} runs, each in a simulator process of its own"
-    infos = [json.loads(p.read_text()) for p in (RUNS / b / "batch.json" for b in bids) if p.is_file()]
-    batched = sum(len(i["runs"]) for i in infos)
-    in_runs = sum(r.get("wall_s") or 0 for r in recs if r.get("batch") and not r.get("batch_note"))
-    again = sum(len(i.get("rerun_alone", [])) for i in infos)
-    outside = sum(i.get("wall_s") or 0 for i in infos) - in_runs
+    infos = {b: json.loads(p.read_text()) for b, p in ((b, RUNS / b / "batch.json") for b in bids) if p.is_file()}
+    members = [r for r in recs if r.get("batch") in infos]
+    again = [r for r in members if r.get("batch_note")]  # run again alone after their batch
+    in_runs = sum(r.get("wall_s") or 0 for r in members if not r.get("batch_note"))
+    outside = sum(i.get("wall_s") or 0 for i in infos.values()) - in_runs
+    gone = len([r for r in recs if r.get("batch") and r["batch"] not in infos])
     return (
-        f"{batched} of the {len(recs)} runs in {len(infos)} batches, one simulator process each; "
-        f"{len(recs) - batched + again} run(s) alone{f' ({again} of them again alone after their batch)' if again else ''}; "
-        f"the batches' processes spent {outside:.1f} s outside their runs (start-up, imports, end: in no row's wall time)"
+        f"{len(members)} of the {len(recs)} runs in {len(infos)} batches, one simulator process each"
+        f"{f' ({len(again)} of them run again alone after their batch)' if again else ''}; "
+        f"{len(recs) - len(members) - gone} run(s) alone; "
+        f"the batches' processes spent {outside:.1f} s outside the runs they ran to the end"
+        " (start-up, imports, end, runs cut off or run again: in no row's wall time)"
+        + (f"; {gone} run(s) of batches no longer on disk" if gone else "")
     )
 
 
