@@ -26,7 +26,7 @@ HDL := $(addprefix hdl/,$(shell cat hdl/virtio_mmio.f))
 
 # ------------------------------------------------------------ bad variables
 # A bad value stops make at once with one line naming the allowed values.
-# (The regression's SEEDS, SEED, TESTS, PARAMS, SHARD: `python -m tb.regress check`.)
+# (The regression's SEEDS, SEED, TESTS, PARAMS, SHARD, BATCH: `python -m tb.regress check`.)
 one_of = $(if $(and $(filter 1,$(words $($(1)))),$(filter $($(1)),$(2))),,$(error $(1)=$($(1)) is not allowed: use one of $(2)))
 no_digits = $(subst 0,,$(subst 1,,$(subst 2,,$(subst 3,,$(subst 4,,$(subst 5,,$(subst 6,,$(subst 7,,$(subst 8,,$(subst 9,,$(1)))))))))))
 count_or_auto = $(if $(or $(filter auto,$($(1))),$(and $(filter 1,$(words $($(1)))),$(if $(call no_digits,$($(1))),,y),$(filter-out 0 00,$($(1))))),,$(error $(1)=$($(1)) is not allowed: use auto or a number of workers, 1 or more))
@@ -46,7 +46,7 @@ endif
 # (once .venv exists; on a fresh machine the recipe checks them after set-up)
 REGRESS_ENV = REGRESS=full SIM=$(if $(filter command line,$(origin SIM)),$(SIM),all) JOBS=$(JOBS)
 ifneq ($(and $(filter regress,$(MAKECMDGOALS)),$(wildcard $(STAMP))),)
-regress_vars := $(foreach v,SEEDS SEED TESTS PARAMS SHARD,$(if $(filter-out undefined default,$(origin $(v))),$(v)='$($(v))'))
+regress_vars := $(foreach v,SEEDS SEED TESTS PARAMS SHARD BATCH,$(if $(filter-out undefined default,$(origin $(v))),$(v)='$($(v))'))
 regress_error := $(shell $(REGRESS_ENV) $(regress_vars) $(PY) -m tb.regress check 2>&1)
 $(if $(regress_error),$(error $(strip $(patsubst error:%,%,$(regress_error)))))
 endif
@@ -58,7 +58,7 @@ help:
 	@echo "make setup        .venv with the kit, its cocotb and test extras (constraints.txt), and the Debian tools"
 	@echo "make lint         Verilator -Wall at 32/64/128 bits and Yosys's coarse synthesis (latches, drivers) with its cell count"
 	@echo "make formal       every bounded proof, the reachability witnesses and the mutation table (about 45 min)"
-	@echo "make regress      the pyuvm regression: table, JUnit XML, functional and code coverage (SEEDS SEED SIM TESTS PARAMS SHARD JOBS)"
+	@echo "make regress      the pyuvm regression: table, JUnit XML, functional and code coverage (SEEDS SEED SIM TESTS PARAMS SHARD BATCH JOBS)"
 	@echo "make regress-report  the table and merged coverage of the runs under build/regress/runs"
 	@echo "make bench        the RTL's cycles per chain, bytes per cycle and latencies, the co-simulation's speed (several minutes)"
 	@echo "make bench-speed  the co-simulation's cycles per second against a trivial DUT's (SIM=verilator|icarus|all, REPEAT=n)"
@@ -164,7 +164,8 @@ build/synth_stat.txt: $(HDL) hdl/virtio_mmio_defs.vh
 # simulators in parallel, then the table (and its JUnit XML), functional and
 # code coverage (also as lcov and HTML). SEEDS=n (seeds 1..n), SEED=a,b
 # (explicit), SIM=verilator|icarus|all, TESTS=a,b, PARAMS=a,b, SHARD=i/N,
-# JOBS=n (pytest-xdist workers, default auto)
+# BATCH=n (runs of one build per simulator process, default 10; 1: each
+# alone), JOBS=n (pytest-xdist workers, default auto)
 regress: setup
 	@$(REGRESS_ENV) $(PY) -m tb.regress check
 	$(call ensure_tools,verilator_coverage:verilator genhtml:lcov)

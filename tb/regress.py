@@ -19,6 +19,9 @@ Selection (environment variables, as the make variables of the same name):
   and ``python -m tb.regress report`` merges the coverage of all.
 - ``REGRESS``: ``full`` (default for `make regress`) or ``short`` (the few
   runs of `make test`: one seed, fewer parameter sets).
+- ``BATCH``: runs of the pyuvm tests on the same build (simulator and
+  parameter set) per simulator process, default 10; 1 runs each in a process
+  of its own (as a run reproduced alone always is). See :func:`run_batch`.
 
 Adding another cocotb module (a hostile or fault campaign) to the regression
 is one :data:`TESTS` entry: its module, the cocotb test filter, and the
@@ -31,6 +34,7 @@ merges into the functional report.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -96,6 +100,16 @@ class TestEntry:
     short: tuple[str, ...] = ()  # "sim:params" runs of the short regression (make test); () = not in it
     expect_fail: tuple[str, ...] = ()  # meant to fail, with all these phrases in the failure
     env: tuple[tuple[str, str], ...] = ()  # environment of its runs (e.g. seeds per run of a campaign)
+    # its runs of one build can share a simulator process (tb/batch.py): its
+    # filter names a pyuvm test class of a module with TIMEOUT_MS, which reads
+    # its seed when the test starts; False for the campaigns (cocotb tests that
+    # read their seeds at import)
+    batchable: bool = True
+
+    @property
+    def uvm_class(self) -> str:
+        """The pyuvm test class its filter names."""
+        return self.filter.removesuffix("$")
 
 
 UVM = "tb.uvm.tests"
@@ -124,8 +138,8 @@ TESTS = [
     # the campaigns of issue 5, whole modules (make test runs them through
     # tests/test_hostile_rtl.py and tests/test_faults.py): each run takes the
     # slice of fuzz / reset seeds that its seed names
-    TestEntry("hostile_rtl", "tests.test_hostile_rtl", ".", ("hostile-dw32",), env=(("HOSTILE_SEEDS", "15"), ("HOSTILE_STEPS", "100"))),
-    TestEntry("faults", "tests.test_faults", ".", ("faults-dw32", "faults-dw128"), env=(("FAULT_SEEDS_PER_RUN", "5"),)),
+    TestEntry("hostile_rtl", "tests.test_hostile_rtl", ".", ("hostile-dw32",), env=(("HOSTILE_SEEDS", "15"), ("HOSTILE_STEPS", "100")), batchable=False),
+    TestEntry("faults", "tests.test_faults", ".", ("faults-dw32", "faults-dw128"), env=(("FAULT_SEEDS_PER_RUN", "5"),), batchable=False),
 ]
 SIMS = ("verilator", "icarus")
 
@@ -230,20 +244,21 @@ def build_dir(sim: str, params: str) -> Path:
     return OUT / "builds" / (f"{sim}-{params}" + ("-cov" if sim == "verilator" else ""))
 
 
-def run_one(run: Run) -> dict:
-    """Build (if needed) and run one entry; returns and stores its record."""
-    from .runner import SimulationError, build, run as sim_run
+def run_one(run: Run, runs_dir: Path = RUNS) -> dict:
+    """Build (if needed) and run one entry in a simulator process of its own;
+    returns and stores its record."""
+    from .runner import SimulationError, run as sim_run
 
     entry = run.entry
     params = param_sets()[run.params]
     bdir = build_dir(run.sim, run.params)
-    rdir = RUNS / run.id
+    rdir = runs_dir / run.id
     shutil.rmtree(rdir, ignore_errors=True)
     rdir.mkdir(parents=True)
-    record = {**asdict(run), "id": run.id, "reproduce": run.reproduce(), "expect_fail": list(entry.expect_fail)}
+    record = _new_record(run)
     t0 = time.monotonic()
     try:
-        build(run.sim, params, bdir, coverage=run.sim == "verilator")
+        _build(run.sim, params, bdir)
         t1 = time.monotonic()
         results = sim_run(run.sim, params, bdir, entry.module, test_dir=rdir, test_filter=entry.filter, seed=run.seed, extra_env=dict(entry.env))
         failures = [f"{name}: {text}" for name, text in results if text]
@@ -253,15 +268,185 @@ def run_one(run: Run) -> dict:
         record.update(build_s=round(t1 - t0, 1), tests=0, failures=[f"simulation error: {err}"])
     record["wall_s"] = round(time.monotonic() - t1, 1)
     record["sim_ns"] = _sim_time_ns(rdir / "results.xml")
+    _judge(record)
+    (rdir / "record.json").write_text(json.dumps(record, indent=1))
+    return record
+
+
+def _build(sim: str, params: dict[str, int], bdir: Path) -> None:
+    """The run's build (Verilator: a coverage build); a build that fails is
+    the run's failure (SimulationError), not a run without a record."""
+    from .runner import SimulationError, build
+
+    try:
+        build(sim, params, bdir, coverage=sim == "verilator")
+    except SimulationError:
+        raise
+    except RuntimeError as err:  # the build's command failed (cocotb's runner)
+        raise SimulationError(f"the build in {bdir} failed: {err}") from None
+
+
+def _new_record(run: Run) -> dict:
+    return {**asdict(run), "id": run.id, "reproduce": run.reproduce(), "expect_fail": list(run.entry.expect_fail), "batch": None}
+
+
+def _judge(record: dict) -> None:
+    """The record's result from its failures (an entry meant to fail must fail with its phrases)."""
+    expect_fail = record["expect_fail"]
     failed = bool(record["failures"]) or record["tests"] == 0
-    if entry.expect_fail:
+    if expect_fail:
         text = "\n".join(record["failures"])
-        caught = failed and all(p in text for p in entry.expect_fail)
+        caught = failed and all(p in text for p in expect_fail)
         record["result"] = "xfail (caught)" if caught else "FAIL (fault not caught)"
     else:
         record["result"] = "FAIL" if failed else "pass"
-    (rdir / "record.json").write_text(json.dumps(record, indent=1))
-    return record
+
+
+# ================================================================ batches
+DEFAULT_BATCH = 10
+
+
+def batch_size(env: dict[str, str] | None = None) -> int:
+    """BATCH: runs per simulator process (1: each run alone)."""
+    env = os.environ if env is None else env
+    value = env.get("BATCH") or str(DEFAULT_BATCH)
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"BATCH={value} is not allowed: use a number of runs per simulator process, 1 or more (1: each run alone)")
+    return int(value)
+
+
+def batches(runs: list[Run], size: int) -> list[list[Run]]:
+    """The runs in simulator processes: runs of a batchable entry on the same
+    build (simulator, parameter set) together, at most ``size`` to a process
+    (a build's runs dealt out evenly over its processes), every other run
+    alone. The longest processes first, so that the last ones to end are
+    short: the campaigns (each run is many seeds), then Icarus's (half as
+    fast), then the larger batches."""
+    groups: dict[tuple[str, str], list[Run]] = {}
+    out: list[list[Run]] = []
+    for r in runs:
+        if r.entry.batchable and size > 1:
+            groups.setdefault((r.sim, r.params), []).append(r)
+        else:
+            out.append([r])
+    for group in groups.values():
+        n = -(-len(group) // size)
+        out += [group[i::n] for i in range(n)]
+    return sorted(out, key=lambda b: (b[0].entry.batchable, b[0].sim != "icarus", -len(b)))
+
+
+def batch_id(batch: list[Run]) -> str:
+    """A batch's directory under runs/: its build and a digest of its runs
+    (shards of one regression never share one)."""
+    digest = hashlib.sha1(" ".join(r.id for r in batch).encode()).hexdigest()[:10]
+    return f"batch-{batch[0].sim}-{batch[0].params}-{digest}"
+
+
+def run_batch(batch: list[Run], runs_dir: Path = RUNS) -> list[dict]:
+    """Run ``batch`` (runs of one build) in one simulator process (tb/batch.py);
+    returns and stores a record per run, as :func:`run_one` would.
+
+    Nothing of a run is taken on trust from the batch: a run that did not end
+    as expected in it (a failure, a fault not caught, or no result because the
+    process died before or during it) is run again alone (:func:`run_one`, as
+    its reproduce line does) and that run's record kept, with what happened in
+    the batch; a run that failed in the batch but passes alone is a FAIL
+    (``FAIL (in its batch only)``), never a pass. The batch's code coverage
+    (one coverage.dat: Verilator writes it when the process ends) is in the
+    batch's directory, ``runs/<batch id>/``, which each record names."""
+    from .runner import SimulationError, run as sim_run
+    from vio.cocotb.clock import DEFAULT_PERIOD_NS
+
+    if len(batch) == 1 or not all(r.entry.batchable for r in batch):
+        return [run_one(r, runs_dir) for r in batch]
+    sim, params_name = batch[0].sim, batch[0].params
+    if any((r.sim, r.params) != (sim, params_name) for r in batch):
+        raise ValueError(f"a batch is runs of one build: {[r.id for r in batch]}")
+    params = param_sets()[params_name]
+    bid = batch_id(batch)
+    bdir = runs_dir / bid
+    shutil.rmtree(bdir, ignore_errors=True)
+    bdir.mkdir(parents=True)
+    plan = {"period_ns": DEFAULT_PERIOD_NS, "runs": []}
+    for r in batch:
+        rdir = runs_dir / r.id
+        shutil.rmtree(rdir, ignore_errors=True)
+        rdir.mkdir(parents=True)
+        env = {"VIO_SEED": str(r.seed), **dict(r.entry.env)}
+        plan["runs"].append({"id": r.id, "module": r.entry.module, "test": r.entry.uvm_class, "seed": r.seed, "env": env, "dir": str(rdir)})
+    (bdir / "plan.json").write_text(json.dumps(plan, indent=1))
+    info = {"id": bid, "runs": [r.id for r in batch], "sim": sim, "params": params_name}
+    t0, cpu0 = time.monotonic(), _children_cpu()
+    cases: dict[str, ET.Element] = {}
+    error = None
+    try:
+        _build(sim, params, build_dir(sim, params_name))
+        t1 = time.monotonic()
+        info["build_s"] = round(t1 - t0, 1)
+        sim_run(sim, params, build_dir(sim, params_name), "tb.batch", test_dir=bdir, seed=batch[0].seed, extra_env={"VIO_BATCH": str(bdir / "plan.json")})
+        cases = {c.get("name"): c for c in ET.parse(bdir / "results.xml").getroot().iter("testcase")}
+    except (SimulationError, OSError, ET.ParseError) as err:
+        t1 = t1 if "build_s" in info else time.monotonic()
+        info.setdefault("build_s", round(t1 - t0, 1))
+        error = f"{type(err).__name__}: {err}"
+    info.update(wall_s=round(time.monotonic() - t1, 1), cpu_s=round(_children_cpu() - cpu0, 1), error=error)
+    records, again = [], []
+    for r in batch:
+        record = _new_record(r)
+        record.update(batch=bid, build_s=info["build_s"])
+        case = cases.get(r.id)
+        timing_file = runs_dir / r.id / "run.json"
+        if case is None:
+            again.append((r, record, None))
+            continue
+        bad = next((node for tag in ("failure", "error", "skipped") if (node := case.find(tag)) is not None), None)
+        record["tests"] = 1
+        record["failures"] = [] if bad is None else [f"{r.entry.uvm_class}: {bad.tag}: {bad.get('message') or ''}\n{bad.text or ''}"]
+        timing = json.loads(timing_file.read_text()) if timing_file.is_file() else {}
+        record["wall_s"] = round(timing.get("wall_s", float(case.get("time") or 0)), 1)
+        record["sim_ns"] = timing.get("sim_ns")
+        _judge(record)
+        _own_results(case, runs_dir / r.id / "results.xml")
+        if ok(record):
+            (runs_dir / r.id / "record.json").write_text(json.dumps(record, indent=1))
+            records.append(record)
+        else:
+            again.append((r, record, record["failures"] or [f"{record['result']}"]))
+    died = next((r.id for r in batch if not (runs_dir / r.id / "run.json").is_file()), None)
+    info["rerun_alone"] = [r.id for r, _, _ in again]
+    (bdir / "batch.json").write_text(json.dumps(info, indent=1))
+    for r, in_batch, batch_failures in again:  # each alone, as its reproduce line runs it
+        alone = run_one(r, runs_dir)
+        alone.update(batch=bid, build_s=in_batch["build_s"])
+        if batch_failures is None:
+            where = f"the process ended in run {died}" if died else "every run had ended"
+            why = f"its batch's simulator process ended before this run's result ({error or 'no result for it in results.xml'}; {where})"
+            alone["batch_note"] = f"run again alone: {why}"
+        else:
+            alone["batch_note"] = f"run again alone after {in_batch['result']} in its batch"
+            alone["batch_failures"] = batch_failures
+            if ok(alone):  # failed in the batch only: still a failure
+                alone["result"] = "FAIL (in its batch only)"
+                alone["failures"] = [f"in its batch {bid}, after the runs before it: " + batch_failures[0], *batch_failures[1:], "alone: as expected"]
+        (runs_dir / r.id / "record.json").write_text(json.dumps(alone, indent=1))
+        records.append(alone)
+    order = {r.id: i for i, r in enumerate(batch)}
+    return sorted(records, key=lambda rec: order[rec["id"]])
+
+
+def _children_cpu() -> float:
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _own_results(case: ET.Element, path: Path) -> None:
+    """The run's own results.xml: its testcase of the batch's."""
+    root = ET.Element("testsuites", name="cocotb tests")
+    suite = ET.SubElement(root, "testsuite", name="tb.batch", tests="1")
+    suite.append(case)
+    ET.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)
 
 
 def _sim_time_ns(path: Path) -> float | None:
@@ -330,15 +515,73 @@ def functional_report(recs: list[dict]) -> str:
     return text + f"\n(report: {OUT / 'functional_coverage.txt'})"
 
 
+def coverage_files(recs: list[dict]) -> tuple[list[Path], list[str]]:
+    """The coverage.dat files of the Verilator runs of ``recs``: a run's own
+    (a run alone) and each batch's (one for its runs), and a line for every
+    run whose coverage is not among them. A batch's file counts only while
+    every run of it still has the record it wrote (a run of it run again
+    since, alone or in another batch, has a coverage.dat of its own, and the
+    batch's would merge in hits of the run it replaced)."""
+    files: list[Path] = []
+    covered: set[str] = set()
+    verilator = [r for r in recs if r["sim"] == "verilator"]
+    for r in verilator:
+        own = RUNS / r["id"] / "coverage.dat"
+        if own.is_file():
+            files.append(own)
+            covered.add(r["id"])
+    notes = []
+    for bid in sorted({r["batch"] for r in verilator if r.get("batch")}):
+        info_file, dat = RUNS / bid / "batch.json", RUNS / bid / "coverage.dat"
+        members = json.loads(info_file.read_text())["runs"] if info_file.is_file() else []
+        stale = [m for m in members if _record_of(m).get("batch") != bid]
+        if dat.is_file() and members and not stale:
+            files.append(dat)
+            covered.update(members)
+        elif stale:
+            notes.append(f"left out: the coverage.dat of {bid} (runs {', '.join(stale)} of it were run again since)")
+    lost = [r["id"] for r in verilator if r["id"] not in covered]
+    if lost:
+        notes.append(f"code coverage missing for {len(lost)} run(s): {', '.join(lost)}")
+    return files, notes
+
+
+def _record_of(run_id: str) -> dict:
+    path = RUNS / run_id / "record.json"
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def batch_summary(recs: list[dict]) -> str:
+    """One line on the simulator processes of the runs' batches (their
+    start-up and end are in no run's wall time)."""
+    bids = sorted({r["batch"] for r in recs if r.get("batch")})
+    if not bids:
+        return f"{len(recs)} runs, each in a simulator process of its own"
+    infos = {b: json.loads(p.read_text()) for b, p in ((b, RUNS / b / "batch.json") for b in bids) if p.is_file()}
+    members = [r for r in recs if r.get("batch") in infos]
+    again = [r for r in members if r.get("batch_note")]  # run again alone after their batch
+    in_runs = sum(r.get("wall_s") or 0 for r in members if not r.get("batch_note"))
+    outside = sum(i.get("wall_s") or 0 for i in infos.values()) - in_runs
+    gone = len([r for r in recs if r.get("batch") and r["batch"] not in infos])
+    return (
+        f"{len(members)} of the {len(recs)} runs in {len(infos)} batches, one simulator process each"
+        f"{f' ({len(again)} of them run again alone after their batch)' if again else ''}; "
+        f"{len(recs) - len(members) - gone} run(s) alone; "
+        f"the batches' processes spent {outside:.1f} s outside the runs they ran to the end"
+        " (start-up, imports, end, runs cut off or run again: in no row's wall time)"
+        + (f"; {gone} run(s) of batches no longer on disk" if gone else "")
+    )
+
+
 def code_coverage_report(recs: list[dict]) -> str:
     """verilator_coverage: the runs' coverage.dat merged, annotated per line;
     line and toggle totals over hdl/ (tb/codecov.py reads the merged file)."""
     from .codecov import summary
 
-    dats = [RUNS / r["id"] / "coverage.dat" for r in recs if r["sim"] == "verilator"]
-    dats = [str(d) for d in dats if d.is_file()]
+    files, left_out = coverage_files(recs)
+    dats = [str(d) for d in files]
     if not dats:
-        return "code coverage: no Verilator run wrote coverage.dat"
+        return "code coverage: no Verilator run wrote coverage.dat" + "".join(f"\n{n}" for n in left_out)
     tool = shutil.which("verilator_coverage")
     if tool is None:
         return "code coverage: verilator_coverage is not installed (Debian package verilator; `make regress` installs it)"
@@ -350,8 +593,10 @@ def code_coverage_report(recs: list[dict]) -> str:
     total = " ".join(line.strip() for line in ann.stdout.splitlines() if "Total coverage" in line)
     text = summary(merged, annotated)
     (OUT / "code_coverage.txt").write_text(text + "\n")
+    batched = sum(1 for d in files if d.parent.name.startswith("batch-"))
     return (
-        f"code coverage (Verilator line + toggle), merged over {len(dats)} runs: {merged}\n"
+        f"code coverage (Verilator line + toggle), merged over {len(dats)} coverage.dat ({len(dats) - batched} of a run alone,"
+        f" {batched} of a batch of runs): {merged}\n" + "".join(f"{n}\n" for n in left_out) +
         f"verilator_coverage: {total}\n{text}\n{lcov_report(tool, merged)}\n"
         f"(per-line annotation: {annotated}/, report: {OUT / 'code_coverage.txt'})"
     )
@@ -381,7 +626,7 @@ def report(runs: list[Run] | None = None) -> bool:
         return False
     OUT.mkdir(parents=True, exist_ok=True)
     junit(recs, OUT / "junit.xml")
-    parts = [table(recs) + f"\n(as JUnit XML: {OUT / 'junit.xml'})", functional_report(recs), code_coverage_report(recs)]
+    parts = [table(recs) + f"\n{batch_summary(recs)}\n(as JUnit XML: {OUT / 'junit.xml'})", functional_report(recs), code_coverage_report(recs)]
     text = "\n\n".join(parts)
     (OUT / "report.txt").write_text(text + "\n")
     print(text)
@@ -401,6 +646,7 @@ def main(argv: list[str]) -> int:
 def _main(argv: list[str]) -> int:
     if argv and argv[0] == "check":  # the variables only (make regress does this first)
         select()
+        batch_size()
         check_jobs(os.environ.get("JOBS", "auto"))
         return 0
     if argv and argv[0] == "report":
@@ -410,12 +656,18 @@ def _main(argv: list[str]) -> int:
         return 2
     os.environ.setdefault("REGRESS", "full")
     runs = select()
-    print(f"regression: {len(runs)} runs ({os.environ['REGRESS']}), {len({(r.sim, r.params) for r in runs})} builds")
+    size = batch_size()
+    procs = len(batches(runs, size))
+    print(f"regression: {len(runs)} runs ({os.environ['REGRESS']}), {len({(r.sim, r.params) for r in runs})} builds, {procs} simulator processes (BATCH={size})")
+    ids = {r.id for r in runs}
     for r in runs:
         shutil.rmtree(RUNS / r.id, ignore_errors=True)
+    for info in RUNS.glob("batch-*/batch.json"):  # batches of these runs from before: their coverage is replaced
+        if ids & set(json.loads(info.read_text())["runs"]):
+            shutil.rmtree(info.parent, ignore_errors=True)
     workers = check_jobs(os.environ.get("JOBS", "auto"))
     t0 = time.monotonic()
-    cmd = [sys.executable, "-m", "pytest", "-q", "-n", workers, "--tb=line", "--show-capture=no", "-p", "no:cacheprovider", str(ROOT / "tests" / "test_regress.py"), *argv[1:]]
+    cmd = [sys.executable, "-m", "pytest", "-q", "-n", workers, "--dist", "worksteal", "--tb=line", "--show-capture=no", "-p", "no:cacheprovider", str(ROOT / "tests" / "test_regress.py"), *argv[1:]]
     subprocess.run(cmd, cwd=ROOT)
     print(f"\nregression wall time: {time.monotonic() - t0:.0f} s for {len(runs)} runs")
     return 0 if report(runs) else 1

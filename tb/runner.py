@@ -143,6 +143,8 @@ def run(
         )
     except SystemExit:
         pass  # the runner exits on failed tests; results.xml says which
+    except RuntimeError as err:  # the simulator's process itself failed (a crash, a signal, an exit status)
+        raise SimulationError(f"the simulator process failed: {err}") from None
     return parse_results(results)
 
 

@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def make(*args: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MAKE") and k not in ("MFLAGS", "SIM", "SEEDS", "SEED", "JOBS")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAKE") and k not in ("MFLAGS", "SIM", "SEEDS", "SEED", "JOBS", "BATCH")}
     return subprocess.run(["make", "--no-print-directory", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
 
 
@@ -38,6 +38,8 @@ BAD = [
     (("regress", "SIM=model"), "SIM=model", "verilator, icarus, all"),
     (("regress", "TESTS=random,nope"), "unknown nope", "random, ring"),
     (("regress", "PARAMS=lb-dw99"), "unknown lb-dw99", "lb-dw32"),
+    (("regress", "BATCH=0"), "BATCH=0", "1 or more"),
+    (("regress", "BATCH=all"), "BATCH=all", "1 or more"),
     (("bench-speed", "SIM=model"), "SIM=model", "verilator icarus all"),
     (("bench-speed", "REPEAT=0"), "REPEAT=0", "1 or more"),
     (("bench-speed", "REPEAT=two"), "REPEAT=two", "1 or more"),
@@ -56,6 +58,6 @@ def test_bad_variable_is_one_line_naming_the_allowed_values(args, what, allowed)
 
 
 def test_good_regress_variables_pass_the_check():
-    proc = make("-n", "regress", "SEEDS=3", "SEED=1,7", "SHARD=2/3", "SIM=icarus", "TESTS=ring,block", "PARAMS=lb-dw32", "JOBS=2")
+    proc = make("-n", "regress", "SEEDS=3", "SEED=1,7", "SHARD=2/3", "SIM=icarus", "TESTS=ring,block", "PARAMS=lb-dw32", "BATCH=4", "JOBS=2")
     assert proc.returncode == 0, proc.stderr
     assert "tb.regress run" in proc.stdout

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
-from cocotb_coverage.coverage import CoverCross, CoverPoint, coverage_db, merge_coverage
+from cocotb_coverage.coverage import CoverCross, CoverItem, CoverPoint, coverage_db, merge_coverage
 
 from vio.constants import Cause
 
@@ -124,9 +124,51 @@ def sample_block(event: str) -> None:
 
 
 # ------------------------------------------------------- files, reports
+# The hits of every cover point and cross when this run started: a simulator
+# process that runs several runs one after another (tb/batch.py) keeps one
+# database (cocotb-coverage's is a singleton), so a run's own hits are the
+# database's minus these.
+_baseline: dict[str, dict] = {}
+
+
+def start_run() -> None:
+    """From here on the hits are this run's (:func:`export` writes only them)."""
+    _baseline.clear()
+    for name, item in coverage_db.items():
+        if type(item) is not CoverItem:
+            _baseline[name] = dict(item.detailed_coverage)
+
+
 def export(path: Path) -> None:
-    """This run's database as YAML (bins and hits of every cover item)."""
-    coverage_db.export_to_yaml(str(path))
+    """This run's database as YAML (bins and hits of every cover item since
+    :func:`start_run`), in the form of cocotb-coverage's
+    ``coverage_db.export_to_yaml``: the same file as that export of a
+    process that ran this run alone (tests/test_regress_batch.py checks it)."""
+    leaves: dict[str, tuple[int, dict]] = {}  # name -> (covered size, hits)
+    for name, item in coverage_db.items():
+        if type(item) is CoverItem:
+            continue
+        if not isinstance(item, (CoverPoint, CoverCross)):
+            raise TypeError(f"{name}: {type(item).__name__} has no per-run export here (only cover points and crosses)")
+        base = _baseline.get(name, {})
+        hits = {b: n - base.get(b, 0) for b, n in item.detailed_coverage.items()}
+        covered = item.size - item.weight * sum(1 for n in hits.values() if n < item.at_least)
+        leaves[name] = (covered, hits)
+    data = {}
+    for name in sorted(coverage_db, key=str.lower):
+        item = coverage_db[name]
+        if type(item) is CoverItem:  # a group: the covered size of every point and cross under it
+            covered = sum(c for leaf, (c, _) in leaves.items() if leaf.startswith(name + "."))
+        else:
+            covered = leaves[name][0]
+        entry = {"type": str(type(item)), "size": item.size, "coverage": covered, "cover_percentage": round(100 * covered / item.size, 2)}
+        if type(item) is not CoverItem:
+            entry["weight"] = item.weight
+            entry["at_least"] = item.at_least
+            entry["bins:_hits"] = {(str(b) if hasattr(b, "__iter__") else b): n for b, n in leaves[name][1].items()}
+        data[name] = entry
+    with open(path, "w") as out:
+        yaml.dump(data, out, default_flow_style=False)
 
 
 def merge(files: list[Path], out: Path) -> dict:

@@ -4,8 +4,10 @@ Each test is selected by its class name (the runner's test filter) on a build
 of the matching personality: the ``Loopback*`` tests on a loopback build,
 ``BlockTest`` on a block build, ``ConsoleTest`` on a console build. Bus
 pressure (random gaps on every channel, memory latency) is drawn from the
-seed (``VIO_SEED``). At the end of a test the functional coverage of the run
-is written to ``functional_coverage.yml`` in the run directory and printed.
+seed (``VIO_SEED``, read when the test starts: tb/batch.py runs several runs,
+each with its seed, in one simulator process). At the end of a test the
+functional coverage of the run (its own hits, :func:`coverage.start_run`) is
+written to ``functional_coverage.yml`` in the run directory and printed.
 
 ``LoopbackUsedLenFaultTest`` is meant to fail: a factory override replaces the
 driver component by one that corrupts a used.len in the DUT's memory, and the
@@ -48,11 +50,15 @@ from .sequences import (
 # cocotbext-axi 0.1.28 still calls APIs cocotb 2.1 deprecates (Task.kill, Event.data)
 warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"cocotbext\.")
 
-SEED = int(os.environ.get("VIO_SEED", "1"))
 PAUSES = (0.0, 0.1, 0.4)
 LATENCIES = (0, 4, 32)
 TIMEOUT_MS = 400  # simulated time after which a test fails (a hang, not a slow test)
 COVERAGE_FILE = "functional_coverage.yml"
+
+
+def seed() -> int:
+    """This run's seed (``VIO_SEED``; tb/batch.py sets it before each run)."""
+    return int(os.environ.get("VIO_SEED", "1"))
 
 
 class VirtioBaseTest(uvm_test):
@@ -64,9 +70,11 @@ class VirtioBaseTest(uvm_test):
     FEATURES = FEATURE_SETS[-1]
 
     def build_phase(self):
-        rng = random.Random(f"{SEED}-{type(self).__name__}")  # each test of a seed gets its own pressure
+        cov.start_run()
+        self.seed = seed()
+        rng = random.Random(f"{self.seed}-{type(self).__name__}")  # each test of a seed gets its own pressure
         self.pause, self.latency = rng.choice(PAUSES), rng.choice(LATENCIES)
-        self.bench = Bench(cocotb.top, SEED, pause=self.pause, mem_latency=self.latency)
+        self.bench = Bench(cocotb.top, self.seed, pause=self.pause, mem_latency=self.latency)
         ConfigDB().set(None, "*", "BENCH", self.bench)
         self.env = VirtioUvmEnv("env", self)
 
@@ -88,7 +96,7 @@ class VirtioBaseTest(uvm_test):
     def report_phase(self):
         """This run's functional coverage, in the log and in functional_coverage.txt."""
         tmp = Path(COVERAGE_FILE + ".tmp")
-        text, _ = cov.report(cov.merge([Path(COVERAGE_FILE)], tmp), f"functional coverage of {type(self).__name__}, seed {SEED}")
+        text, _ = cov.report(cov.merge([Path(COVERAGE_FILE)], tmp), f"functional coverage of {type(self).__name__}, seed {self.seed}")
         tmp.unlink()
         Path(COVERAGE_FILE).with_suffix(".txt").write_text(text + "\n")
         self.logger.info("%s: %d session(s) checked\n%s", type(self).__name__, self.env.scoreboard.sessions, text)
