@@ -1343,7 +1343,6 @@ always @(posedge clk) begin
         endcase
     end
 
-
     if (rst) begin
         ctrl_ack_reg <= 1'b0;
         clr_reg <= {NUM_QUEUES{1'b0}};
