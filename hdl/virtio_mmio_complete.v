@@ -42,6 +42,9 @@ module virtio_mmio_complete #
     input  wire [NUM_QUEUES*($clog2(QUEUE_NUM_MAX)+1)-1:0] if_sent,
     output wire [NUM_QUEUES*($clog2(QUEUE_NUM_MAX)+1)-1:0] if_rd,
     output wire [NUM_QUEUES*($clog2(SEG_DEPTH)+1)-1:0] seg_tail,
+    // the queue's seg_tail was written at the last clock edge (it may differ
+    // from a copy taken then)
+    output wire [NUM_QUEUES-1:0]        seg_tail_moved,
 
     // in-flight entries {head, first writable segment, writable count, segment end}
     output wire [Q_W+$clog2(QUEUE_NUM_MAX)-1:0] if_raddr,
@@ -120,6 +123,7 @@ reg [1:0] ahead_reg, ahead_next;
 
 reg [IFP_W-1:0] if_rd_reg [0:NUM_QUEUES-1];
 reg [SPP_W-1:0] seg_tail_reg [0:NUM_QUEUES-1];
+reg [NUM_QUEUES-1:0] seg_tail_moved_reg;
 
 reg st_req_drain_reg, st_req_drain_next;
 reg st_req_start_reg, st_req_start_next;
@@ -213,6 +217,7 @@ generate
 for (n = 0; n < NUM_QUEUES; n = n + 1) begin : state_out
     assign if_rd[n*IFP_W +: IFP_W] = if_rd_reg[n];
     assign seg_tail[n*SPP_W +: SPP_W] = seg_tail_reg[n];
+    assign seg_tail_moved[n] = seg_tail_moved_reg[n];
     // the answer in progress or waiting for its counts
     wire [CD-1:0] in_collector;
     genvar k;
@@ -431,6 +436,7 @@ always @(posedge clk) begin
     end
 
     for (i = 0; i < NUM_QUEUES; i = i + 1) begin
+        seg_tail_moved_reg[i] <= ((pop_entry || seg_read) && {{(32-Q_W){1'b0}}, q_reg} == i) || rst || clr[i];
         if (rst || clr[i]) begin
             if_rd_reg[i] <= {IFP_W{1'b0}};
             seg_tail_reg[i] <= {SPP_W{1'b0}};

@@ -246,9 +246,16 @@ assign unit_rst = rst || flush_pulse;
  */
 wire [Q_W-1:0] fetch_q;
 wire [Q_W-1:0] tok_q;
-wire [15:0] fetch_num = q_num[fetch_q*16 +: 16];
-wire [AXI_ADDR_WIDTH-1:0] fetch_desc = q_desc_addr[fetch_q*AXI_ADDR_WIDTH +: AXI_ADDR_WIDTH];
-wire [AXI_ADDR_WIDTH-1:0] fetch_avail = q_avail_addr[fetch_q*AXI_ADDR_WIDTH +: AXI_ADDR_WIDTH];
+// the fetch units' queue's size and ring addresses, loaded as its run starts: a
+// queue's ring does not change while it is live, and it stays live until the
+// units let go of it (inv_engine_fetch_ring)
+reg [15:0] fetch_num;
+reg [AXI_ADDR_WIDTH-1:0] fetch_desc;
+reg [AXI_ADDR_WIDTH-1:0] fetch_avail;
+// the walk's queue's segment tail, a cycle old (exact unless the completion
+// unit wrote it at the last edge: k_seg_tail_moved, inv_engine_walk_tail)
+reg [SPP_W-1:0] walk_tail_reg;
+wire [Q_W-1:0] walk_tail_q;
 wire [15:0] tok_num = q_num[tok_q*16 +: 16];
 wire [AXI_ADDR_WIDTH-1:0] tok_avail = q_avail_addr[tok_q*AXI_ADDR_WIDTH +: AXI_ADDR_WIDTH];
 wire [AXI_ADDR_WIDTH-1:0] tok_used = q_used_addr[tok_q*AXI_ADDR_WIDTH +: AXI_ADDR_WIDTH];
@@ -258,12 +265,15 @@ wire [AXI_ADDR_WIDTH-1:0] tok_used = q_used_addr[tok_q*AXI_ADDR_WIDTH +: AXI_ADD
  */
 wire [NUM_QUEUES*16-1:0] c_last_avail, c_shadow;
 wire [NUM_QUEUES*SPP_W-1:0] c_seg_commit, k_seg_tail;
+wire [NUM_QUEUES-1:0] k_seg_tail_moved;
 wire [NUM_QUEUES*IFP_W-1:0] c_if_wr, c_if_sent, k_if_rd;
 // heads in flight (popped, not completed), one bit per {queue, head}
 reg [(2**(Q_W+QN_W))-1:0] busy_map_reg;
 
 wire [Q_W-1:0] run_start_q;
 wire run_start_valid;
+wire run_pick_valid;
+assign walk_tail_q = run_pick_valid ? run_start_q : fetch_q;
 wire [IFP_W-1:0] fetch_inflight = c_if_wr[fetch_q*IFP_W +: IFP_W] - k_if_rd[fetch_q*IFP_W +: IFP_W];
 wire [IFP_W-1:0] tok_inflight = c_if_wr[tok_q*IFP_W +: IFP_W] - k_if_rd[tok_q*IFP_W +: IFP_W];
 
@@ -387,7 +397,12 @@ assign fetch_q = fetch_q_reg;
 always @(posedge clk) begin
     if (run_start_valid) begin
         fetch_q_reg <= run_start_q;
+        fetch_num <= q_num[run_start_q*16 +: 16];
+        fetch_desc <= q_desc_addr[run_start_q*AXI_ADDR_WIDTH +: AXI_ADDR_WIDTH];
+        fetch_avail <= q_avail_addr[run_start_q*AXI_ADDR_WIDTH +: AXI_ADDR_WIDTH];
     end
+    // (a queue is picked only while the walk is idle)
+    walk_tail_reg <= k_seg_tail[walk_tail_q*SPP_W +: SPP_W];
     if (rst) begin
         fetch_q_reg <= {Q_W{1'b0}};
     end
@@ -410,6 +425,7 @@ sched_inst (
     .fetch_free(fetch_free && !flush),
     .run_start_valid(run_start_valid),
     .run_start_q(run_start_q),
+    .pick_valid(run_pick_valid),
     .others_waiting(others_waiting),
     .fetch_q(fetch_q),
     .run_end_valid(run_end_valid),
@@ -581,7 +597,8 @@ walk_inst (
     .run_start(run_start_valid),
     .run_q(run_start_q),
     .start_seg(c_seg_commit[run_start_q*SPP_W +: SPP_W]),
-    .seg_tail(k_seg_tail[fetch_q*SPP_W +: SPP_W]),
+    .seg_tail(walk_tail_reg),
+    .seg_tail_moved(k_seg_tail_moved[fetch_q]),
     .num(fetch_num),
     .desc_addr(fetch_desc),
     .feat_indirect(feat_indirect),
@@ -965,6 +982,7 @@ complete_inst (
     .if_sent(c_if_sent),
     .if_rd(k_if_rd),
     .seg_tail(k_seg_tail),
+    .seg_tail_moved(k_seg_tail_moved),
     .if_raddr(if_raddr),
     .if_rdata(if_rdata),
     .seg_raddr(seg_b_raddr),
@@ -1384,6 +1402,14 @@ always @* begin
     end
     if (!rst) begin
         inv_engine_clr_in_stop: assert((clr_reg & ~stop_req_reg) == {NUM_QUEUES{1'b0}});
+        if (!walk_idle && !k_seg_tail_moved[fetch_q]) begin
+            inv_engine_walk_tail: assert(walk_tail_reg == k_seg_tail[fetch_q*SPP_W +: SPP_W]);
+        end
+        if (!fetch_free) begin
+            inv_engine_fetch_ring: assert(fetch_num == q_num[fetch_q*16 +: 16]
+                && fetch_desc == q_desc_addr[fetch_q*AXI_ADDR_WIDTH +: AXI_ADDR_WIDTH]
+                && fetch_avail == q_avail_addr[fetch_q*AXI_ADDR_WIDTH +: AXI_ADDR_WIDTH]);
+        end
     end
 end
 `endif

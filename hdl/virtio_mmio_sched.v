@@ -11,6 +11,10 @@
  * eligible while it is live, kicked, its backend ready, not waiting for room,
  * without a run in the pipeline, not being stopped, and the device healthy;
  * the eligible queues are served round robin, one run at a time.
+ *
+ * The pick is registered and the run starts the cycle after it, if the queue
+ * is still eligible and the fetch unit still free: the round robin's decision
+ * does not reach the fetch units' state in the same cycle (one cycle a run).
  */
 module virtio_mmio_sched #
 (
@@ -38,6 +42,8 @@ module virtio_mmio_sched #
     input  wire                   fetch_free,
     output wire                   run_start_valid,
     output wire [Q_W-1:0]         run_start_q,
+    // a queue picked: run_start_q is the queue whose run may start now
+    output wire                   pick_valid,
     // another queue would be served: the run in progress may yield
     output wire                   others_waiting,
     input  wire [Q_W-1:0]         fetch_q,
@@ -68,6 +74,8 @@ reg [NUM_QUEUES-1:0] wait_space_reg, wait_space_next;
 reg [NUM_QUEUES-1:0] run_active_reg, run_active_next;
 reg [NUM_QUEUES-1:0] ready_prev_reg;
 reg [Q_W-1:0] rr_reg, rr_next;
+reg pick_valid_reg;
+reg [Q_W-1:0] pick_q_reg;
 
 reg [NUM_QUEUES-1:0] eligible;
 reg [NUM_QUEUES-1:0] wake;
@@ -78,9 +86,10 @@ reg [Q_W:0] next_idx;
 integer i;
 
 assign run_active = run_active_reg;
-assign pending = pick_found;
-assign run_start_valid = fetch_free && pick_found;
-assign run_start_q = pick_q;
+assign pending = pick_found || pick_valid_reg;
+assign run_start_valid = pick_valid_reg && fetch_free && eligible[pick_q_reg];
+assign run_start_q = pick_q_reg;
+assign pick_valid = pick_valid_reg;
 
 always @* begin
     eligible = q_live & kick_reg & backend_ready & ~wait_space_reg & ~run_active_reg & ~stopping
@@ -112,9 +121,9 @@ always @* begin
     next_idx = {(Q_W+1){1'b0}};
 
     if (run_start_valid) begin
-        run_active_next[pick_q] = 1'b1;
-        kick_again_next[pick_q] = 1'b0;
-        next_idx = {1'b0, pick_q} + 1'b1;
+        run_active_next[pick_q_reg] = 1'b1;
+        kick_again_next[pick_q_reg] = 1'b0;
+        next_idx = {1'b0, pick_q_reg} + 1'b1;
         rr_next = (next_idx >= NQ_IDX) ? {Q_W{1'b0}} : next_idx[Q_W-1:0];
     end
 
@@ -160,6 +169,9 @@ always @(posedge clk) begin
     run_active_reg <= run_active_next;
     ready_prev_reg <= backend_ready;
     rr_reg <= rr_next;
+    // a pick lasts a cycle: taken then, or picked again
+    pick_valid_reg <= fetch_free && pick_found && !pick_valid_reg;
+    pick_q_reg <= pick_q;
 
     if (rst) begin
         kick_reg <= {NUM_QUEUES{1'b0}};
@@ -168,6 +180,7 @@ always @(posedge clk) begin
         run_active_reg <= {NUM_QUEUES{1'b0}};
         ready_prev_reg <= {NUM_QUEUES{1'b0}};
         rr_reg <= {Q_W{1'b0}};
+        pick_valid_reg <= 1'b0;
     end
 end
 

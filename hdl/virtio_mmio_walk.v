@@ -45,7 +45,9 @@ module virtio_mmio_walk #
     input  wire [Q_W-1:0]           run_q,
     // the run's queue: end of its committed segments, oldest segment in use
     input  wire [$clog2(SEG_DEPTH):0] start_seg,
+    // the queue's seg_tail as it was a cycle ago, and whether it was written since
     input  wire [$clog2(SEG_DEPTH):0] seg_tail,
+    input  wire                   seg_tail_moved,
     input  wire [15:0]              num,
     input  wire [ADDR_WIDTH-1:0]    desc_addr,
     input  wire                     feat_indirect,
@@ -473,9 +475,14 @@ always @* begin
                     emit_val = idx_reg;
                 end else if (seg_used == SEG_FULL) begin
                     // no room to note the segment: the chain stays in the avail
-                    // ring and the run waits for a completion
-                    emit = 1'b1;
-                    emit_kind = K_WAIT_SPACE;
+                    // ring and the run waits for a completion. (A completion
+                    // only frees room: with the tail a cycle old, room seen is
+                    // room; full is trusted only if the tail did not move,
+                    // else decided again next cycle.)
+                    if (!seg_tail_moved) begin
+                        emit = 1'b1;
+                        emit_kind = K_WAIT_SPACE;
+                    end
                 end else begin
                     seg_we_int = 1'b1;
                     wptr_next = wptr_reg + 1'b1;
