@@ -500,9 +500,10 @@ always @(posedge clk) begin
         b_new[b_wr_reg[PD_W-1:0]] <= im_new_reg;
         b_need[b_wr_reg[PD_W-1:0]] <= im_seq + 1'b1;
     end
-    // the issue pointer's entry: the next one once it moves, or this one
-    // pushed into the empty issue slot (a push at c_wr is the newest)
-    if (c_iss_next != c_iss_reg) begin
+    // the issue pointer's entry: the next one once it moves (as its decision
+    // is noted: c_how_we), or this one pushed into the empty issue slot (a
+    // push at c_wr is the newest)
+    if (c_how_we) begin
         if (c_push && c_wr_reg == c_iss_inc) begin
             ci_q_reg <= im_q_reg;
             ci_new_reg <= im_new_reg;
