@@ -183,6 +183,14 @@ MUTATIONS = [
              "                            wlen_next = 32'd0;\n                            state_next = S_CHECK;\n",
              "                            wlen_next = 32'd0;\n                            state_next = S_CHECK;\n"
              "                            emit = 1'b1;\n                            emit_kind = K_SHADOW;\n"),
+    # registers that replaced a lookup for Fmax (units invariants): the walk's
+    # segment tail loaded only at a run's start; the queue size loaded wrong
+    Mutation("walk-tail-only-at-start", "chain-pop", "virtio_mmio_engine.v",
+             "    walk_tail_reg <= k_seg_tail[walk_tail_q*SPP_W +: SPP_W];",
+             "    if (run_start_valid) walk_tail_reg <= k_seg_tail[walk_tail_q*SPP_W +: SPP_W];"),
+    Mutation("fetch-num-wrong", "chain-pop", "virtio_mmio_engine.v",
+             "        fetch_num <= q_num[run_start_q*16 +: 16];",
+             "        fetch_num <= q_num[run_start_q*16 +: 16] >> 1;"),
 ]
 
 

@@ -397,6 +397,10 @@ assign fetch_q = fetch_q_reg;
 always @(posedge clk) begin
     if (run_start_valid) begin
         fetch_q_reg <= run_start_q;
+    end
+    // (at each pick: the fetch units are idle, and a pick that does not start
+    // leaves them idle)
+    if (run_pick_valid) begin
         fetch_num <= q_num[run_start_q*16 +: 16];
         fetch_desc <= q_desc_addr[run_start_q*AXI_ADDR_WIDTH +: AXI_ADDR_WIDTH];
         fetch_avail <= q_avail_addr[run_start_q*AXI_ADDR_WIDTH +: AXI_ADDR_WIDTH];
@@ -468,6 +472,7 @@ virtio_mmio_fetch_idx #(
 fetch_idx_inst (
     .clk(clk),
     .rst(unit_rst),
+    .run_load(run_pick_valid),
     .run_start(run_start_valid),
     .start_last_avail(c_last_avail[run_start_q*16 +: 16]),
     .start_shadow(c_shadow[run_start_q*16 +: 16]),
@@ -524,6 +529,7 @@ virtio_mmio_fetch_head #(
 fetch_head_inst (
     .clk(clk),
     .rst(unit_rst),
+    .run_load(run_pick_valid),
     .run_start(run_start_valid),
     .num(fetch_num),
     .desc_addr(fetch_desc),
@@ -594,6 +600,7 @@ virtio_mmio_walk #(
 walk_inst (
     .clk(clk),
     .rst(unit_rst),
+    .run_load(run_pick_valid),
     .run_start(run_start_valid),
     .run_q(run_start_q),
     .start_seg(c_seg_commit[run_start_q*SPP_W +: SPP_W]),
@@ -1396,13 +1403,20 @@ wire [65:0] f_ae_used_lo = {{(66-AXI_ADDR_WIDTH){1'b0}}, q_used_addr[cmt_ae_q*AX
 wire [65:0] f_ae_used_hi = f_ae_used_lo + 66'd6 + {47'd0, q_num[cmt_ae_q*16 +: 16], 3'b000};
 wire [65:0] f_ae_lo = {{(66-AXI_ADDR_WIDTH){1'b0}}, ae_addr};
 
+// a queue was picked in the cycle before (the walk's tail register then holds
+// the picked queue's, whether or not its run started)
+reg f_walk_tail_picked;
+always @(posedge clk) begin
+    f_walk_tail_picked <= run_pick_valid;
+end
+
 always @* begin
     if (!rst && ae_valid) begin
         assert(f_ae_used_lo <= f_ae_lo && f_ae_lo + 66'd2 <= f_ae_used_hi);
     end
     if (!rst) begin
         inv_engine_clr_in_stop: assert((clr_reg & ~stop_req_reg) == {NUM_QUEUES{1'b0}});
-        if (!walk_idle && !k_seg_tail_moved[fetch_q]) begin
+        if ((!walk_idle || !f_walk_tail_picked) && !k_seg_tail_moved[fetch_q]) begin
             inv_engine_walk_tail: assert(walk_tail_reg == k_seg_tail[fetch_q*SPP_W +: SPP_W]);
         end
         if (!fetch_free) begin

@@ -35,6 +35,9 @@ module virtio_mmio_fetch_head #
     input  wire                     clk,
     input  wire                     rst,
 
+    // a run is picked (load its start state: the unit is idle) and starts
+    // (run_start: only in a cycle of run_load)
+    input  wire                     run_load,
     input  wire                     run_start,
     input  wire [15:0]              num,
     input  wire [ADDR_WIDTH-1:0]    desc_addr,
@@ -173,8 +176,8 @@ always @* begin
 
     terminal_in = pre_kind_reg != K_CHAIN && pre_kind_reg != K_SHADOW;
 
-    if (run_start) begin
-        active_next = 1'b1;
+    if (run_load) begin
+        active_next = run_start;
         ended_next = 1'b0;
         up_done_next = 1'b0;
         terminate_next = 1'b0;
@@ -233,7 +236,7 @@ always @* begin
     // entry is dropped. This overrides the decision at its end, so that the
     // abort reaches only the control registers (the read's address and the
     // output's fields may load: neither is valid)
-    if (!run_start && active_reg && pre_valid_reg && !ended_reg && abort && !terminal_in) begin
+    if (!run_load && active_reg && pre_valid_reg && !ended_reg && abort && !terminal_in) begin
         pre_take = 1'b1;
         cam_push = 1'b0;
         rd_valid_next = rd_valid_reg && !rd_ready;
@@ -243,7 +246,7 @@ always @* begin
     end
 
     // the next entry into the lookup stage
-    in_take = active_reg && !run_start && in_valid && (!pre_valid_reg || pre_take);
+    in_take = active_reg && !run_load && in_valid && (!pre_valid_reg || pre_take);
 
     if (active_reg && ended_reg && up_done_reg && !pre_valid_reg && !rd_valid_reg && !out_valid_reg) begin
         active_next = 1'b0;
@@ -262,7 +265,7 @@ always @(posedge clk) begin
     out_cause_reg <= out_cause_next;
     out_valid_reg <= out_valid_next;
 
-    commit_chain_reg <= commit_chain && !run_start;
+    commit_chain_reg <= commit_chain && !run_load;
     full0_reg <= claim >= {1'b0, num};
     full1_reg <= claim + 17'd1 >= {1'b0, num};
     pushed_reg <= cam_push;
@@ -297,7 +300,7 @@ always @(posedge clk) begin
     end else if (cam_pop && !cam_push) begin
         cam_count_reg <= cam_count_reg - 1'b1;
     end
-    if (run_start) begin
+    if (run_load) begin
         cam_vld_reg <= {RUN_CHAINS{1'b0}};
         cam_wr_reg <= {(RP_W+1){1'b0}};
         cam_rd_reg <= {(RP_W+1){1'b0}};

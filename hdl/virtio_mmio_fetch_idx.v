@@ -34,6 +34,9 @@ module virtio_mmio_fetch_idx #
     input  wire                     rst,
 
     // a run starts: the queue's committed avail state
+    // a run is picked (load its start state: the unit is idle) and starts
+    // (run_start: only in a cycle of run_load)
+    input  wire                     run_load,
     input  wire                     run_start,
     input  wire [15:0]              start_last_avail,
     input  wire [15:0]              start_shadow,
@@ -188,8 +191,8 @@ always @* begin
     idx_val = idx_val_reg;
     beat_bits = {HBUF_W{1'b0}};
 
-    if (run_start) begin
-        active_next = 1'b1;
+    if (run_load) begin
+        active_next = run_start;
         ended_next = 1'b0;
         heads_ptr_next = start_last_avail;
         shadow_next = start_shadow;
@@ -274,7 +277,7 @@ always @* begin
                 pend_kind_next = K_ABORT;
                 ended_next = 1'b1;
             end
-        end else if (!rd_out_reg && !rd_valid_reg && !run_start) begin
+        end else if (!rd_out_reg && !rd_valid_reg) begin
             if (budget_reg == 16'd0 && others_waiting) begin
                 pend_next = 1'b1;
                 pend_kind_next = K_YIELD;

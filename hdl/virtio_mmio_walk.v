@@ -41,6 +41,9 @@ module virtio_mmio_walk #
     input  wire                     clk,
     input  wire                     rst,
 
+    // a run is picked (load its start state: the unit is idle) and starts
+    // (run_start: only in a cycle of run_load)
+    input  wire                     run_load,
     input  wire                     run_start,
     input  wire [Q_W-1:0]           run_q,
     // the run's queue: end of its committed segments, oldest segment in use
@@ -358,8 +361,8 @@ always @* begin
     // decision at its end (below), so that it reaches only the control registers
     drop = abort && (state_reg == S_DECIDE || state_reg == S_NEXT);
 
-    if (run_start) begin
-        active_next = 1'b1;
+    if (run_load) begin
+        active_next = run_start;
         ended_next = 1'b0;
         up_done_next = 1'b0;
         terminate_next = 1'b0;
@@ -618,7 +621,7 @@ always @* begin
     // the decision dropped: no segment, token or count of it is kept (the
     // token's data and the chain's own registers may change: the token is not
     // valid, and the next chain loads its registers)
-    if (drop && active_reg && !run_start) begin
+    if (drop && active_reg && !run_load) begin
         state_next = S_DRAIN;
         seg_we_int = 1'b0;
         ended_next = ended_reg;
@@ -639,7 +642,7 @@ always @(posedge clk) begin
     ended_reg <= ended_next;
     up_done_reg <= up_done_next;
     terminate_reg <= terminate_next;
-    if (run_start) begin
+    if (run_load) begin
         q_reg <= run_q;
     end
 
