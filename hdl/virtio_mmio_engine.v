@@ -246,9 +246,9 @@ assign unit_rst = rst || flush_pulse;
  */
 wire [Q_W-1:0] fetch_q;
 wire [Q_W-1:0] tok_q;
-// the fetch units' queue's size and ring addresses, loaded as its run starts: a
-// queue's ring does not change while it is live, and it stays live until the
-// units let go of it (inv_engine_fetch_ring)
+// the fetch units' queue's size and ring addresses, loaded at each pick (so as
+// its run starts): a queue's ring does not change while it is live, and it
+// stays live until the units let go of it (inv_engine_fetch_ring)
 reg [15:0] fetch_num;
 reg [AXI_ADDR_WIDTH-1:0] fetch_desc;
 reg [AXI_ADDR_WIDTH-1:0] fetch_avail;

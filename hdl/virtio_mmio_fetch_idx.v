@@ -33,9 +33,8 @@ module virtio_mmio_fetch_idx #
     input  wire                     clk,
     input  wire                     rst,
 
-    // a run starts: the queue's committed avail state
-    // a run is picked (load its start state: the unit is idle) and starts
-    // (run_start: only in a cycle of run_load)
+    // a run is picked (load its start state, the queue's committed avail
+    // state: the unit is idle) and starts (run_start: only in a cycle of run_load)
     input  wire                     run_load,
     input  wire                     run_start,
     input  wire [15:0]              start_last_avail,
