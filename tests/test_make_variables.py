@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def make(*args: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MAKE") and k not in ("MFLAGS", "SIM", "SEEDS", "SEED", "JOBS", "BATCH")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAKE") and k not in ("MFLAGS", "SIM", "SEEDS", "SEED", "JOBS", "BATCH", "PNR_SEEDS")}
     return subprocess.run(["make", "--no-print-directory", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
 
 
@@ -43,6 +43,8 @@ BAD = [
     (("bench-speed", "SIM=model"), "SIM=model", "verilator icarus all"),
     (("bench-speed", "REPEAT=0"), "REPEAT=0", "1 or more"),
     (("bench-speed", "REPEAT=two"), "REPEAT=two", "1 or more"),
+    (("synth", "PNR_SEEDS=0"), "PNR_SEEDS=0", "1 or more"),
+    (("synth", "PNR_SEEDS=all"), "PNR_SEEDS=all", "1 or more"),
 ]
 
 
