@@ -29,7 +29,10 @@ HDL := $(addprefix hdl/,$(shell cat hdl/virtio_mmio.f))
 # (The regression's SEEDS, SEED, TESTS, PARAMS, SHARD, BATCH: `python -m tb.regress check`.)
 one_of = $(if $(and $(filter 1,$(words $($(1)))),$(filter $($(1)),$(2))),,$(error $(1)=$($(1)) is not allowed: use one of $(2)))
 no_digits = $(subst 0,,$(subst 1,,$(subst 2,,$(subst 3,,$(subst 4,,$(subst 5,,$(subst 6,,$(subst 7,,$(subst 8,,$(subst 9,,$(1)))))))))))
-count_or_auto = $(if $(or $(filter auto,$($(1))),$(and $(filter 1,$(words $($(1)))),$(if $(call no_digits,$($(1))),,y),$(filter-out 0 00,$($(1))))),,$(error $(1)=$($(1)) is not allowed: use auto or a number of workers, 1 or more))
+is_count = $(and $(filter 1,$(words $($(1)))),$(if $(call no_digits,$($(1))),,y),$(filter-out 0 00,$($(1))))
+count_or_auto = $(if $(or $(filter auto,$($(1))),$(call is_count,$(1))),,$(error $(1)=$($(1)) is not allowed: use auto or a number of workers, 1 or more))
+# a count if set: $(call count_if_set,VAR,what it counts)
+count_if_set = $(if $($(1)),$(if $(call is_count,$(1)),,$(error $(1)=$($(1)) is not allowed: use a number of $(2), 1 or more)))
 
 ifneq ($(filter sim,$(MAKECMDGOALS)),)
 $(call one_of,SIM,verilator icarus model)
@@ -40,10 +43,10 @@ $(call count_or_auto,JOBS)
 endif
 ifneq ($(filter bench-speed,$(MAKECMDGOALS)),)
 $(if $(filter command line,$(origin SIM)),$(call one_of,SIM,verilator icarus all))
-$(if $(REPEAT),$(if $(and $(filter 1,$(words $(REPEAT))),$(if $(call no_digits,$(REPEAT)),,y),$(filter-out 0 00,$(REPEAT))),,$(error REPEAT=$(REPEAT) is not allowed: use a number of rounds, 1 or more)))
+$(call count_if_set,REPEAT,rounds)
 endif
 ifneq ($(filter synth,$(MAKECMDGOALS)),)
-$(if $(PNR_SEEDS),$(if $(and $(filter 1,$(words $(PNR_SEEDS))),$(if $(call no_digits,$(PNR_SEEDS)),,y),$(filter-out 0 00,$(PNR_SEEDS))),,$(error PNR_SEEDS=$(PNR_SEEDS) is not allowed: use a number of nextpnr seeds, 1 or more)))
+$(call count_if_set,PNR_SEEDS,nextpnr seeds)
 endif
 # the regression's own variables, checked by tb/regress.py before anything runs
 # (once .venv exists; on a fresh machine the recipe checks them after set-up)
