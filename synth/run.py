@@ -69,9 +69,14 @@ def yosys(script: str, log: Path) -> str:
     return text
 
 
-def cells(stat: str, names: list[str]) -> dict[str, int]:
-    """Counts of the cell types whose name starts with one of ``names``, from the top's stat."""
-    top = stat[stat.rfind("=== virtio_mmio ==="):] if "=== virtio_mmio ===" in stat else stat
+def read_command(rev: str | None) -> str:
+    srcs, inc = sources(rev)
+    return f"read_verilog -I{inc} " + " ".join(str(s) for s in srcs)
+
+
+def cells(stat: str, names: list[str], module: str = "virtio_mmio") -> dict[str, int]:
+    """Counts of the cell types whose name starts with one of ``names``, from ``module``'s stat."""
+    top = stat[stat.rfind(f"=== {module} ==="):] if f"=== {module} ===" in stat else stat
     counts: dict[str, int] = {}
     for m in re.finditer(r"^\s+(\d+)\s+(\S+)\s*$", top, re.M):
         n, cell = int(m.group(1)), m.group(2)
@@ -102,11 +107,10 @@ def place_and_route(out: Path, seed: int) -> tuple[float | None, list[str]]:
 
 def run(config: str, rev: str | None, skip_pnr: bool, seeds: int = 1) -> dict:
     params = CONFIGS[config]
-    srcs, inc = sources(rev)
     out = ROOT / "build" / "synth" / (rev or "head") / config
     out.mkdir(parents=True, exist_ok=True)
     chparam = "".join(f" -set {k} {v}" for k, v in params.items())
-    read = f"read_verilog -I{inc} " + " ".join(str(s) for s in srcs) + (f"; chparam{chparam} virtio_mmio" if chparam else "")
+    read = read_command(rev) + (f"; chparam{chparam} virtio_mmio" if chparam else "")
     result: dict = {"config": config, "params": params}
     t0 = time.time()
     yosys(f"{read}; synth_ecp5 -top virtio_mmio -json {out / 'ecp5.json'}; tee -q -o {out / 'ecp5_stat.txt'} stat", out / "ecp5.log")
@@ -120,7 +124,7 @@ def run(config: str, rev: str | None, skip_pnr: bool, seeds: int = 1) -> dict:
         runs = [place_and_route(out, seed) for seed in range(1, seeds + 1)]
         result["fmax_seeds"] = [fmax for fmax, _ in runs]
         result["fmax_mhz"] = runs[0][0]
-        known = sorted(f for f in result["fmax_seeds"] if f is not None)
+        known = [f for f in result["fmax_seeds"] if f is not None]
         result["fmax_median_mhz"] = statistics.median(known) if known else None
         result["pnr_seconds"] = round(time.time() - t0)
         result["critical_path"] = runs[0][1][-12:]
@@ -129,8 +133,7 @@ def run(config: str, rev: str | None, skip_pnr: bool, seeds: int = 1) -> dict:
 
 
 def run_units(rev: str | None) -> int:
-    srcs, inc = sources(rev)
-    read = f"read_verilog -I{inc} " + " ".join(str(s) for s in srcs)
+    read = read_command(rev)
     print(f"each unit alone, ECP5-85K speed 8, out of context, seed 1 ({rev or 'this tree'})")
     print(f"{'unit':>12} | {'LUT4':>6} {'FF':>6} | {'Fmax MHz':>8} | critical path")
     for unit in UNITS:
@@ -143,8 +146,7 @@ def run_units(rev: str | None) -> int:
         except SynthError as err:
             print(f"error: {err}", file=sys.stderr)
             return 1
-        stat = (out / "ecp5_stat.txt").read_text()
-        ecp5 = cells(stat[stat.rfind("=== "):], ["LUT4", "TRELLIS_FF"])
+        ecp5 = cells((out / "ecp5_stat.txt").read_text(), ["LUT4", "TRELLIS_FF"], f"virtio_mmio_{unit}")
         ends = [line.split()[-1] for line in path if " Source " in line]
         where = f"{ends[0]} -> {ends[-1]}" if ends else ""
         print(f"{unit:>12} | {ecp5.get('LUT4', 0):>6} {ecp5.get('TRELLIS_FF', 0):>6} | {fmax if fmax is not None else '-':>8} | {where}")
