@@ -105,8 +105,9 @@ GROUPS = [
           depth=36, checks=[WRITES]),
     Group("units", "the units' invariants their decisions rely on (walk: token register "
           "free while a chain is walked, a read not taken has descriptors to come; fetch_idx: "
-          "heads fit the entry FIFO, no read in flight after the run's end; DMA write engine: "
-          "no done mark on the immediate path, W finds its beat)",
+          "heads fit the entry FIFO, no read in flight after the run's end; DMA read engine: "
+          "the registered data credit; DMA write engine: no done mark on the immediate path, "
+          "W finds its beat, the registered B-tracker full)",
           depth=36, checks=[UNITS]),
     # every assertion in one model: the quick subset of make test
     Group("all", "every group above in one model (tests/test_formal.py)",
@@ -191,6 +192,14 @@ MUTATIONS = [
     Mutation("fetch-num-wrong", "chain-pop", "virtio_mmio_engine.v",
              "        fetch_num <= q_num[run_start_q*16 +: 16];",
              "        fetch_num <= q_num[run_start_q*16 +: 16] >> 1;"),
+    # the DMA engines' registered checks (units invariants): the read credit
+    # not charged for a data burst issued; the B tracker full after one push
+    Mutation("rd-credit-not-charged", "chain-pop", "virtio_mmio_dma_rd.v",
+             "    credit_slack_reg <= issue_data ? slack_issued : slack_kept;",
+             "    credit_slack_reg <= slack_kept;"),
+    Mutation("wr-tracker-full-early", "chain-pop", "virtio_mmio_dma_wr.v",
+             "        bt_full_reg <= bt_count == BT[BT_W:0] - 1'b1;",
+             "        bt_full_reg <= bt_count == {(BT_W+1){1'b0}};"),
 ]
 
 

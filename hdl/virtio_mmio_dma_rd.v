@@ -143,7 +143,7 @@ localparam [2:0] AXI_SIZE = OFF_W[2:0];
 localparam CRED_W = (SPACE_WIDTH + 2 > 10) ? SPACE_WIDTH + 2 : 10;
 // a data burst is issued only with this many spare FIFO entries besides its
 // own beats: the packer's residual beat, and the consumer's count lagging a
-// cycle behind its input and another in data_space_reg
+// cycle behind its input and another in the registered credit
 localparam [CRED_W-1:0] SPACE_MARGIN = 3;
 
 localparam [1:0]
@@ -285,10 +285,18 @@ reg [2*AXI_DATA_WIDTH-1:0] pack;
 reg [CNT_W:0] total;
 reg b_end;
 
-reg [SPACE_WIDTH-1:0] data_space_reg;
-wire [CRED_W-1:0] credit_space = {{(CRED_W-SPACE_WIDTH){1'b0}}, data_space_reg};
-wire [CRED_W-1:0] credit_pending = {{(CRED_W-SPACE_WIDTH-1){1'b0}}, data_pending_reg};
 wire [CRED_W-1:0] credit_burst = {{(CRED_W-9){1'b0}}, data_burst_reg};
+// the data client's spare credit: last cycle's data_space - data_pending_reg
+// - SPACE_MARGIN (two's complement, CRED_W+1 bits), kept in a register: the
+// issue check is then one compare, not a sum and a compare. Its next value is
+// worked out both ways from registers and the issue decision picks.
+reg [CRED_W:0] credit_slack_reg;
+wire credit_ok = !credit_slack_reg[CRED_W] && credit_slack_reg[CRED_W-1:0] >= credit_burst;
+wire data_beat_in = m_axi_rvalid && rready_int && head_client == CLIENT_DATA;
+wire [CRED_W:0] slack_kept = {{(CRED_W+1-SPACE_WIDTH){1'b0}}, data_space}
+    - {{(CRED_W-SPACE_WIDTH){1'b0}}, data_pending_reg} + {{CRED_W{1'b0}}, data_beat_in}
+    - {1'b0, SPACE_MARGIN};
+wire [CRED_W:0] slack_issued = slack_kept - {1'b0, credit_burst};
 wire ring_q_empty = ring_q_wr_reg == ring_q_rd_reg;
 wire data_q_empty = data_q_wr_reg == data_q_rd_reg;
 wire burst_empty = burst_wr_reg == burst_rd_reg;
@@ -476,7 +484,7 @@ always @* begin
         end else if (ring_active_reg && ring_fresh_reg && outstanding_reg < OUTS_RING_MAX) begin
             issue_ring = 1'b1;
         end else if (data_active_reg && data_fresh_reg && outstanding_reg < OUTS_DATA_MAX
-                && credit_space >= credit_pending + credit_burst + SPACE_MARGIN) begin
+                && credit_ok) begin
             issue_data = 1'b1;
         end else if (irq_req_valid) begin
             issue_irq = 1'b1;
@@ -687,7 +695,7 @@ always @(posedge clk) begin
         outstanding_reg <= outstanding_reg - 1'b1;
     end
     data_pending_reg <= data_pending_next;
-    data_space_reg <= data_space;
+    credit_slack_reg <= issue_data ? slack_issued : slack_kept;
     irq_hold_reg <= irq_hold_next;
     if (!irq_hold_reg) begin
         irq_hold_addr_reg <= irq_req_addr;
@@ -780,7 +788,7 @@ always @(posedge clk) begin
         data_active_reg <= 1'b0;
         outstanding_reg <= {OUTS_W{1'b0}};
         data_pending_reg <= {(SPACE_WIDTH+1){1'b0}};
-        data_space_reg <= {SPACE_WIDTH{1'b0}};
+        credit_slack_reg <= {(CRED_W+1){1'b0}} - {1'b0, SPACE_MARGIN};
         irq_hold_reg <= 1'b0;
         ring_fresh_reg <= 1'b0;
         data_fresh_reg <= 1'b0;
@@ -804,6 +812,20 @@ always @(posedge clk) begin
         data_q_rd_reg <= {(QD_W+1){1'b0}};
     end
 end
+
+`ifdef FORMAL
+// the registered credit is the sum it replaces
+reg [SPACE_WIDTH-1:0] f_space_reg;
+always @(posedge clk) begin
+    f_space_reg <= rst ? {SPACE_WIDTH{1'b0}} : data_space;
+end
+always @* begin
+    if (!rst) begin
+        inv_rd_credit_slack: assert(credit_slack_reg == {{(CRED_W+1-SPACE_WIDTH){1'b0}}, f_space_reg}
+            - {{(CRED_W-SPACE_WIDTH){1'b0}}, data_pending_reg} - {1'b0, SPACE_MARGIN});
+    end
+end
+`endif
 
 endmodule
 

@@ -447,7 +447,11 @@ wire wp_empty = wp_wr_reg == wp_rd_reg;
 wire [TAG_WIDTH-1:0] st_tag_head = st_tag_mem[st_tag_rd_reg[1:0]];
 wire [TAG_WIDTH-1:0] im_tag_head = im_tag_mem[im_tag_rd_reg[1:0]];
 wire bt_empty = bt_wr_reg == bt_rd_reg;
-wire bt_full = (bt_wr_reg - bt_rd_reg) == BT[BT_W:0];
+// the tracker full, in a register: the AW decision starts from it, not from a
+// subtraction (its next value compares the count with BT-1 beside the decision)
+reg bt_full_reg;
+wire bt_full = bt_full_reg;
+wire [BT_W:0] bt_count = bt_wr_reg - bt_rd_reg;
 wire [BT_W-1:0] wp_head = wp_rd_reg[BT_W-1:0];
 wire [BT_W-1:0] bt_head = bt_rd_reg[BT_W-1:0];
 wire wp_head_path = wp_path[wp_head];
@@ -922,6 +926,11 @@ always @(posedge clk) begin
     if (bt_pop) begin
         bt_rd_reg <= bt_rd_reg + 1'b1;
     end
+    if (bt_push && !bt_pop) begin
+        bt_full_reg <= bt_count == BT[BT_W:0] - 1'b1;
+    end else if (bt_pop && !bt_push) begin
+        bt_full_reg <= 1'b0;
+    end
 
     if (clear_reg) begin
         st_tag_wr_reg <= 3'd0;
@@ -931,6 +940,7 @@ always @(posedge clk) begin
         // done marks of requests the flush cut short: acknowledged (nothing
         // of them will reach the bus); the sequence numbers catch up
         bt_rd_reg <= bt_wr_reg;
+        bt_full_reg <= 1'b0;
         st_acked_reg <= st_seq_reg;
         im_acked_reg <= im_seq_reg;
         // a request cut short (a drain waiting for an answer's end that the
@@ -968,6 +978,7 @@ always @(posedge clk) begin
         wp_rd_reg <= {(BT_W+1){1'b0}};
         bt_wr_reg <= {(BT_W+1){1'b0}};
         bt_rd_reg <= {(BT_W+1){1'b0}};
+        bt_full_reg <= 1'b0;
     end
 end
 
@@ -1069,7 +1080,8 @@ end
  * planner never proposes to close a request (an immediate request's plan
  * and done go in together, so its last burst is known and closes it), so
  * every done mark is the stream path's; W finds each beat of a burst issued
- * in its path's FIFO (the AW went out only once all of them were pushed).
+ * in its path's FIFO (the AW went out only once all of them were pushed);
+ * the registered tracker-full flag is the count's.
  */
 always @* begin
     if (!rst) begin
@@ -1077,6 +1089,7 @@ always @* begin
         if (!wp_empty && (!m_axi_wvalid_reg || m_axi_wready)) begin
             inv_dma_wr_w_beat_held: assert(wp_head_path == PATH_IM ? im_fifo_valid : st_fifo_valid);
         end
+        inv_dma_wr_bt_full: assert(bt_full_reg == (bt_count == BT[BT_W:0]));
     end
 end
 `endif
