@@ -108,6 +108,12 @@ def place_and_route(out: Path, seed: int) -> tuple[float | None, list[str]]:
             crit[0].splitlines() if crit else [])
 
 
+def path_ends(path: list[str]) -> str:
+    """The first and last cell of a critical path's report lines: "start -> end"."""
+    ends = [line.split()[-1] for line in path if " Source " in line]
+    return f"{ends[0]} -> {ends[-1]}" if ends else ""
+
+
 def run(config: str, rev: str | None, skip_pnr: bool, seeds: int = 1) -> dict:
     params = CONFIGS[config]
     out = ROOT / "build" / "synth" / (rev or "head") / config
@@ -150,9 +156,7 @@ def run_units(rev: str | None) -> int:
             print(f"error: {err}", file=sys.stderr)
             return 1
         ecp5 = cells((out / "ecp5_stat.txt").read_text(), ["LUT4", "TRELLIS_FF"], f"virtio_mmio_{unit}")
-        ends = [line.split()[-1] for line in path if " Source " in line]
-        where = f"{ends[0]} -> {ends[-1]}" if ends else ""
-        print(f"{unit:>12} | {ecp5.get('LUT4', 0):>6} {ecp5.get('TRELLIS_FF', 0):>6} | {fmax if fmax is not None else '-':>8} | {where}")
+        print(f"{unit:>12} | {ecp5.get('LUT4', 0):>6} {ecp5.get('TRELLIS_FF', 0):>6} | {fmax if fmax is not None else '-':>8} | {path_ends(path)}")
     return 0
 
 
@@ -171,8 +175,7 @@ def run_edge_probe(rev: str | None, seeds: int) -> int:
         return 1
     print(f"the units' edges cut (a probe, not a device), ECP5-85K speed 8, {rev or 'this tree'}")
     for seed, (fmax, path) in enumerate(runs, 1):
-        ends = [line.split()[-1] for line in path if " Source " in line]
-        print(f"seed {seed}: {fmax if fmax is not None else '-'} MHz" + (f" | {ends[0]} -> {ends[-1]}" if ends else ""))
+        print(f"seed {seed}: {fmax if fmax is not None else '-'} MHz | {path_ends(path)}")
     return 0
 
 
