@@ -62,7 +62,7 @@ help:
 	@echo "make sim          the seed's console example on the RTL (SIM=verilator|icarus|model, WAVES=1 writes an FST)"
 	@echo "make test         every test (JOBS=auto|n pytest-xdist workers); sets everything up on first use"
 	@echo "make setup        .venv with the kit, its cocotb and test extras (constraints.txt), and the Debian tools"
-	@echo "make lint         Verilator -Wall at 32/64/128 bits and Yosys's coarse synthesis (latches, drivers) with its cell count"
+	@echo "make lint         Verilator -Wall at 32/64/128 bits and Yosys's elaboration (no latch, no driver conflict) with its cell count"
 	@echo "make formal       every bounded proof, the reachability witnesses and the mutation table (about 45 min)"
 	@echo "make regress      the pyuvm regression: table, JUnit XML, functional and code coverage (SEEDS SEED SIM TESTS PARAMS SHARD BATCH JOBS)"
 	@echo "make regress-report  the table and merged coverage of the runs under build/regress/runs"
@@ -155,16 +155,18 @@ lint: setup
 	  VERILATOR_ROOT=$(VERILATOR_ROOT) PATH=$(VERILATOR_ROOT)/bin:$$PATH \
 	    verilator --lint-only -Wall --quiet -Ihdl --top-module virtio_mmio -GAXI_DATA_WIDTH=$$w $(HDL) \
 	    && echo "verilator lint, AXI_DATA_WIDTH=$$w: clean" || exit 1; done
-	@echo "yosys synth -flatten -run :fine -top virtio_mmio (default parameters, coarse cells; FPGA area: make synth):$$(grep -m1 -i 'cells' build/synth_stat.txt | tr -s ' ')"
+	@echo "yosys elaboration, no latch, check -assert (default parameters, cells after proc; FPGA area: make synth):$$(grep -m1 -i 'cells' build/synth_stat.txt | tr -s ' ')"
 
 lint: build/synth_stat.txt
 
-# synthesis only when the RTL changed: the coarse part of synth (elaboration,
-# processes, memories, FSMs: where latches and multiple drivers show), ~25 s;
-# the fine part (techmap + abc) of the whole engine takes ~10 min and says no more
+# only when the RTL changed: Yosys's elaboration and processes, where latches
+# and multiple drivers show (~7 s); a latch or any warning of check fails it.
+# synth's coarse part (FSMs, memories, word-level optimisation) took 35 s and
+# says no more; FPGA area and timing: make synth
 build/synth_stat.txt: $(HDL) hdl/virtio_mmio_defs.vh
 	$(call ensure_tools,yosys:yosys)
-	@mkdir -p build && yosys -q -p "read_verilog -Ihdl $(HDL); synth -flatten -run :fine -top virtio_mmio; tee -q -o $@.tmp stat" && mv $@.tmp $@
+	@mkdir -p build && yosys -q -p "read_verilog -Ihdl $(HDL); hierarchy -check -top virtio_mmio; proc; \
+	  select -assert-none t:\$$dlatch t:\$$adlatch t:\$$dlatchsr; flatten; check -assert; tee -q -o $@.tmp stat" && mv $@.tmp $@
 
 # the pyuvm regression (tb/regress.py): seeds x tests x parameter sets x both
 # simulators in parallel, then the table (and its JUnit XML), functional and
