@@ -250,6 +250,8 @@ wire [Q_W-1:0] tok_q;
 // its run starts): a queue's ring does not change while it is live, and it
 // stays live until the units let go of it (inv_engine_fetch_ring)
 reg [15:0] fetch_num;
+// QueueNum - 1: the mask of a ring slot, ready before the run starts
+reg [15:0] fetch_num_mask;
 reg [AXI_ADDR_WIDTH-1:0] fetch_desc;
 reg [AXI_ADDR_WIDTH-1:0] fetch_avail;
 // the walk's queue's segment tail, a cycle old (exact unless the completion
@@ -402,6 +404,7 @@ always @(posedge clk) begin
     // leaves them idle)
     if (run_pick_valid) begin
         fetch_num <= q_num[run_start_q*16 +: 16];
+        fetch_num_mask <= q_num[run_start_q*16 +: 16] - 16'd1;
         fetch_desc <= q_desc_addr[run_start_q*AXI_ADDR_WIDTH +: AXI_ADDR_WIDTH];
         fetch_avail <= q_avail_addr[run_start_q*AXI_ADDR_WIDTH +: AXI_ADDR_WIDTH];
     end
@@ -477,6 +480,7 @@ fetch_idx_inst (
     .start_last_avail(c_last_avail[run_start_q*16 +: 16]),
     .start_shadow(c_shadow[run_start_q*16 +: 16]),
     .num(fetch_num),
+    .num_mask(fetch_num_mask),
     .avail_addr(fetch_avail),
     .others_waiting(others_waiting),
     .abort(fetch_abort || head_terminate || walk_terminate),
@@ -1421,6 +1425,7 @@ always @* begin
         end
         if (!fetch_free) begin
             inv_engine_fetch_ring: assert(fetch_num == q_num[fetch_q*16 +: 16]
+                && fetch_num_mask == fetch_num - 16'd1
                 && fetch_desc == q_desc_addr[fetch_q*AXI_ADDR_WIDTH +: AXI_ADDR_WIDTH]
                 && fetch_avail == q_avail_addr[fetch_q*AXI_ADDR_WIDTH +: AXI_ADDR_WIDTH]);
         end

@@ -41,6 +41,8 @@ module virtio_mmio_fetch_idx #
     input  wire [15:0]              start_shadow,
     // the run's queue
     input  wire [15:0]              num,
+    // num - 1
+    input  wire [15:0]              num_mask,
     input  wire [ADDR_WIDTH-1:0]    avail_addr,
     input  wire                     others_waiting,
 
@@ -182,7 +184,7 @@ always @* begin
     idx_hold_next = 1'b0;
     idx_val_next = idx_val_reg;
     calc_n_next = calc_n_reg;
-    slot = heads_ptr_reg & (num - 16'd1);
+    slot = heads_ptr_reg & num_mask;
     n = 16'd0;
     n_ring = 16'd0;
     n_room = 16'd0;
