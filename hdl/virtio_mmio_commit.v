@@ -238,6 +238,11 @@ wire m_free = !m_axis_tvalid_reg || m_axis_tready;
 // backend_ready may be looked at: the last request packet left two edges ago
 wire age_ok = !m_axis_tvalid_reg && age_reg != 2'd0;
 wire equiv = age_ok && complete_idle && publish_idle && !s_axis_tvalid;
+// the recheck's head-in-flight test, a cycle old: S_EQUIV decides on it once
+// equiv has held for a cycle, when nothing that moves it can have moved (the
+// in-flight counts and marks change only with pops and completions)
+wire over_now = chk_busy || {{(16-IFP_W){1'b0}}, chk_inflight} >= cfg_num;
+reg over_reg, equiv_prev_reg;
 wire [15:0] tq_last_avail = last_avail_reg[tok_q];
 wire [15:0] cur_shadow = shadow_reg[cur_q_reg];
 wire [SEQ_WIDTH-1:0] ae_wait = im_acked - ae_need_reg;
@@ -476,7 +481,7 @@ always @* begin
                 tok_ready_int = equiv_what_reg != 2'd2;
                 run_end_valid_int = equiv_what_reg != 2'd2;
                 state_next = S_IDLE;
-            end else if (equiv) begin
+            end else if (equiv && (equiv_prev_reg || equiv_what_reg != 2'd1)) begin
                 state_next = S_IDLE;
                 if (equiv_what_reg == 2'd2) begin
                     brk_valid_next = 1'b1;
@@ -491,7 +496,7 @@ always @* begin
                         brk_cause_next = tok_cause;
                         brk_q_next = tok_q;
                         brk_info_next = tok_val;
-                    end else if (chk_busy || {{(16-IFP_W){1'b0}}, chk_inflight} >= cfg_num) begin
+                    end else if (over_reg) begin
                         // case 13: still in flight now that the chains ahead are done
                         brk_valid_next = 1'b1;
                         brk_cause_next = CAUSE_HEAD_IN_FLIGHT;
@@ -613,6 +618,8 @@ always @(posedge clk) begin
     rd_addr_reg <= rd_addr_next;
     rd_valid_reg <= rd_valid_next;
 
+    over_reg <= over_now;
+    equiv_prev_reg <= equiv;
     brk_valid_reg <= brk_valid_next;
     brk_cause_reg <= brk_cause_next;
     brk_q_reg <= brk_q_next;
@@ -660,6 +667,14 @@ always @(posedge clk) begin
         age_reg <= 2'd2;
     end
 end
+
+`ifdef FORMAL
+always @* begin
+    if (!rst && state_reg == S_EQUIV && equiv && equiv_prev_reg && equiv_what_reg == 2'd1) begin
+        inv_commit_recheck_now: assert(over_reg == over_now);
+    end
+end
+`endif
 
 endmodule
 
