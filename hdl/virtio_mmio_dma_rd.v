@@ -254,6 +254,8 @@ reg data_drop_reg, data_drop_next;
 reg [AXI_DATA_WIDTH-1:0] data_acc_reg, data_acc_next;
 reg [CNT_W-1:0] data_acc_cnt_reg, data_acc_cnt_next;
 reg data_rem_reg, data_rem_next;
+// RREADY is a register: every R decision starts from one flip-flop
+reg rready_reg, rready_next;
 
 // outputs
 reg [AXI_DATA_WIDTH-1:0] ring_rsp_data_reg, ring_rsp_data_next;
@@ -276,7 +278,6 @@ reg [12:0] ring_4k, data_4k;
 reg [32:0] ring_beats;
 reg burst_push, burst_pop;
 reg ring_q_pop, data_q_pop;
-reg rready_int;
 reg [1:0] beat_client;
 reg [OFF_W-1:0] b_off;
 reg [CNT_W-1:0] n_bytes;
@@ -292,7 +293,7 @@ wire [CRED_W-1:0] credit_burst = {{(CRED_W-9){1'b0}}, data_burst_reg};
 // worked out both ways from registers and the issue decision picks.
 reg [CRED_W:0] credit_slack_reg;
 wire credit_ok = !credit_slack_reg[CRED_W] && credit_slack_reg[CRED_W-1:0] >= credit_burst;
-wire data_beat_in = m_axi_rvalid && rready_int && head_client == CLIENT_DATA;
+wire data_beat_in = m_axi_rvalid && rready_reg && head_client == CLIENT_DATA;
 wire [CRED_W:0] slack_kept = {{(CRED_W+1-SPACE_WIDTH){1'b0}}, data_space}
     - {{(CRED_W-SPACE_WIDTH){1'b0}}, data_pending_reg} + {{CRED_W{1'b0}}, data_beat_in}
     - {1'b0, SPACE_MARGIN};
@@ -300,6 +301,7 @@ wire [CRED_W:0] slack_issued = slack_kept - {1'b0, credit_burst};
 wire ring_q_empty = ring_q_wr_reg == ring_q_rd_reg;
 wire data_q_empty = data_q_wr_reg == data_q_rd_reg;
 wire burst_empty = burst_wr_reg == burst_rd_reg;
+wire burst_one = burst_rd_reg + 1'b1 == burst_wr_reg;
 wire [QD_W-1:0] ring_q_head = ring_q_rd_reg[QD_W-1:0];
 wire [QD_W-1:0] data_q_head = data_q_rd_reg[QD_W-1:0];
 wire [1:0] head_client = head_client_reg;
@@ -372,7 +374,7 @@ assign m_axi_arlock = 1'b0;
 assign m_axi_arcache = 4'b0011;
 assign m_axi_arprot = 3'b010;
 assign m_axi_arvalid = m_axi_arvalid_reg;
-assign m_axi_rready = rready_int;
+assign m_axi_rready = rready_reg;
 
 // R beat IDs are not checked: every burst uses ID 0
 wire unused_ok = &{1'b0, head_next_ptr[QD_W], m_axi_rid, m_axi_rresp[0], m_axi_rlast, ring_beats[32:17], irq_shifted};
@@ -524,11 +526,9 @@ always @* begin
     ring_fresh_next = ring_active_reg && !ring_req_take && !issue_ring && !flush;
     data_fresh_next = data_active_reg && !data_req_take && !issue_data && !flush;
 
-    // R: every beat is taken (its client has room), except in the cycle a
-    // packer sends the rest of a packet that did not fit the beat before
-    rready_int = !ring_rem_reg && !data_rem_reg && !burst_empty;
-
-    if (m_axi_rvalid && rready_int) begin
+    // R: every beat is taken (its client has room; rready_reg), except in the
+    // cycle a packer sends the rest of a packet that did not fit the beat before
+    if (m_axi_rvalid && rready_reg) begin
         if (m_axi_rlast) begin
             burst_pop = 1'b1;
         end
@@ -679,6 +679,9 @@ always @* begin
         ring_rsp_valid_next = 1'b0;
         data_out_valid_next = 1'b0;
     end
+
+    rready_next = !ring_rem_next && !data_rem_next
+        && (burst_push || (burst_pop ? !burst_one : !burst_empty));
 end
 
 always @(posedge clk) begin
@@ -717,6 +720,7 @@ always @(posedge clk) begin
     ring_acc_reg <= ring_acc_next;
     ring_acc_cnt_reg <= ring_acc_cnt_next;
     ring_rem_reg <= ring_rem_next;
+    rready_reg <= rready_next;
 
     data_cur_reg <= data_cur_next;
     data_small_reg <= data_small_next;
@@ -806,6 +810,7 @@ always @(posedge clk) begin
         data_out_valid_reg <= 1'b0;
         burst_wr_reg <= {(QD_W+1){1'b0}};
         burst_rd_reg <= {(QD_W+1){1'b0}};
+        rready_reg <= 1'b0;
         ring_q_wr_reg <= {(QD_W+1){1'b0}};
         ring_q_rd_reg <= {(QD_W+1){1'b0}};
         data_q_wr_reg <= {(QD_W+1){1'b0}};
@@ -823,6 +828,7 @@ always @* begin
     if (!rst) begin
         inv_rd_credit_slack: assert(credit_slack_reg == {{(CRED_W+1-SPACE_WIDTH){1'b0}}, f_space_reg}
             - {{(CRED_W-SPACE_WIDTH){1'b0}}, data_pending_reg} - {1'b0, SPACE_MARGIN});
+        inv_rd_rready: assert(rready_reg == (!ring_rem_reg && !data_rem_reg && !burst_empty));
     end
 end
 `endif
