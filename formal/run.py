@@ -106,8 +106,9 @@ GROUPS = [
     Group("units", "the units' invariants their decisions rely on (walk: token register "
           "free while a chain is walked, a read not taken has descriptors to come; fetch_idx: "
           "heads fit the entry FIFO, no read in flight after the run's end; DMA read engine: "
-          "the registered data credit; DMA write engine: no done mark on the immediate path, "
-          "W finds its beat, the registered B-tracker full)",
+          "the registered data credit and RREADY; DMA write engine: no done mark on the "
+          "immediate path, W finds its beat, the registered B-tracker full; commit: the "
+          "recheck's registered head-in-flight test; the fetch units' ring registers)",
           depth=36, checks=[UNITS]),
     # every assertion in one model: the quick subset of make test
     Group("all", "every group above in one model (tests/test_formal.py)",
@@ -200,6 +201,18 @@ MUTATIONS = [
     Mutation("wr-tracker-full-early", "chain-pop", "virtio_mmio_dma_wr.v",
              "        bt_full_reg <= bt_count == BT[BT_W:0] - 1'b1;",
              "        bt_full_reg <= bt_count == {(BT_W+1){1'b0}};"),
+    # more registers that replaced a decision's arithmetic (units invariants):
+    # the ring slot's mask; RREADY still high once the last burst is in; the
+    # recheck decided on a test that ignores the in-flight count
+    Mutation("fetch-mask-wrong", "chain-pop", "virtio_mmio_engine.v",
+             "        fetch_num_mask <= q_num[run_start_q*16 +: 16] - 16'd1;",
+             "        fetch_num_mask <= q_num[run_start_q*16 +: 16];"),
+    Mutation("rd-rready-after-last-burst", "chain-pop", "virtio_mmio_dma_rd.v",
+             "        && (burst_push || (burst_pop ? !burst_one : !burst_empty));",
+             "        && (burst_push || !burst_empty);"),
+    Mutation("commit-recheck-no-wait", "chain-pop", "virtio_mmio_commit.v",
+             "end else if (equiv && (equiv_prev_reg || equiv_what_reg != 2'd1)) begin",
+             "end else if (equiv) begin"),
 ]
 
 

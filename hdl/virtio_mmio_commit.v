@@ -670,7 +670,9 @@ end
 
 `ifdef FORMAL
 always @* begin
-    if (!rst && state_reg == S_EQUIV && equiv && equiv_prev_reg && equiv_what_reg == 2'd1) begin
+    // at every recheck decision the registered test is the current one
+    if (!rst && state_reg == S_EQUIV && equiv_what_reg == 2'd1 && state_next == S_IDLE
+            && !flush && !halt && !stopping[cur_q_reg]) begin
         inv_commit_recheck_now: assert(over_reg == over_now);
     end
 end
