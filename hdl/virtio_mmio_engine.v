@@ -240,6 +240,30 @@ wire [NUM_QUEUES-1:0] stopping = stop_req_reg;
 wire flush = flush_reg || flush_req_reg;
 assign flush_pulse = flush && !flush_hold;
 assign unit_rst = rst || flush_pulse;
+reg flush_reg_next;
+wire flush_req_next = ctrl_valid && ctrl_reset && !ctrl_ack_reg && !(ctrl_live_reg && ctrl_phase_reg == 2'd1);
+wire flush_next = !rst && (flush_reg_next || flush_req_next);
+wire halt_next = !rst && (broken_next || halted_next);
+// flush and halt reach nearly every unit: each unit reads a copy of its own,
+// loaded from the same next value (so the same in every cycle; kept, so that
+// Yosys does not merge them), which the placer puts beside the decisions it
+// feeds instead of one register fanning out across the engine
+(* keep *) reg flush_rd_reg, flush_wr_reg, flush_cmt_reg, flush_cpl_reg, flush_dq_reg, flush_fetch_reg;
+(* keep *) reg halt_sched_reg, halt_cmt_reg, halt_cpl_reg, halt_pub_reg, halt_walk_reg;
+always @(posedge clk) begin
+    flush_rd_reg <= flush_next;
+    flush_wr_reg <= flush_next;
+    flush_cmt_reg <= flush_next;
+    flush_cpl_reg <= flush_next;
+    flush_dq_reg <= flush_next;
+    flush_fetch_reg <= flush_next;
+    halt_sched_reg <= halt_next;
+    halt_cmt_reg <= halt_next;
+    halt_cpl_reg <= halt_next;
+    halt_pub_reg <= halt_next;
+    // the walk stops for either
+    halt_walk_reg <= halt_next || flush_next;
+end
 
 /*
  * Per-queue configuration of the units' queues
@@ -424,12 +448,12 @@ sched_inst (
     .rst(rst),
     .q_live(q_live),
     .backend_ready(backend_ready),
-    .halt(halt),
+    .halt(halt_sched_reg),
     .stopping(stopping),
     .clr(clr_reg),
     .notify_valid(notify_valid),
     .notify_queue(notify_queue),
-    .fetch_free(fetch_free && !flush),
+    .fetch_free(fetch_free && !flush_fetch_reg),
     .run_start_valid(run_start_valid),
     .run_start_q(run_start_q),
     .pick_valid(run_pick_valid),
@@ -716,7 +740,7 @@ data_fetch_inst (
     .in_valid(t1_valid),
     .in_ready(t1_ready),
     .skip(discard | stopping),
-    .halt(halt || flush),
+    .halt(halt_walk_reg),
     .seg_raddr(seg_a_raddr),
     .seg_rdata(seg_a_rdata),
     .data_req_addr(data_req_addr),
@@ -780,7 +804,7 @@ virtio_mmio_fifo #(
 data_fifo (
     .clk(clk),
     .rst(rst),
-    .clear(flush),
+    .clear(flush_dq_reg),
     .in_data({rd_data_data, rd_data_keep, rd_data_last, rd_data_err}),
     .in_valid(rd_data_valid),
     .in_ready(dq_in_ready),
@@ -893,8 +917,8 @@ commit_inst (
     .brk_cause(cmt_brk_cause),
     .brk_q(cmt_brk_q),
     .brk_info(cmt_brk_info),
-    .halt(halt),
-    .flush(flush),
+    .halt(halt_cmt_reg),
+    .flush(flush_cmt_reg),
     .stopping(stopping),
     .clr(clr_reg),
     .streaming(cmt_streaming),
@@ -1019,8 +1043,8 @@ complete_inst (
     .pub_valid(pub_in_valid),
     .pub_ready(pub_in_ready),
     .pub_space(pub_in_space),
-    .halt(halt),
-    .flush(flush),
+    .halt(halt_cpl_reg),
+    .flush(flush_cpl_reg),
     .stopping(stopping),
     .clr(clr_reg),
     .idle(complete_idle),
@@ -1084,7 +1108,7 @@ publish_inst (
     .irq_vring(irq_vring),
     .brk_valid(pub_brk_valid),
     .brk_q(pub_brk_q),
-    .halt(halt),
+    .halt(halt_pub_reg),
     .stopping(stopping),
     .clr(clr_reg),
     .idle(publish_idle),
@@ -1146,7 +1170,7 @@ dma_rd_inst (
     .irq_rsp_data(irq_rsp_data),
     .irq_rsp_err(irq_rsp_err),
     .irq_rsp_valid(irq_rsp_valid),
-    .flush(flush),
+    .flush(flush_rd_reg),
     .busy(rd_busy),
     .m_axi_arid(m_axi_arid),
     .m_axi_araddr(m_axi_araddr),
@@ -1206,7 +1230,7 @@ dma_wr_inst (
     .im_req_ready(wr_im_ready),
     .im_seq(wr_im_seq),
     .im_acked(wr_im_acked),
-    .flush(flush),
+    .flush(flush_wr_reg),
     .err_clr(clr_reg[0] && ctrl_reset_done_reg),
     .busy(wr_busy),
     .idle(wr_idle),
@@ -1301,6 +1325,21 @@ wire units_let_go = ctrl_reset ? (fetch_free && !t1_valid && !df_valid && !t2_va
 reg units_let_go_reg;
 reg ctrl_settled_reg;
 
+// a break: the DMA engines drop what they hold, bursts issued finish; over
+// once they are idle (the next flush, a reset, starts the units over again)
+// or when a reset is acknowledged
+always @* begin
+    flush_reg_next = flush_reg;
+    if (halt && !halt_prev_reg) begin
+        flush_reg_next = 1'b1;
+    end else if (flush_reg && flush_hold && !rd_busy && !wr_busy) begin
+        flush_reg_next = 1'b0;
+    end
+    if (ctrl_valid && ctrl_reset && !ctrl_ack_reg && ctrl_live_reg && ctrl_phase_reg == 2'd1) begin
+        flush_reg_next = 1'b0;
+    end
+end
+
 // halted by the engine's own error report, until a device reset is acknowledged
 always @* begin
     halted_next = halted_reg;
@@ -1318,17 +1357,14 @@ always @(posedge clk) begin
     ctrl_reset_done_reg <= 1'b0;
     halt_prev_reg <= halt;
     halted_reg <= halted_next;
-    halt_reg <= broken_next || halted_next;
+    halt_reg <= halt_next;
+    flush_reg <= flush_reg_next;
 
-    // a break: the DMA engines drop what they hold, bursts issued finish
     if (halt && !halt_prev_reg) begin
-        flush_reg <= 1'b1;
         flush_hold <= 1'b0;
     end else if (flush_reg) begin
         flush_hold <= 1'b1;
         if (flush_hold && !rd_busy && !wr_busy) begin
-            // over: the next flush (a reset) starts the units over again
-            flush_reg <= 1'b0;
             flush_hold <= 1'b0;
         end
     end
@@ -1338,7 +1374,7 @@ always @(posedge clk) begin
     units_let_go_reg <= units_let_go;
     stop_req_reg <= (ctrl_valid && !ctrl_ack_reg) ? ctrl_mask : {NUM_QUEUES{1'b0}};
     // (a reset is acknowledged in its phase 1: the flush ends with it)
-    flush_req_reg <= ctrl_valid && ctrl_reset && !ctrl_ack_reg && !(ctrl_live_reg && ctrl_phase_reg == 2'd1);
+    flush_req_reg <= flush_req_next;
 
     if (ctrl_valid && !ctrl_ack_reg && ctrl_live_reg) begin
         if (ctrl_reset) begin
@@ -1360,7 +1396,6 @@ always @(posedge clk) begin
                     clr_reg <= ctrl_mask;
                     ctrl_phase_reg <= 2'd0;
                     if (ctrl_reset) begin
-                        flush_reg <= 1'b0;
                         flush_hold <= 1'b0;
                         ctrl_reset_done_reg <= 1'b1;
                     end
@@ -1420,6 +1455,10 @@ always @* begin
     end
     if (!rst) begin
         inv_engine_clr_in_stop: assert((clr_reg & ~stop_req_reg) == {NUM_QUEUES{1'b0}});
+        inv_engine_flush_copies: assert({flush_rd_reg, flush_wr_reg, flush_cmt_reg, flush_cpl_reg, flush_dq_reg,
+            flush_fetch_reg} == {6{flush}});
+        inv_engine_halt_copies: assert({halt_sched_reg, halt_cmt_reg, halt_cpl_reg, halt_pub_reg} == {4{halt}}
+            && halt_walk_reg == (halt || flush));
         if ((!walk_idle || !f_walk_tail_picked) && !k_seg_tail_moved[fetch_q]) begin
             inv_engine_walk_tail: assert(walk_tail_reg == k_seg_tail[fetch_q*SPP_W +: SPP_W]);
         end
