@@ -93,6 +93,11 @@ reg [BEAT_WIDTH-1:0] cur_left_reg;
 reg [BEAT_WIDTH-1:0] cur_issued_reg;
 // beats pushed and not yet claimed by a burst
 reg [AVAIL_WIDTH-1:0] avail_reg;
+// avail_reg >= s2_len_reg, registered: burst_valid starts from registers (the
+// write engine's AW choice, and through it the other path's avail_reg, wait on
+// it). Its next value is compared both ways, burst taken or not, and the take
+// picks.
+reg avail_ok_reg;
 
 // stage 1: the limits of the next burst
 reg s1_ok_reg;
@@ -116,11 +121,15 @@ wire absorb = cur_reg && !cur_ended_reg && !done_empty && !take;
 // the head changes at this edge: proposals computed from it are stale
 wire head_moves = take || closing || load || absorb;
 wire [12-OFF_W:0] words_4k = WORDS_4K - {1'b0, cur_addr_reg[11:OFF_W]};
+wire [8:0] s2_len_next = (s1_big_reg || s1_left_reg > s1_limit_reg) ? s1_limit_reg : s1_left_reg;
+wire [AVAIL_WIDTH-1:0] avail_kept = avail_reg + {{(AVAIL_WIDTH-1){1'b0}}, beat_pushed};
+wire [AVAIL_WIDTH-1:0] avail_taken = avail_kept - {{(AVAIL_WIDTH-9){1'b0}}, s2_len_reg};
+wire [AVAIL_WIDTH-1:0] len_next = {{(AVAIL_WIDTH-9){1'b0}}, s2_len_next};
 
 assign plan_ready = held != DEPTH[P_W:0];
 assign burst_addr = {cur_addr_reg[ADDR_WIDTH-1:OFF_W], {OFF_W{1'b0}}};
 assign burst_len = s2_len_reg;
-assign burst_valid = s2_ok_reg && s2_len_reg != 9'd0 && avail_reg >= {{(AVAIL_WIDTH-9){1'b0}}, s2_len_reg};
+assign burst_valid = s2_ok_reg && s2_len_reg != 9'd0 && avail_ok_reg;
 assign burst_last = s2_last_reg;
 assign close_valid = s2_ok_reg && s2_close_reg;
 assign idle = plan_empty && !cur_reg;
@@ -136,8 +145,8 @@ always @(posedge clk) begin
         done_wr_reg <= done_wr_reg + 1'b1;
     end
 
-    avail_reg <= avail_reg + {{(AVAIL_WIDTH-1){1'b0}}, beat_pushed}
-        - (take ? {{(AVAIL_WIDTH-9){1'b0}}, s2_len_reg} : {AVAIL_WIDTH{1'b0}});
+    avail_reg <= take ? avail_taken : avail_kept;
+    avail_ok_reg <= take ? avail_taken >= len_next : avail_kept >= len_next;
 
     if (load) begin
         cur_reg <= 1'b1;
@@ -168,7 +177,7 @@ always @(posedge clk) begin
     s1_left_reg <= cur_left_reg[8:0];
 
     s2_ok_reg <= s1_ok_reg && !head_moves;
-    s2_len_reg <= (s1_big_reg || s1_left_reg > s1_limit_reg) ? s1_limit_reg : s1_left_reg;
+    s2_len_reg <= s2_len_next;
     s2_last_reg <= s1_ended_reg && !s1_big_reg && s1_left_reg <= s1_limit_reg;
     s2_close_reg <= s1_ended_reg && !s1_big_reg && s1_left_reg == 9'd0;
 
@@ -179,10 +188,19 @@ always @(posedge clk) begin
         done_rd_reg <= {(P_W+1){1'b0}};
         cur_reg <= 1'b0;
         avail_reg <= {AVAIL_WIDTH{1'b0}};
+        avail_ok_reg <= s2_len_next == 9'd0;
         s1_ok_reg <= 1'b0;
         s2_ok_reg <= 1'b0;
     end
 end
+
+`ifdef FORMAL
+always @* begin
+    if (!rst) begin
+        inv_planner_avail_ok: assert(avail_ok_reg == (avail_reg >= {{(AVAIL_WIDTH-9){1'b0}}, s2_len_reg}));
+    end
+end
+`endif
 
 endmodule
 
