@@ -107,8 +107,9 @@ GROUPS = [
           "free while a chain is walked, a read not taken has descriptors to come; fetch_idx: "
           "heads fit the entry FIFO, no read in flight after the run's end; DMA read engine: "
           "the registered data credit and RREADY; DMA write engine: no done mark on the "
-          "immediate path, W finds its beat, the registered B-tracker full; commit: the "
-          "recheck's registered head-in-flight test; the fetch units' ring registers)",
+          "immediate path, W finds its beat, the registered B-tracker full and beats check; commit: the "
+          "recheck's registered head-in-flight test; the fetch units' ring registers; the "
+          "units' copies of flush and halt)",
           depth=36, checks=[UNITS]),
     # every assertion in one model: the quick subset of make test
     Group("all", "every group above in one model (tests/test_formal.py)",
@@ -213,6 +214,14 @@ MUTATIONS = [
     Mutation("commit-recheck-no-wait", "chain-pop", "virtio_mmio_commit.v",
              "end else if (equiv && (equiv_prev_reg || equiv_what_reg != 2'd1)) begin",
              "end else if (equiv) begin"),
+    # the write planner's registered beats check not charged for a burst taken
+    Mutation("planner-avail-ok-not-charged", "chain-pop", "virtio_mmio_wr_planner.v",
+             "    avail_ok_reg <= take ? avail_taken >= len_next : avail_kept >= len_next;",
+             "    avail_ok_reg <= avail_kept >= len_next;"),
+    # a unit's copy of flush a cycle behind the others
+    Mutation("flush-copy-late", "chain-pop", "virtio_mmio_engine.v",
+             "    flush_wr_reg <= flush_next;",
+             "    flush_wr_reg <= flush;"),
 ]
 
 
