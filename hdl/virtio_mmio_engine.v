@@ -248,22 +248,20 @@ wire halt_next = !rst && (broken_next || halted_next);
 // loaded from the same next value (so the same in every cycle; kept, so that
 // Yosys does not merge them), which the placer puts beside the decisions it
 // feeds instead of one register fanning out across the engine
-(* keep *) reg flush_rd_reg, flush_wr_reg, flush_cmt_reg, flush_cpl_reg, flush_dq_reg, flush_fetch_reg;
-(* keep *) reg halt_sched_reg, halt_cmt_reg, halt_cpl_reg, halt_pub_reg, halt_walk_reg;
-always @(posedge clk) begin
-    flush_rd_reg <= flush_next;
-    flush_wr_reg <= flush_next;
-    flush_cmt_reg <= flush_next;
-    flush_cpl_reg <= flush_next;
-    flush_dq_reg <= flush_next;
-    flush_fetch_reg <= flush_next;
-    halt_sched_reg <= halt_next;
-    halt_cmt_reg <= halt_next;
-    halt_cpl_reg <= halt_next;
-    halt_pub_reg <= halt_next;
-    // the walk stops for either
-    halt_walk_reg <= halt_next || flush_next;
-end
+reg flush_rd_reg, flush_wr_reg, flush_cmt_reg, flush_cpl_reg, flush_dq_reg, flush_fetch_reg;
+reg halt_sched_reg, halt_cmt_reg, halt_cpl_reg, halt_pub_reg, halt_walk_reg;
+(* keep *) always @(posedge clk) flush_rd_reg <= flush_next;
+(* keep *) always @(posedge clk) flush_wr_reg <= flush_next;
+(* keep *) always @(posedge clk) flush_cmt_reg <= flush_next;
+(* keep *) always @(posedge clk) flush_cpl_reg <= flush_next;
+(* keep *) always @(posedge clk) flush_dq_reg <= flush_next;
+(* keep *) always @(posedge clk) flush_fetch_reg <= flush_next;
+(* keep *) always @(posedge clk) halt_sched_reg <= halt_next;
+(* keep *) always @(posedge clk) halt_cmt_reg <= halt_next;
+(* keep *) always @(posedge clk) halt_cpl_reg <= halt_next;
+(* keep *) always @(posedge clk) halt_pub_reg <= halt_next;
+// (the walk stops for either)
+(* keep *) always @(posedge clk) halt_walk_reg <= halt_next || flush_next;
 
 /*
  * Per-queue configuration of the units' queues
