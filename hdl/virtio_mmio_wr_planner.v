@@ -196,7 +196,8 @@ end
 
 `ifdef FORMAL
 always @* begin
-    if (!rst) begin
+    // (while a proposal counts: s2_len_reg is unknown until one is computed)
+    if (!rst && s2_ok_reg) begin
         inv_planner_avail_ok: assert(avail_ok_reg == (avail_reg >= {{(AVAIL_WIDTH-9){1'b0}}, s2_len_reg}));
     end
 end
