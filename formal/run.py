@@ -216,8 +216,8 @@ MUTATIONS = [
              "end else if (equiv) begin"),
     # the write planner's registered beats check not charged for a burst taken
     Mutation("planner-avail-ok-not-charged", "chain-pop", "virtio_mmio_wr_planner.v",
-             "    avail_ok_reg <= take ? avail_taken >= len_next : avail_kept >= len_next;",
-             "    avail_ok_reg <= avail_kept >= len_next;"),
+             "    avail_ok_reg <= avail_ok_next[{take, beat_pushed}];",
+             "    avail_ok_reg <= avail_ok_next[{1'b0, beat_pushed}];"),
     # a unit's copy of flush a cycle behind the others
     Mutation("flush-copy-late", "chain-pop", "virtio_mmio_engine.v",
              "    flush_wr_reg <= flush_next;",

@@ -95,8 +95,9 @@ reg [BEAT_WIDTH-1:0] cur_issued_reg;
 reg [AVAIL_WIDTH-1:0] avail_reg;
 // avail_reg >= s2_len_reg, registered: burst_valid starts from registers (the
 // write engine's AW choice, and through it the other path's avail_reg, wait on
-// it). Its next value is compared both ways, burst taken or not, and the take
-// picks.
+// it). Its next value, and avail_reg's, are worked out from registers for each
+// of burst taken or not and beat pushed or not; the take and the push, late in
+// the cycle, only pick.
 reg avail_ok_reg;
 
 // stage 1: the limits of the next burst
@@ -122,9 +123,13 @@ wire absorb = cur_reg && !cur_ended_reg && !done_empty && !take;
 wire head_moves = take || closing || load || absorb;
 wire [12-OFF_W:0] words_4k = WORDS_4K - {1'b0, cur_addr_reg[11:OFF_W]};
 wire [8:0] s2_len_next = (s1_big_reg || s1_left_reg > s1_limit_reg) ? s1_limit_reg : s1_left_reg;
-wire [AVAIL_WIDTH-1:0] avail_kept = avail_reg + {{(AVAIL_WIDTH-1){1'b0}}, beat_pushed};
-wire [AVAIL_WIDTH-1:0] avail_taken = avail_kept - {{(AVAIL_WIDTH-9){1'b0}}, s2_len_reg};
 wire [AVAIL_WIDTH-1:0] len_next = {{(AVAIL_WIDTH-9){1'b0}}, s2_len_next};
+// {taken, pushed}: 00 kept, 01 kept + 1, 10 taken, 11 taken + 1
+wire [AVAIL_WIDTH-1:0] avail_k0 = avail_reg;
+wire [AVAIL_WIDTH-1:0] avail_k1 = avail_reg + 1'b1;
+wire [AVAIL_WIDTH-1:0] avail_t0 = avail_reg - {{(AVAIL_WIDTH-9){1'b0}}, s2_len_reg};
+wire [AVAIL_WIDTH-1:0] avail_t1 = avail_k1 - {{(AVAIL_WIDTH-9){1'b0}}, s2_len_reg};
+wire [3:0] avail_ok_next = {avail_t1 >= len_next, avail_t0 >= len_next, avail_k1 >= len_next, avail_k0 >= len_next};
 
 assign plan_ready = held != DEPTH[P_W:0];
 assign burst_addr = {cur_addr_reg[ADDR_WIDTH-1:OFF_W], {OFF_W{1'b0}}};
@@ -145,8 +150,13 @@ always @(posedge clk) begin
         done_wr_reg <= done_wr_reg + 1'b1;
     end
 
-    avail_reg <= take ? avail_taken : avail_kept;
-    avail_ok_reg <= take ? avail_taken >= len_next : avail_kept >= len_next;
+    case ({take, beat_pushed})
+        2'b00: avail_reg <= avail_k0;
+        2'b01: avail_reg <= avail_k1;
+        2'b10: avail_reg <= avail_t0;
+        default: avail_reg <= avail_t1;
+    endcase
+    avail_ok_reg <= avail_ok_next[{take, beat_pushed}];
 
     if (load) begin
         cur_reg <= 1'b1;
