@@ -302,8 +302,6 @@ wire ring_q_empty = ring_q_wr_reg == ring_q_rd_reg;
 wire data_q_empty = data_q_wr_reg == data_q_rd_reg;
 wire burst_empty = burst_wr_reg == burst_rd_reg;
 wire burst_one = burst_rd_reg + 1'b1 == burst_wr_reg;
-wire [QD_W-1:0] ring_q_head = ring_q_rd_reg[QD_W-1:0];
-wire [QD_W-1:0] data_q_head = data_q_rd_reg[QD_W-1:0];
 wire [1:0] head_client = head_client_reg;
 wire ar_free = !flush && (!m_axi_arvalid_reg || m_axi_arready) && outstanding_reg < OUTS_MAX;
 // an interrupt-decision read goes straight to AR when nothing else issues
@@ -322,18 +320,29 @@ wire [1:0] push_client = issue_irq ? CLIENT_IRQ : issue_data ? CLIENT_DATA : CLI
 wire [AXI_DATA_WIDTH-1:0] irq_shifted = m_axi_rdata >> {head_off, 3'b000};
 assign irq_rsp_data = irq_shifted[15:0];
 assign irq_rsp_err = m_axi_rresp[1];
-wire [OFF_W-1:0] ring_h_off = ring_q_off[ring_q_head];
-wire [CNT_W-1:0] ring_h_first_n = ring_q_first_n[ring_q_head];
-wire ring_h_first_end = ring_q_first_end[ring_q_head];
-wire [15:0] ring_h_rest = ring_q_rest[ring_q_head];
-wire ring_h_rest_small = ring_q_rest_small[ring_q_head];
-wire [TAG_WIDTH-1:0] ring_h_tag = ring_q_tag[ring_q_head];
-wire [OFF_W-1:0] data_h_off = data_q_off[data_q_head];
-wire [CNT_W-1:0] data_h_first_n = data_q_first_n[data_q_head];
-wire data_h_first_end = data_q_first_end[data_q_head];
-wire [31:0] data_h_rest = data_q_rest[data_q_head];
-wire data_h_rest_small = data_q_rest_small[data_q_head];
-wire data_h_last = data_q_last[data_q_head];
+// each request queue's head entry, in registers: the R beat's packing starts
+// from flip-flops, not from a LUT RAM read behind the read pointer. They are
+// loaded every cycle from the slot that is the head after this cycle's pop (or
+// flush); a slot written this cycle is read one cycle late, which no R beat
+// sees: a request's first beat comes at least two cycles after it is taken
+// (AR is issued from a register, and R follows the AR handshake).
+reg [OFF_W-1:0] ring_h_off;
+reg [CNT_W-1:0] ring_h_first_n;
+reg ring_h_first_end;
+reg [15:0] ring_h_rest;
+reg ring_h_rest_small;
+reg [TAG_WIDTH-1:0] ring_h_tag;
+reg [OFF_W-1:0] data_h_off;
+reg [CNT_W-1:0] data_h_first_n;
+reg data_h_first_end;
+reg [31:0] data_h_rest;
+reg data_h_rest_small;
+reg data_h_last;
+
+wire [QD_W:0] ring_q_rd_next = flush ? ring_q_wr_reg : ring_q_rd_reg + {{QD_W{1'b0}}, ring_q_pop && !ring_q_empty};
+wire [QD_W:0] data_q_rd_next = flush ? data_q_wr_reg : data_q_rd_reg + {{QD_W{1'b0}}, data_q_pop && !data_q_empty};
+wire [QD_W-1:0] ring_q_head_next = ring_q_rd_next[QD_W-1:0];
+wire [QD_W-1:0] data_q_head_next = data_q_rd_next[QD_W-1:0];
 
 // a request's first beat, split as it is taken
 wire [CNT_W-1:0] ring_room = LANES - {1'b0, ring_req_addr[OFF_W-1:0]};
@@ -766,9 +775,13 @@ always @(posedge clk) begin
         ring_q_tag[ring_q_wr_reg[QD_W-1:0]] <= ring_req_tag;
         ring_q_wr_reg <= ring_q_wr_reg + 1'b1;
     end
-    if (ring_q_pop && !ring_q_empty) begin
-        ring_q_rd_reg <= ring_q_rd_reg + 1'b1;
-    end
+    ring_q_rd_reg <= ring_q_rd_next;
+    ring_h_off <= ring_q_off[ring_q_head_next];
+    ring_h_first_n <= ring_q_first_n[ring_q_head_next];
+    ring_h_first_end <= ring_q_first_end[ring_q_head_next];
+    ring_h_rest <= ring_q_rest[ring_q_head_next];
+    ring_h_rest_small <= ring_q_rest_small[ring_q_head_next];
+    ring_h_tag <= ring_q_tag[ring_q_head_next];
     if (data_req_take) begin
         data_q_off[data_q_wr_reg[QD_W-1:0]] <= data_req_addr[OFF_W-1:0];
         data_q_first_n[data_q_wr_reg[QD_W-1:0]] <= data_first_n;
@@ -778,14 +791,13 @@ always @(posedge clk) begin
         data_q_last[data_q_wr_reg[QD_W-1:0]] <= data_req_last;
         data_q_wr_reg <= data_q_wr_reg + 1'b1;
     end
-    if (data_q_pop && !data_q_empty) begin
-        data_q_rd_reg <= data_q_rd_reg + 1'b1;
-    end
-
-    if (flush) begin
-        ring_q_rd_reg <= ring_q_wr_reg;
-        data_q_rd_reg <= data_q_wr_reg;
-    end
+    data_q_rd_reg <= data_q_rd_next;
+    data_h_off <= data_q_off[data_q_head_next];
+    data_h_first_n <= data_q_first_n[data_q_head_next];
+    data_h_first_end <= data_q_first_end[data_q_head_next];
+    data_h_rest <= data_q_rest[data_q_head_next];
+    data_h_rest_small <= data_q_rest_small[data_q_head_next];
+    data_h_last <= data_q_last[data_q_head_next];
 
     if (rst) begin
         ring_active_reg <= 1'b0;
@@ -819,6 +831,8 @@ always @(posedge clk) begin
 end
 
 `ifdef FORMAL
+wire [QD_W-1:0] ring_q_head = ring_q_rd_reg[QD_W-1:0];
+wire [QD_W-1:0] data_q_head = data_q_rd_reg[QD_W-1:0];
 // the registered credit is the sum it replaces
 reg [SPACE_WIDTH-1:0] f_space_reg;
 always @(posedge clk) begin
@@ -829,6 +843,17 @@ always @* begin
         inv_rd_credit_slack: assert(credit_slack_reg == {{(CRED_W+1-SPACE_WIDTH){1'b0}}, f_space_reg}
             - {{(CRED_W-SPACE_WIDTH){1'b0}}, data_pending_reg} - {1'b0, SPACE_MARGIN});
         inv_rd_rready: assert(rready_reg == (!ring_rem_reg && !data_rem_reg && !burst_empty));
+        // the head registers hold the head slot at every beat that starts a request
+        if (m_axi_rvalid && rready_reg && !flush && head_client == CLIENT_RING && !ring_cur_reg) begin
+            inv_rd_ring_head: assert(ring_h_off == ring_q_off[ring_q_head] && ring_h_first_n == ring_q_first_n[ring_q_head]
+                && ring_h_first_end == ring_q_first_end[ring_q_head] && ring_h_rest == ring_q_rest[ring_q_head]
+                && ring_h_rest_small == ring_q_rest_small[ring_q_head] && ring_h_tag == ring_q_tag[ring_q_head]);
+        end
+        if (m_axi_rvalid && rready_reg && !flush && head_client == CLIENT_DATA && !data_cur_reg) begin
+            inv_rd_data_head: assert(data_h_off == data_q_off[data_q_head] && data_h_first_n == data_q_first_n[data_q_head]
+                && data_h_first_end == data_q_first_end[data_q_head] && data_h_rest == data_q_rest[data_q_head]
+                && data_h_rest_small == data_q_rest_small[data_q_head] && data_h_last == data_q_last[data_q_head]);
+        end
     end
 end
 `endif
