@@ -94,6 +94,9 @@ module virtio_mmio_dma_wr #
      * Control and status
      */
     input  wire                       flush,
+    // flush again, from a register of its own: the answer realigner's
+    // decisions read this copy, placed beside them
+    input  wire                       flush_st,
     input  wire                       err_clr,
     output wire                       busy,
     // nothing held at all: no request, byte or burst
@@ -469,7 +472,7 @@ assign st_acked = st_acked_reg;
 assign im_acked = im_acked_reg;
 
 // answer bytes are taken while the accumulator has room for a whole beat
-assign in_ready = st_active_reg && !flush && !st_ended_reg && (st_drain_reg || in_room);
+assign in_ready = st_active_reg && !flush_st && !st_ended_reg && (st_drain_reg || in_room);
 
 // The three ways a cycle goes (no beat, a beat of the wanted bytes, a last beat
 // of every byte held): what each leaves in the accumulator, whether an answer
@@ -518,7 +521,7 @@ always @* begin
     want = st_want_reg;
     take_want = 1'b0;
     take_all = 1'b0;
-    if (st_active_reg && !st_drain_reg && !flush && st_left_nz_reg && st_beat_ready) begin
+    if (st_active_reg && !st_drain_reg && !flush_st && st_left_nz_reg && st_beat_ready) begin
         if (st_acc_cnt_reg >= {1'b0, want}) begin
             take_want = 1'b1;
         end else if (st_ended_reg && st_acc_cnt_reg != 0) begin
@@ -667,7 +670,7 @@ always @* begin
     end
 
     // end of the request: the answer is used up, or every byte allowed is written
-    if (st_active_reg && !flush) begin
+    if (st_active_reg && !flush_st) begin
         if (st_drain_reg) begin
             st_finish = st_ended_reg;
         end else begin
@@ -689,7 +692,7 @@ always @* begin
 
     // next request: when idle, or in the cycle the current one finishes (a
     // chain's DRAIN and the next answer's first request follow back to back)
-    if ((!st_active_reg || st_finish) && st_q_valid && st_plan_ready && !flush && !clear_reg) begin
+    if ((!st_active_reg || st_finish) && st_q_valid && st_plan_ready && !flush_st && !clear_reg) begin
         st_take_req = 1'b1;
         st_q_ready = 1'b1;
         st_plan_push = 1'b1;
@@ -701,10 +704,10 @@ always @* begin
         st_want_next = st_q_want;
         st_count_next = 32'd0;
         st_beats_next = {BEAT_W{1'b0}};
+        // (a new answer finds the accumulator empty: the one before ended
+        // with every byte written, or drained; inv_dma_wr_acc_empty_at_start)
         if (st_q_start) begin
             st_ended_next = 1'b0;
-            st_acc_next = {2*DW{1'b0}};
-            st_acc_cnt_next = {ACC_CNT_W{1'b0}};
         end
     end
 
@@ -1081,7 +1084,9 @@ end
  * and done go in together, so its last burst is known and closes it), so
  * every done mark is the stream path's; W finds each beat of a burst issued
  * in its path's FIFO (the AW went out only once all of them were pushed);
- * the registered tracker-full flag is the count's.
+ * the registered tracker-full flag is the count's; a new answer's first
+ * request finds the accumulator empty (nothing of the answer before it is
+ * left to be written into its buffers).
  */
 always @* begin
     if (!rst) begin
@@ -1090,6 +1095,9 @@ always @* begin
             inv_dma_wr_w_beat_held: assert(wp_head_path == PATH_IM ? im_fifo_valid : st_fifo_valid);
         end
         inv_dma_wr_bt_full: assert(bt_full_reg == (bt_count == BT[BT_W:0]));
+        if (st_take_req && st_q_start) begin
+            inv_dma_wr_acc_empty_at_start: assert(st_acc_next == {2*DW{1'b0}} && st_acc_cnt_next == {ACC_CNT_W{1'b0}});
+        end
     end
 end
 `endif

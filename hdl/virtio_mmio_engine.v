@@ -248,10 +248,12 @@ wire halt_next = !rst && (broken_next || halted_next);
 // loaded from the same next value (so the same in every cycle; kept, so that
 // Yosys does not merge them), which the placer puts beside the decisions it
 // feeds instead of one register fanning out across the engine
-reg flush_rd_reg, flush_wr_reg, flush_cmt_reg, flush_cpl_reg, flush_dq_reg, flush_fetch_reg;
+reg flush_rd_reg, flush_wr_reg, flush_wrst_reg, flush_cmt_reg, flush_cpl_reg, flush_dq_reg, flush_fetch_reg;
 reg halt_sched_reg, halt_cmt_reg, halt_cpl_reg, halt_pub_reg, halt_walk_reg;
 (* keep *) always @(posedge clk) flush_rd_reg <= flush_next;
 (* keep *) always @(posedge clk) flush_wr_reg <= flush_next;
+// (the write engine's answer realigner has one of its own)
+(* keep *) always @(posedge clk) flush_wrst_reg <= flush_next;
 (* keep *) always @(posedge clk) flush_cmt_reg <= flush_next;
 (* keep *) always @(posedge clk) flush_cpl_reg <= flush_next;
 (* keep *) always @(posedge clk) flush_dq_reg <= flush_next;
@@ -558,6 +560,7 @@ fetch_head_inst (
     .run_load(run_pick_valid),
     .run_start(run_start_valid),
     .num(fetch_num),
+    .num_mask(fetch_num_mask),
     .desc_addr(fetch_desc),
     .inflight(fetch_inflight),
     .chk_head(head_chk),
@@ -1229,6 +1232,7 @@ dma_wr_inst (
     .im_seq(wr_im_seq),
     .im_acked(wr_im_acked),
     .flush(flush_wr_reg),
+    .flush_st(flush_wrst_reg),
     .err_clr(clr_reg[0] && ctrl_reset_done_reg),
     .busy(wr_busy),
     .idle(wr_idle),
@@ -1453,8 +1457,8 @@ always @* begin
     end
     if (!rst) begin
         inv_engine_clr_in_stop: assert((clr_reg & ~stop_req_reg) == {NUM_QUEUES{1'b0}});
-        inv_engine_flush_copies: assert({flush_rd_reg, flush_wr_reg, flush_cmt_reg, flush_cpl_reg, flush_dq_reg,
-            flush_fetch_reg} == {6{flush}});
+        inv_engine_flush_copies: assert({flush_rd_reg, flush_wr_reg, flush_wrst_reg, flush_cmt_reg, flush_cpl_reg,
+            flush_dq_reg, flush_fetch_reg} == {7{flush}});
         inv_engine_halt_copies: assert({halt_sched_reg, halt_cmt_reg, halt_cpl_reg, halt_pub_reg} == {4{halt}}
             && halt_walk_reg == (halt || flush));
         if ((!walk_idle || !f_walk_tail_picked) && !k_seg_tail_moved[fetch_q]) begin
