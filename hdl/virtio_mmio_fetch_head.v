@@ -40,6 +40,8 @@ module virtio_mmio_fetch_head #
     input  wire                     run_load,
     input  wire                     run_start,
     input  wire [15:0]              num,
+    // num - 1, loaded with num (full1's compare then needs no addition)
+    input  wire [15:0]              num_mask,
     input  wire [ADDR_WIDTH-1:0]    desc_addr,
     // chains of the run's queue committed and not yet completed
     input  wire [IFP_W-1:0]         inflight,
@@ -267,7 +269,8 @@ always @(posedge clk) begin
 
     commit_chain_reg <= commit_chain && !run_load;
     full0_reg <= claim >= {1'b0, num};
-    full1_reg <= claim + 17'd1 >= {1'b0, num};
+    // (claim + 1 >= num, as a compare with num - 1 beside full0's)
+    full1_reg <= num == 16'd0 || claim >= {1'b0, num_mask};
     pushed_reg <= cam_push;
 
     if (pre_take) begin
@@ -329,6 +332,25 @@ end
 always @* begin
     if (!rst && cam_count_reg != RUN_CHAINS[RP_W:0]) begin
         inv_fetch_head_cam_free: assert(!cam_vld_reg[cam_wr_reg[RP_W-1:0]]);
+    end
+end
+// full1 is the sum it replaced (claim + 1 >= num) once a run has been loaded
+// (num_mask is loaded with num at each pick)
+reg [16:0] f_claim_reg;
+reg [15:0] f_num_reg;
+reg f_loaded_reg = 1'b0;
+reg f_full1_known_reg = 1'b0;
+always @(posedge clk) begin
+    f_claim_reg <= claim;
+    f_num_reg <= num;
+    f_full1_known_reg <= f_loaded_reg;
+    if (run_load) begin
+        f_loaded_reg <= 1'b1;
+    end
+end
+always @* begin
+    if (f_full1_known_reg) begin
+        inv_fetch_head_full1: assert(full1_reg == (f_claim_reg + 17'd1 >= {1'b0, f_num_reg}));
     end
 end
 `endif
