@@ -107,7 +107,6 @@ localparam FD = 2**FD_W;
 localparam [FD_W+1:0] FIRST_MAX = DESC_PREFETCH[FD_W+1:0];
 localparam CK_W = $clog2(INDIRECT_CHUNK);
 localparam LANES = KEEP_WIDTH;
-localparam [SPP_W-1:0] SEG_FULL = SEG_DEPTH[SPP_W-1:0];
 localparam [27:0] IND_MAX = INDIRECT_MAX[27:0];
 localparam [16:0] CHUNK17 = INDIRECT_CHUNK[16:0];
 localparam [65:0] DMA_BASE_X = {2'b00, DMA_BASE};
@@ -129,6 +128,10 @@ initial begin
     end
     if (INDIRECT_CHUNK < 1 || INDIRECT_CHUNK > 32 || (INDIRECT_CHUNK & (INDIRECT_CHUNK-1)) != 0) begin
         $error("Error: INDIRECT_CHUNK must be a power of two, 1 to 32 (instance %m)");
+        $finish;
+    end
+    if (SEG_DEPTH < 2 || (SEG_DEPTH & (SEG_DEPTH-1)) != 0) begin
+        $error("Error: SEG_DEPTH must be a power of two, at least 2 (instance %m)");
         $finish;
     end
 end
@@ -280,7 +283,10 @@ wire [15:0] d_next_idx = d_reg[127:112];
 wire [65:0] d_end = {2'b00, d_reg[63:0]} + {34'd0, d_reg[95:64]};
 wire d_window_ok = d_window_ok_reg;
 wire d_indirect_size_ok = d_indirect_size_ok_reg;
-wire [SPP_W-1:0] seg_used = wptr_reg - seg_tail;
+// the segment buffer is full when wptr is SEG_DEPTH ahead of the tail: with
+// SEG_DEPTH a power of two and pointers one bit wider, that is the tail with
+// its top bit flipped (an equality, no subtraction)
+wire seg_full = wptr_reg == {~seg_tail[SP_W], seg_tail[SP_W-1:0]};
 wire tok_free = !tok_valid_reg || tok_ready;
 
 assign terminate = terminate_reg;
@@ -476,7 +482,7 @@ always @* begin
                     emit = 1'b1;
                     emit_cause = CAUSE_READ_AFTER_WRITE;
                     emit_val = idx_reg;
-                end else if (seg_used == SEG_FULL) begin
+                end else if (seg_full) begin
                     // no room to note the segment: the chain stays in the avail
                     // ring and the run waits for a completion. (A completion
                     // only frees room: with the tail a cycle old, room seen is
