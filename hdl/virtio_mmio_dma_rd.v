@@ -339,8 +339,15 @@ reg [31:0] data_h_rest;
 reg data_h_rest_small;
 reg data_h_last;
 
-wire [QD_W:0] ring_q_rd_next = flush ? ring_q_wr_reg : ring_q_rd_reg + {{QD_W{1'b0}}, ring_q_pop && !ring_q_empty};
-wire [QD_W:0] data_q_rd_next = flush ? data_q_wr_reg : data_q_rd_reg + {{QD_W{1'b0}}, data_q_pop && !data_q_empty};
+// (the read pointer plus one is a register too: a pop picks the next head's
+// slot instead of adding behind the R decision)
+reg [QD_W:0] ring_q_rd1_reg, data_q_rd1_reg;
+wire ring_q_adv = ring_q_pop && !ring_q_empty;
+wire data_q_adv = data_q_pop && !data_q_empty;
+wire [QD_W:0] ring_q_rd_next = flush ? ring_q_wr_reg : ring_q_adv ? ring_q_rd1_reg : ring_q_rd_reg;
+wire [QD_W:0] data_q_rd_next = flush ? data_q_wr_reg : data_q_adv ? data_q_rd1_reg : data_q_rd_reg;
+wire [QD_W:0] ring_q_rd1_next = flush ? ring_q_wr_reg + 1'b1 : ring_q_adv ? ring_q_rd1_reg + 1'b1 : ring_q_rd1_reg;
+wire [QD_W:0] data_q_rd1_next = flush ? data_q_wr_reg + 1'b1 : data_q_adv ? data_q_rd1_reg + 1'b1 : data_q_rd1_reg;
 wire [QD_W-1:0] ring_q_head_next = ring_q_rd_next[QD_W-1:0];
 wire [QD_W-1:0] data_q_head_next = data_q_rd_next[QD_W-1:0];
 
@@ -776,6 +783,7 @@ always @(posedge clk) begin
         ring_q_wr_reg <= ring_q_wr_reg + 1'b1;
     end
     ring_q_rd_reg <= ring_q_rd_next;
+    ring_q_rd1_reg <= ring_q_rd1_next;
     ring_h_off <= ring_q_off[ring_q_head_next];
     ring_h_first_n <= ring_q_first_n[ring_q_head_next];
     ring_h_first_end <= ring_q_first_end[ring_q_head_next];
@@ -792,6 +800,7 @@ always @(posedge clk) begin
         data_q_wr_reg <= data_q_wr_reg + 1'b1;
     end
     data_q_rd_reg <= data_q_rd_next;
+    data_q_rd1_reg <= data_q_rd1_next;
     data_h_off <= data_q_off[data_q_head_next];
     data_h_first_n <= data_q_first_n[data_q_head_next];
     data_h_first_end <= data_q_first_end[data_q_head_next];
@@ -825,8 +834,10 @@ always @(posedge clk) begin
         rready_reg <= 1'b0;
         ring_q_wr_reg <= {(QD_W+1){1'b0}};
         ring_q_rd_reg <= {(QD_W+1){1'b0}};
+        ring_q_rd1_reg <= {{QD_W{1'b0}}, 1'b1};
         data_q_wr_reg <= {(QD_W+1){1'b0}};
         data_q_rd_reg <= {(QD_W+1){1'b0}};
+        data_q_rd1_reg <= {{QD_W{1'b0}}, 1'b1};
     end
 end
 
@@ -843,6 +854,7 @@ always @* begin
         inv_rd_credit_slack: assert(credit_slack_reg == {{(CRED_W+1-SPACE_WIDTH){1'b0}}, f_space_reg}
             - {{(CRED_W-SPACE_WIDTH){1'b0}}, data_pending_reg} - {1'b0, SPACE_MARGIN});
         inv_rd_rready: assert(rready_reg == (!ring_rem_reg && !data_rem_reg && !burst_empty));
+        inv_rd_q_rd1: assert(ring_q_rd1_reg == ring_q_rd_reg + 1'b1 && data_q_rd1_reg == data_q_rd_reg + 1'b1);
         // the head registers hold the head slot at every beat that starts a request
         if (m_axi_rvalid && rready_reg && !flush && head_client == CLIENT_RING && !ring_cur_reg) begin
             inv_rd_ring_head: assert(ring_h_off == ring_q_off[ring_q_head] && ring_h_first_n == ring_q_first_n[ring_q_head]
