@@ -191,7 +191,7 @@ reg [32:0] data_ar_beats_reg, data_ar_beats_next;
 reg [OUTS_W-1:0] outstanding_reg;
 // data beats asked for and not yet received (the consumer FIFO must hold them,
 // so they never exceed its space)
-reg [SPACE_WIDTH:0] data_pending_reg, data_pending_next;
+reg [SPACE_WIDTH:0] data_pending_reg;
 // each client's next burst, computed a cycle ahead from its registered address
 // and beats (the 4 KiB and length clipping stays off the issue path); fresh
 // while neither has changed since
@@ -298,6 +298,9 @@ wire [CRED_W:0] slack_kept = {{(CRED_W+1-SPACE_WIDTH){1'b0}}, data_space}
     - {{(CRED_W-SPACE_WIDTH){1'b0}}, data_pending_reg} + {{CRED_W{1'b0}}, data_beat_in}
     - {1'b0, SPACE_MARGIN};
 wire [CRED_W:0] slack_issued = slack_kept - {1'b0, credit_burst};
+// the data beats asked for and not yet received, worked out both ways too
+wire [SPACE_WIDTH:0] pending_kept = data_pending_reg - {{SPACE_WIDTH{1'b0}}, data_beat_in};
+wire [SPACE_WIDTH:0] pending_issued = pending_kept + credit_burst[SPACE_WIDTH:0];
 wire ring_q_empty = ring_q_wr_reg == ring_q_rd_reg;
 wire data_q_empty = data_q_wr_reg == data_q_rd_reg;
 wire burst_empty = burst_wr_reg == burst_rd_reg;
@@ -411,7 +414,6 @@ always @* begin
     data_active_next = data_active_reg;
     data_ar_addr_next = data_ar_addr_reg;
     data_ar_beats_next = data_ar_beats_reg;
-    data_pending_next = data_pending_reg;
 
     m_axi_araddr_next = m_axi_araddr_reg;
     m_axi_arlen_next = m_axi_arlen_reg;
@@ -525,7 +527,6 @@ always @* begin
         data_ar_addr_next = data_ar_addr_reg + {{(AXI_ADDR_WIDTH-9-OFF_W){1'b0}}, data_burst_reg, {OFF_W{1'b0}}};
         data_ar_beats_next = data_ar_beats_reg - {24'd0, data_burst_reg};
         data_active_next = data_ar_beats_reg != {24'd0, data_burst_reg};
-        data_pending_next = data_pending_next + credit_burst[SPACE_WIDTH:0];
         burst_push = 1'b1;
     end
     // (last: a direct interrupt read is decided late in the cycle, so it only
@@ -547,9 +548,6 @@ always @* begin
     if (m_axi_rvalid && rready_reg) begin
         if (m_axi_rlast) begin
             burst_pop = 1'b1;
-        end
-        if (beat_client == CLIENT_DATA) begin
-            data_pending_next = data_pending_next - 1'b1;
         end
 
         if (flush || beat_client == CLIENT_IRQ) begin
@@ -713,7 +711,7 @@ always @(posedge clk) begin
     end else if (burst_pop && !burst_push) begin
         outstanding_reg <= outstanding_reg - 1'b1;
     end
-    data_pending_reg <= data_pending_next;
+    data_pending_reg <= issue_data ? pending_issued : pending_kept;
     credit_slack_reg <= issue_data ? slack_issued : slack_kept;
     irq_hold_reg <= irq_hold_next;
     if (!irq_hold_reg) begin
