@@ -136,9 +136,13 @@ wire cam_pop = commit_chain_reg && cam_count_reg != 0;
 // count to the other (the list's count a cycle late: its pop is taken off);
 // a completion only lowers the sum, so a value a cycle old errs on the side
 // of RECHECK.
+// The sum (inflight + list count - pop) >= num is compared as inflight >=
+// num - (list count - pop): the right side comes from registers beside the
+// in-flight count's lookup, so one compare follows it (negative: full).
 reg full0_reg, full1_reg, pushed_reg;
-wire [16:0] claim = {{(17-IFP_W){1'b0}}, inflight} + {{(16-RP_W){1'b0}}, cam_count_reg}
-    - {16'd0, cam_pop};
+wire [RP_W:0] cam_left = cam_count_reg - {{RP_W{1'b0}}, cam_pop};
+wire [16:0] room0 = {1'b0, num} - {{(16-RP_W){1'b0}}, cam_left};
+wire [16:0] room1 = {1'b0, num_mask} - {{(16-RP_W){1'b0}}, cam_left};
 wire claim_full = pushed_reg ? full1_reg : full0_reg;
 wire [RUN_CHAINS-1:0] cam_match;
 
@@ -268,9 +272,9 @@ always @(posedge clk) begin
     out_valid_reg <= out_valid_next;
 
     commit_chain_reg <= commit_chain && !run_load;
-    full0_reg <= claim >= {1'b0, num};
-    // (claim + 1 >= num, as a compare with num - 1 beside full0's)
-    full1_reg <= num == 16'd0 || claim >= {1'b0, num_mask};
+    full0_reg <= room0[16] || {{(16-IFP_W){1'b0}}, inflight} >= room0[15:0];
+    // (the sum + 1 >= num: compared with num - 1, full when num is 0)
+    full1_reg <= num == 16'd0 || room1[16] || {{(16-IFP_W){1'b0}}, inflight} >= room1[15:0];
     pushed_reg <= cam_push;
 
     if (pre_take) begin
@@ -334,8 +338,10 @@ always @* begin
         inv_fetch_head_cam_free: assert(!cam_vld_reg[cam_wr_reg[RP_W-1:0]]);
     end
 end
-// full1 is the sum it replaced (claim + 1 >= num) once a run has been loaded
-// (num_mask is loaded with num at each pick)
+// full0 and full1 are the sums they replaced (claim >= num, claim + 1 >=
+// num) once a run has been loaded (num_mask is loaded with num at each pick)
+wire [16:0] claim = {{(17-IFP_W){1'b0}}, inflight} + {{(16-RP_W){1'b0}}, cam_count_reg}
+    - {16'd0, cam_pop};
 reg [16:0] f_claim_reg;
 reg [15:0] f_num_reg;
 reg f_loaded_reg = 1'b0;
@@ -350,7 +356,8 @@ always @(posedge clk) begin
 end
 always @* begin
     if (f_full1_known_reg) begin
-        inv_fetch_head_full1: assert(full1_reg == (f_claim_reg + 17'd1 >= {1'b0, f_num_reg}));
+        inv_fetch_head_full: assert(full0_reg == (f_claim_reg >= {1'b0, f_num_reg})
+            && full1_reg == (f_claim_reg + 17'd1 >= {1'b0, f_num_reg}));
     end
 end
 `endif
