@@ -225,7 +225,6 @@ reg pop_int;
 reg ae_push;
 reg shadow_we;
 reg tok_ready_int;
-reg data_ready_int;
 // a beat of the request packet may go out this cycle
 reg stream_now;
 reg skip;
@@ -251,7 +250,15 @@ wire [ADDR_WIDTH-1:0] ae_pop_addr = cfg_used + 4 + {{(ADDR_WIDTH-19){1'b0}}, cfg
 wire [15:0] ae_pop_data = tq_last_avail + 16'd1;
 
 assign tok_ready = tok_ready_int;
-assign data_ready = data_ready_int;
+// data_ready: the bytes are dropped (S_DRAIN) or go out as the request
+// packet (stream_now, when m_axis has room), written out as one sum of
+// products of registers and inputs, so that the data FIFO's pop across the
+// engine waits for none of the FSM's decisions (inv_commit_data_ready)
+wire [NUM_QUEUES-1:0] q_stream_ok = ~discard_reg & ~stopping & backend_ready;
+assign data_ready = state_reg == S_DRAIN
+    || (state_reg == S_STREAM && m_free && !flush && !halt && !stopping[cur_q_reg])
+    || (state_reg == S_IDLE && tok_valid && tok_kind == K_CHAIN && tok_data_read && q_stream_ok[tok_q]
+        && age_ok && !ae2_valid_reg && !halt && !flush);
 assign m_axis_tdata = m_axis_tdata_reg;
 assign m_axis_tkeep = m_axis_tkeep_reg;
 assign m_axis_tvalid = m_axis_tvalid_reg;
@@ -345,7 +352,6 @@ always @* begin
     ae_push = 1'b0;
     shadow_we = 1'b0;
     tok_ready_int = 1'b0;
-    data_ready_int = 1'b0;
     stream_now = 1'b0;
 
     skip = discard_reg[tok_q] || halt || stopping[tok_q];
@@ -467,8 +473,7 @@ always @* begin
             end
         end
         S_DRAIN: begin
-            // the bytes of a chain not popped (or cut short): dropped
-            data_ready_int = 1'b1;
+            // the bytes of a chain not popped (or cut short): dropped (data_ready)
             if (flush) begin
                 state_next = S_IDLE;
             end else if (data_valid && data_last) begin
@@ -541,7 +546,6 @@ always @* begin
     // the readable bytes become the request packet (tdest and tuser: the
     // popped chain's, in the cycle of the pop too)
     if (stream_now) begin
-        data_ready_int = m_free;
         if (data_valid && m_free) begin
             m_axis_tdata_next = data_data;
             m_axis_tkeep_next = data_keep;
@@ -674,6 +678,9 @@ always @* begin
     if (!rst && state_reg == S_EQUIV && equiv_what_reg == 2'd1 && state_next == S_IDLE
             && !flush && !halt && !stopping[cur_q_reg]) begin
         inv_commit_recheck_now: assert(over_reg == over_now);
+    end
+    if (!rst) begin
+        inv_commit_data_ready: assert(data_ready == (state_reg == S_DRAIN || (stream_now && m_free)));
     end
 end
 `endif
