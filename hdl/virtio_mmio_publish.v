@@ -195,12 +195,20 @@ wire [15:0] c_ev_span = c_new[c_i] - c_old[c_i];
 wire [Q_W-1:0] ciq = ci_q_reg;
 wire [SEQ_WIDTH-1:0] ci_wait = im_acked - ci_need_reg;
 wire ci_acked = !ci_wait[SEQ_WIDTH-1];
-wire [15:0] ciq_last_avail = last_avail[ciq*16 +: 16];
 wire [15:0] ciq_num = q_num[ciq*16 +: 16];
 wire [ADDR_WIDTH-1:0] ciq_avail = q_avail_addr[ciq*ADDR_WIDTH +: ADDR_WIDTH];
 wire ci_drop = halt || stopping[ciq];
 // NOTIFY_ON_EMPTY: nothing in flight after this write, the avail ring used up
-wire ci_noe = feat_notify_on_empty && ciq_last_avail == ci_new_reg && ciq_last_avail == shadow[ciq*16 +: 16];
+// (compared for every queue at once, then picked by the entry's queue: no
+// compare waits for the lookup)
+reg [NUM_QUEUES-1:0] q_noe;
+integer qn;
+always @* begin
+    for (qn = 0; qn < NUM_QUEUES; qn = qn + 1) begin
+        q_noe[qn] = last_avail[qn*16 +: 16] == ci_new_reg && last_avail[qn*16 +: 16] == shadow[qn*16 +: 16];
+    end
+end
+wire ci_noe = feat_notify_on_empty && q_noe[ciq];
 // the entry after it (the one the registers above hold once it is issued)
 wire [CD_W:0] c_iss_inc = c_iss_reg + 1'b1;
 wire im_free = !im_valid_reg || im_ready;
