@@ -705,7 +705,8 @@ always @* begin
         st_count_next = 32'd0;
         st_beats_next = {BEAT_W{1'b0}};
         // (a new answer finds the accumulator empty: the one before ended
-        // with every byte written, or drained; inv_dma_wr_acc_empty_at_start)
+        // with every byte written, or drained, or a reset or flush emptied
+        // it; inv_dma_wr_acc_empty_at_start)
         if (st_q_start) begin
             st_ended_next = 1'b0;
         end
@@ -950,6 +951,7 @@ always @(posedge clk) begin
         // flushed completion will never send) is dropped with its bytes
         st_active_reg <= 1'b0;
         st_ended_reg <= 1'b0;
+        st_acc_reg <= {2*DW{1'b0}};
         st_acc_cnt_reg <= {ACC_CNT_W{1'b0}};
         st_rsp_valid_reg <= 1'b0;
         im_active_reg <= 1'b0;
@@ -958,6 +960,7 @@ always @(posedge clk) begin
     if (rst) begin
         st_active_reg <= 1'b0;
         st_ended_reg <= 1'b0;
+        st_acc_reg <= {2*DW{1'b0}};
         st_acc_cnt_reg <= {ACC_CNT_W{1'b0}};
         st_rsp_valid_reg <= 1'b0;
         im_active_reg <= 1'b0;
