@@ -568,17 +568,24 @@ always @* begin
     end
 
     // the pop's avail_event write: offered now if the offer register is free
-    // (only the data path looks at ae_ready), else behind it
+    // (only the data path looks at ae_ready), else behind it. The address,
+    // data and queue registers load the pop's values whenever they are free
+    // (a pop needs the second one empty), without waiting for the pop
+    // decision; only the valid bits follow it
+    if (!ae_valid_next) begin
+        ae_addr_next = ae_pop_addr;
+        ae_data_next = ae_pop_data;
+        ae_q_next = tok_q;
+    end
+    if (!ae2_valid_reg) begin
+        ae2_addr_next = ae_pop_addr;
+        ae2_data_next = ae_pop_data;
+        ae2_q_next = tok_q;
+    end
     if (ae_push) begin
         if (ae_valid_next) begin
-            ae2_addr_next = ae_pop_addr;
-            ae2_data_next = ae_pop_data;
-            ae2_q_next = tok_q;
             ae2_valid_next = 1'b1;
         end else begin
-            ae_addr_next = ae_pop_addr;
-            ae_data_next = ae_pop_data;
-            ae_q_next = tok_q;
             ae_valid_next = 1'b1;
         end
     end
@@ -681,6 +688,11 @@ always @* begin
     end
     if (!rst) begin
         inv_commit_data_ready: assert(data_ready == (state_reg == S_DRAIN || (stream_now && m_free)));
+        // a pop's avail_event write finds the second offer register free
+        // (its address and data registers load without the pop decision)
+        if (ae_push) begin
+            inv_commit_ae_push_free: assert(!ae2_valid_reg);
+        end
     end
 end
 `endif
