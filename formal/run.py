@@ -106,10 +106,12 @@ GROUPS = [
     Group("units", "the units' invariants their decisions rely on (walk: token register "
           "free while a chain is walked, a read not taken has descriptors to come; fetch_idx: "
           "heads fit the entry FIFO, no read in flight after the run's end; DMA read engine: "
-          "the registered data credit and RREADY; DMA write engine: no done mark on the "
-          "immediate path, W finds its beat, the registered B-tracker full and beats check; commit: the "
-          "recheck's registered head-in-flight test; the fetch units' ring registers; the "
-          "units' copies of flush and halt)",
+          "the registered data credit and RREADY, the request queues' head entries; DMA write "
+          "engine: no done mark on the immediate path, W finds its beat, the registered "
+          "B-tracker full and beats check, an empty accumulator at a new answer; head stage: "
+          "the registered full tests; commit: the recheck's registered head-in-flight test, "
+          "data_ready, the avail_event offer; the fetch units' ring registers; the units' "
+          "copies of flush and halt)",
           depth=36, checks=[UNITS]),
     # every assertion in one model: the quick subset of make test
     Group("all", "every group above in one model (tests/test_formal.py)",
