@@ -222,17 +222,13 @@ MUTATIONS = [
              "always @(posedge clk) flush_wr_reg <= flush;"),
     # the eighth step's registers (units invariants): the read engine's head
     # entry loaded wrong; the write realigner's accumulator left unknown by a
-    # reset (a new answer no longer clears it); data_ready taken while m_axis
-    # is stalled
+    # reset (a new answer no longer clears it)
     Mutation("rd-head-first-n-wrong", "chain-pop", "virtio_mmio_dma_rd.v",
              "    ring_h_first_n <= ring_q_first_n[ring_q_head_next];",
              "    ring_h_first_n <= ring_q_first_n[ring_q_head_next] + 1'b1;"),
     Mutation("wr-acc-not-reset", "chain-pop", "virtio_mmio_dma_wr.v",
              "    if (rst) begin\n        st_active_reg <= 1'b0;\n        st_ended_reg <= 1'b0;\n        st_acc_reg <= {2*DW{1'b0}};\n",
              "    if (rst) begin\n        st_active_reg <= 1'b0;\n        st_ended_reg <= 1'b0;\n"),
-    Mutation("commit-data-ready-stalled", "chain-pop", "virtio_mmio_commit.v",
-             "    || (state_reg == S_STREAM && m_free && !flush",
-             "    || (state_reg == S_STREAM && !flush"),
 ]
 
 
