@@ -96,6 +96,13 @@ reg [15:0] a_head [0:PUB_DEPTH-1];
 reg [31:0] a_len [0:PUB_DEPTH-1];
 reg [SEQ_WIDTH-1:0] a_need [0:PUB_DEPTH-1];
 reg [PD_W:0] a_wr_reg, a_rd_reg;
+// the head entry in registers of its own, loaded from the slot after it at a
+// pop or from the input when it lands in an empty head (the decisions start
+// from flip-flops, not from a LUT RAM read by the read pointer)
+reg [Q_W-1:0] ah_q_reg;
+reg [15:0] ah_head_reg;
+reg [31:0] ah_len_reg;
+reg [SEQ_WIDTH-1:0] ah_need_reg;
 
 /*
  * Stage B: used elements written, waiting for their used.idx
@@ -104,6 +111,10 @@ reg [Q_W-1:0] b_q [0:PUB_DEPTH-1];
 reg [15:0] b_new [0:PUB_DEPTH-1];
 reg [SEQ_WIDTH-1:0] b_need [0:PUB_DEPTH-1];
 reg [PD_W:0] b_wr_reg, b_rd_reg;
+// its head entry in registers, as stage A's
+reg [Q_W-1:0] bh_q_reg;
+reg [15:0] bh_new_reg;
+reg [SEQ_WIDTH-1:0] bh_need_reg;
 reg g_valid_reg;
 reg [Q_W-1:0] g_q_reg;
 reg [15:0] g_new_reg;
@@ -174,17 +185,19 @@ reg [PUB_DEPTH-1:0] a_vld, b_vld;
 reg [CD-1:0] c_vld;
 wire c_full = c_count == CD[CD_W:0];
 
-wire [Q_W-1:0] aq = a_q[a_i];
-wire [15:0] a_head_i = a_head[a_i];
-wire [31:0] a_len_i = a_len[a_i];
+wire [PD_W-1:0] a_i1 = a_i + 1'b1;
+wire [PD_W-1:0] b_i1 = b_i + 1'b1;
+wire [Q_W-1:0] aq = ah_q_reg;
+wire [15:0] a_head_i = ah_head_reg;
+wire [31:0] a_len_i = ah_len_reg;
 wire [15:0] a_elem_idx = elem_idx_reg[aq];
 wire [ADDR_WIDTH-1:0] a_elem_addr = elem_step_reg[aq] ? elem_addr1_reg[aq*ADDR_WIDTH +: ADDR_WIDTH]
     : elem_addr0_reg[aq*ADDR_WIDTH +: ADDR_WIDTH];
-wire [Q_W-1:0] b_q_i = b_q[b_i];
-wire [15:0] b_new_i = b_new[b_i];
-wire [SEQ_WIDTH-1:0] b_need_i = b_need[b_i];
+wire [Q_W-1:0] b_q_i = bh_q_reg;
+wire [15:0] b_new_i = bh_new_reg;
+wire [SEQ_WIDTH-1:0] b_need_i = bh_need_reg;
 wire [15:0] g_used_idx = used_idx_reg[g_q_reg];
-wire [SEQ_WIDTH-1:0] a_wait = st_acked - a_need[a_i];
+wire [SEQ_WIDTH-1:0] a_wait = st_acked - ah_need_reg;
 wire [SEQ_WIDTH-1:0] g_wait = im_acked - g_need_reg;
 // the entry decided next
 wire [Q_W-1:0] cq = c_q[c_i];
@@ -508,6 +521,28 @@ always @(posedge clk) begin
         b_new[b_wr_reg[PD_W-1:0]] <= im_new_reg;
         b_need[b_wr_reg[PD_W-1:0]] <= im_seq + 1'b1;
     end
+    // the head entries: at a pop the slot after it (or the push landing
+    // there, when the popped entry was the only one); into an empty FIFO, the push
+    if (a_push && (a_pop ? a_wr_reg[PD_W-1:0] == a_i1 : a_empty)) begin
+        ah_q_reg <= in_q;
+        ah_head_reg <= in_head;
+        ah_len_reg <= in_len;
+        ah_need_reg <= in_need;
+    end else if (a_pop) begin
+        ah_q_reg <= a_q[a_i1];
+        ah_head_reg <= a_head[a_i1];
+        ah_len_reg <= a_len[a_i1];
+        ah_need_reg <= a_need[a_i1];
+    end
+    if (b_push && (b_pop ? b_wr_reg[PD_W-1:0] == b_i1 : b_empty)) begin
+        bh_q_reg <= im_q_reg;
+        bh_new_reg <= im_new_reg;
+        bh_need_reg <= im_seq + 1'b1;
+    end else if (b_pop) begin
+        bh_q_reg <= b_q[b_i1];
+        bh_new_reg <= b_new[b_i1];
+        bh_need_reg <= b_need[b_i1];
+    end
     // the issue pointer's entry: the next one once it moves (as its decision
     // is noted: c_how_we), or this one pushed into the empty issue slot (a
     // push at c_wr is the newest)
@@ -591,6 +626,14 @@ always @* begin
     end
     if (!rst) begin
         inv_publish_space: assert(a_space_reg == PUB_DEPTH[PD_W:0] - a_count);
+    end
+    if (!rst && !a_empty) begin
+        inv_publish_a_head: assert(ah_q_reg == a_q[a_i] && ah_head_reg == a_head[a_i]
+            && ah_len_reg == a_len[a_i] && ah_need_reg == a_need[a_i]);
+    end
+    if (!rst && !b_empty) begin
+        inv_publish_b_head: assert(bh_q_reg == b_q[b_i] && bh_new_reg == b_new[b_i]
+            && bh_need_reg == b_need[b_i]);
     end
     if (!rst && !a_empty) begin
         // the sum picked by the entry's queue is that of its registers now
