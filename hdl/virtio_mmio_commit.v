@@ -259,6 +259,28 @@ assign data_ready = state_reg == S_DRAIN
     || (state_reg == S_STREAM && m_free && !flush && !halt && !stopping[cur_q_reg])
     || (state_reg == S_IDLE && tok_valid && tok_kind == K_CHAIN && tok_data_read && q_stream_ok[tok_q]
         && age_ok && !ae2_valid_reg && !halt && !flush);
+// m_axis's payload: loaded whenever m_axis is free with what a beat sent
+// from this state carries (a null beat in S_ABORT and for a chain popped
+// without readable bytes, else the data FIFO's head; the queue and writable
+// length of the token in S_IDLE, else of the chain being sent); only
+// tvalid follows the decisions, so the payload's 100-odd flip-flops wait for
+// none of them (inv_commit_axis_beat)
+wire pl_idle = state_reg == S_IDLE;
+wire pl_null = state_reg == S_ABORT || (pl_idle && !tok_data_read);
+always @* begin
+    m_axis_tdata_next = m_axis_tdata_reg;
+    m_axis_tkeep_next = m_axis_tkeep_reg;
+    m_axis_tlast_next = m_axis_tlast_reg;
+    m_axis_tdest_next = m_axis_tdest_reg;
+    m_axis_tuser_next = m_axis_tuser_reg;
+    if (m_free) begin
+        m_axis_tdata_next = pl_null ? {DATA_WIDTH{1'b0}} : data_data;
+        m_axis_tkeep_next = pl_null ? {KEEP_WIDTH{1'b0}} : data_keep;
+        m_axis_tlast_next = pl_null || data_last;
+        m_axis_tdest_next = {{(AXIS_DEST_WIDTH-Q_W){1'b0}}, pl_idle ? tok_q : cur_q_reg};
+        m_axis_tuser_next = {state_reg == S_ABORT || (!pl_null && data_err), pl_idle ? tok_wlen : cur_wlen_reg};
+    end
+end
 assign m_axis_tdata = m_axis_tdata_reg;
 assign m_axis_tkeep = m_axis_tkeep_reg;
 assign m_axis_tvalid = m_axis_tvalid_reg;
@@ -314,12 +336,7 @@ always @* begin
     equiv_what_next = equiv_what_reg;
     discard_next = discard_reg;
 
-    m_axis_tdata_next = m_axis_tdata_reg;
-    m_axis_tkeep_next = m_axis_tkeep_reg;
     m_axis_tvalid_next = m_axis_tvalid_reg && !m_axis_tready;
-    m_axis_tlast_next = m_axis_tlast_reg;
-    m_axis_tdest_next = m_axis_tdest_reg;
-    m_axis_tuser_next = m_axis_tuser_reg;
 
     ae_addr_next = ae_addr_reg;
     ae_q_next = ae_q_reg;
@@ -415,11 +432,6 @@ always @* begin
                                         stream_now = !flush && !halt && !stopping[tok_q];
                                     end else begin
                                         // no readable bytes: an empty request packet
-                                        m_axis_tdata_next = {DATA_WIDTH{1'b0}};
-                                        m_axis_tkeep_next = {KEEP_WIDTH{1'b0}};
-                                        m_axis_tlast_next = 1'b1;
-                                        m_axis_tdest_next = {{(AXIS_DEST_WIDTH-Q_W){1'b0}}, tok_q};
-                                        m_axis_tuser_next = {1'b0, tok_wlen};
                                         m_axis_tvalid_next = 1'b1;
                                     end
                                 end
@@ -463,11 +475,6 @@ always @* begin
             // close the packet cut short: null beat, tuser abort bit; tdest and
             // the writable length stay those of the packet
             if (m_free) begin
-                m_axis_tdata_next = {DATA_WIDTH{1'b0}};
-                m_axis_tkeep_next = {KEEP_WIDTH{1'b0}};
-                m_axis_tlast_next = 1'b1;
-                m_axis_tdest_next = {{(AXIS_DEST_WIDTH-Q_W){1'b0}}, cur_q_reg};
-                m_axis_tuser_next = {1'b1, cur_wlen_reg};
                 m_axis_tvalid_next = 1'b1;
                 state_next = (data_done_reg || flush) ? S_IDLE : S_DRAIN;
             end
@@ -547,11 +554,6 @@ always @* begin
     // popped chain's, in the cycle of the pop too)
     if (stream_now) begin
         if (data_valid && m_free) begin
-            m_axis_tdata_next = data_data;
-            m_axis_tkeep_next = data_keep;
-            m_axis_tlast_next = data_last;
-            m_axis_tdest_next = {{(AXIS_DEST_WIDTH-Q_W){1'b0}}, cur_q_next};
-            m_axis_tuser_next = {data_err, cur_wlen_next};
             m_axis_tvalid_next = 1'b1;
             if (data_last) begin
                 data_done_next = 1'b1;
@@ -687,6 +689,15 @@ always @* begin
         inv_commit_recheck_now: assert(over_reg == over_now);
     end
     if (!rst) begin
+        // a beat sent carries what the decision that sent it chose: the data
+        // FIFO's head when streamed, else a null beat (an empty packet, an abort)
+        if (m_axis_tvalid_next && m_free) begin
+            inv_commit_axis_beat: assert(m_axis_tdata_next == (stream_now ? data_data : {DATA_WIDTH{1'b0}})
+                && m_axis_tkeep_next == (stream_now ? data_keep : {KEEP_WIDTH{1'b0}})
+                && m_axis_tlast_next == (!stream_now || data_last)
+                && m_axis_tdest_next == {{(AXIS_DEST_WIDTH-Q_W){1'b0}}, cur_q_next}
+                && m_axis_tuser_next == {stream_now ? data_err : state_reg == S_ABORT, cur_wlen_next});
+        end
         inv_commit_data_ready: assert(data_ready == (state_reg == S_DRAIN || (stream_now && m_free)));
         // a pop's avail_event write finds the second offer register free
         // (its address and data registers load without the pop decision)
