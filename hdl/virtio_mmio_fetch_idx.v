@@ -95,6 +95,8 @@ reg ended_reg, ended_next;
 reg [15:0] heads_ptr_reg, heads_ptr_next;
 reg [15:0] shadow_reg, shadow_next;
 reg [15:0] budget_reg, budget_next;
+// budget_reg == 0, kept beside it (the yield decision starts from it)
+reg budget_zero_reg;
 
 // the read in flight: avail.idx (0) or heads (1), and how many heads
 reg rd_out_reg, rd_out_next;
@@ -192,6 +194,28 @@ always @* begin
     idx_val = idx_val_reg;
     beat_bits = {HBUF_W{1'b0}};
 
+    // a heads read's size (the decisions below use these only in the stage
+    // of calc_reg that follows the one that loaded them, so they load every
+    // cycle, behind no decision): at most a burst, up to the ring's end, what
+    // the entry FIFO holds, then the run's budget
+    n_ring = shadow_reg - heads_ptr_reg;
+    if (n_ring > HEAD_BURST16) begin
+        n_ring = HEAD_BURST16;
+    end
+    n_room = num - slot;
+    if (n_room > {{(16-SPACE_WIDTH){1'b0}}, out_space}) begin
+        n_room = {{(16-SPACE_WIDTH){1'b0}}, out_space};
+    end
+    calc_ring_next = n_ring[HB_W-1:0];
+    calc_room_next = n_room;
+    n = {{(16-HB_W){1'b0}}, calc_ring_reg} > calc_room_reg ? calc_room_reg : {{(16-HB_W){1'b0}}, calc_ring_reg};
+    if (!budget_zero_reg && n > budget_reg) begin
+        n = budget_reg;
+    end
+    if (calc_reg == 2'd1) begin
+        calc_n_next = n[HB_W-1:0];
+    end
+
     if (run_load) begin
         active_next = run_start;
         ended_next = 1'b0;
@@ -207,7 +231,9 @@ always @* begin
     if (rsp_valid && rd_out_reg) begin
         if (rd_heads_reg) begin
             beat_bits[DATA_WIDTH-1:0] = rsp_data;
-            hbuf_next = hbuf_reg | (beat_bits << {hbytes_reg, 3'b000});
+            // (a read's first beat starts the buffer afresh: no clear at the
+            // read's issue, behind its decision)
+            hbuf_next = (hbytes_reg == 8'd0 ? {HBUF_W{1'b0}} : hbuf_reg) | (beat_bits << {hbytes_reg, 3'b000});
             hbytes_next = hbytes_reg + LANES[7:0];
         end
         if (rsp_last && !rd_heads_reg && !rsp_err) begin
@@ -279,32 +305,17 @@ always @* begin
                 ended_next = 1'b1;
             end
         end else if (!rd_out_reg && !rd_valid_reg) begin
-            if (budget_reg == 16'd0 && others_waiting) begin
+            if (budget_zero_reg && others_waiting) begin
                 pend_next = 1'b1;
                 pend_kind_next = K_YIELD;
                 ended_next = 1'b1;
             end else if (heads_ptr_reg != shadow_reg) begin
                 // heads of published chains: at most a burst, the run's
                 // budget, up to the ring's end, what the entry FIFO holds
-                n_ring = shadow_reg - heads_ptr_reg;
-                if (n_ring > HEAD_BURST16) begin
-                    n_ring = HEAD_BURST16;
-                end
-                n_room = num - slot;
-                if (n_room > {{(16-SPACE_WIDTH){1'b0}}, out_space}) begin
-                    n_room = {{(16-SPACE_WIDTH){1'b0}}, out_space};
-                end
-                n = {{(16-HB_W){1'b0}}, calc_ring_reg} > calc_room_reg ? calc_room_reg : {{(16-HB_W){1'b0}}, calc_ring_reg};
-                if (budget_reg != 16'd0 && n > budget_reg) begin
-                    n = budget_reg;
-                end
                 if (calc_reg == 2'd0) begin
                     calc_next = 2'd1;
-                    calc_ring_next = n_ring[HB_W-1:0];
-                    calc_room_next = n_room;
                 end else if (calc_reg == 2'd1) begin
                     calc_next = 2'd2;
-                    calc_n_next = n[HB_W-1:0];
                 end else if (calc_n_reg != {HB_W{1'b0}}) begin
                     rd_addr_next = avail_addr + 4 + {{(ADDR_WIDTH-17){1'b0}}, slot, 1'b0};
                     rd_len_next = {{(15-HB_W){1'b0}}, calc_n_reg, 1'b0};
@@ -337,6 +348,7 @@ always @(posedge clk) begin
     heads_ptr_reg <= heads_ptr_next;
     shadow_reg <= shadow_next;
     budget_reg <= budget_next;
+    budget_zero_reg <= budget_next == 16'd0;
     idx_hold_reg <= idx_hold_next;
     idx_val_reg <= idx_val_next;
     calc_reg <= calc_next;
@@ -376,7 +388,8 @@ end
  * Formal checks (docs/formal.md, `make formal`): the invariants the stage's
  * decisions rely on. A head received goes into the entry FIFO at once (its
  * read was sized to the room the FIFO had, which only grows until the heads
- * are out); the run ends with no read in flight, and none is issued after.
+ * are out); the run ends with no read in flight, and none is issued after;
+ * the register that says the run's budget is used up agrees with the budget.
  */
 always @* begin
     if (!rst) begin
@@ -385,6 +398,9 @@ always @* begin
         end
         if (ended_reg) begin
             inv_fetch_idx_ended_quiet: assert(!rd_out_reg && !rd_valid_reg);
+        end
+        if (active_reg) begin
+            inv_fetch_idx_budget_zero: assert(budget_zero_reg == (budget_reg == 16'd0));
         end
     end
 end
