@@ -58,6 +58,9 @@ reg [PTR_W:0] wr_ptr_reg, rd_ptr_reg;
 reg [PTR_W:0] held_reg;
 reg [WIDTH-1:0] out_data_reg;
 reg out_valid_reg;
+// entries held (RAM and output register), a register too: a count read across
+// the engine (the read engine's credit) starts from flip-flops, not a sum
+reg [COUNT_WIDTH-1:0] count_reg;
 
 wire ram_empty = held_reg == 0;
 wire push = in_valid && in_ready;
@@ -68,7 +71,8 @@ wire store = push && !bypass;
 assign in_ready = !held_reg[PTR_W];
 assign out_data = out_data_reg;
 assign out_valid = out_valid_reg;
-assign count = {{(COUNT_WIDTH-PTR_W-1){1'b0}}, held_reg} + {{(COUNT_WIDTH-1){1'b0}}, out_valid_reg};
+assign count = count_reg;
+wire leave = out_valid_reg && out_ready;
 
 always @(posedge clk) begin
     if (store) begin
@@ -80,6 +84,12 @@ always @(posedge clk) begin
         held_reg <= held_reg + 1'b1;
     end else if (pop && !store) begin
         held_reg <= held_reg - 1'b1;
+    end
+
+    if (push && !leave) begin
+        count_reg <= count_reg + 1'b1;
+    end else if (leave && !push) begin
+        count_reg <= count_reg - 1'b1;
     end
 
     if (pop) begin
@@ -97,9 +107,19 @@ always @(posedge clk) begin
         wr_ptr_reg <= {(PTR_W+1){1'b0}};
         rd_ptr_reg <= {(PTR_W+1){1'b0}};
         held_reg <= {(PTR_W+1){1'b0}};
+        count_reg <= {COUNT_WIDTH{1'b0}};
         out_valid_reg <= 1'b0;
     end
 end
+
+`ifdef FORMAL
+always @* begin
+    if (!rst) begin
+        inv_fifo_count: assert(count_reg == {{(COUNT_WIDTH-PTR_W-1){1'b0}}, held_reg}
+            + {{(COUNT_WIDTH-1){1'b0}}, out_valid_reg});
+    end
+end
+`endif
 
 endmodule
 
