@@ -75,8 +75,13 @@ assign count = count_reg;
 wire leave = out_valid_reg && out_ready;
 
 always @(posedge clk) begin
-    if (store) begin
+    // the slot at the write pointer is free whenever a push is taken, so it
+    // is written at every push, stored or bypassed: the RAM's write enable
+    // waits for no consumer's ready (only the pointer does)
+    if (push) begin
         mem[wr_ptr_reg[PTR_W-1:0]] <= in_data;
+    end
+    if (store) begin
         wr_ptr_reg <= wr_ptr_reg + 1'b1;
     end
 
