@@ -110,8 +110,9 @@ GROUPS = [
           "engine: no done mark on the immediate path, W finds its beat, the registered "
           "B-tracker full and beats check, an empty accumulator at a new answer; head stage: "
           "the registered full tests; commit: the recheck's registered head-in-flight test, "
-          "data_ready, the avail_event offer; the fetch units' ring registers; the units' "
-          "copies of flush and halt)",
+          "data_ready, the avail_event offer, m_axis's payload; fetch_idx: the budget's zero "
+          "register; the FIFOs' count registers; the publisher's head entries; the fetch units' "
+          "ring registers; the units' copies of flush and halt)",
           depth=36, checks=[UNITS]),
     # every assertion in one model: the quick subset of make test
     Group("all", "every group above in one model (tests/test_formal.py)",
@@ -229,6 +230,19 @@ MUTATIONS = [
     Mutation("wr-acc-not-reset", "chain-pop", "virtio_mmio_dma_wr.v",
              "    if (rst) begin\n        st_active_reg <= 1'b0;\n        st_ended_reg <= 1'b0;\n        st_acc_reg <= {2*DW{1'b0}};\n",
              "    if (rst) begin\n        st_active_reg <= 1'b0;\n        st_ended_reg <= 1'b0;\n"),
+    # the ninth step's registers (units invariants): the publisher's head entry
+    # never taken from a push into an empty stage A; m_axis's writable length
+    # always the last chain's, also in the beat of a pop; a FIFO count that
+    # misses the entries leaving
+    Mutation("publish-a-head-no-bypass", "chain-pop", "virtio_mmio_publish.v",
+             "    if (a_push && (a_pop ? a_wr_reg[PD_W-1:0] == a_i1 : a_empty)) begin",
+             "    if (a_push && a_pop && a_wr_reg[PD_W-1:0] == a_i1) begin"),
+    Mutation("axis-wlen-of-last-chain", "chain-pop", "virtio_mmio_commit.v",
+             "pl_idle ? tok_wlen : cur_wlen_reg}",
+             "cur_wlen_reg}"),
+    Mutation("fifo-count-misses-leave", "chain-pop", "virtio_mmio_fifo.v",
+             "    end else if (leave && !push) begin",
+             "    end else if (leave && push) begin"),
 ]
 
 
