@@ -95,8 +95,11 @@ reg ended_reg, ended_next;
 reg [15:0] heads_ptr_reg, heads_ptr_next;
 reg [15:0] shadow_reg, shadow_next;
 reg [15:0] budget_reg, budget_next;
-// budget_reg == 0, kept beside it (the yield decision starts from it)
-reg budget_zero_reg;
+// budget_reg == 0, kept beside it (the yield decision starts from it); its
+// next value at a heads read compares registers, off the issue decision
+reg budget_zero_reg, budget_zero_next;
+wire [15:0] budget_left = budget_zero_reg ? RUN_MAX16 : budget_reg;
+wire budget_used_up = budget_left == {{(16-HB_W){1'b0}}, calc_n_reg};
 
 // the read in flight: avail.idx (0) or heads (1), and how many heads
 reg rd_out_reg, rd_out_next;
@@ -160,6 +163,7 @@ always @* begin
     heads_ptr_next = heads_ptr_reg;
     shadow_next = shadow_reg;
     budget_next = budget_reg;
+    budget_zero_next = budget_zero_reg;
     rd_out_next = rd_out_reg;
     rd_heads_next = rd_heads_reg;
     rd_n_next = rd_n_reg;
@@ -222,6 +226,7 @@ always @* begin
         heads_ptr_next = start_last_avail;
         shadow_next = start_shadow;
         budget_next = RUN_MAX16;
+        budget_zero_next = 1'b0;
         emit_n_next = {HB_W{1'b0}};
         emit_i_next = {HB_W{1'b0}};
         pend_next = 1'b0;
@@ -323,9 +328,9 @@ always @* begin
                     rd_out_next = 1'b1;
                     rd_heads_next = 1'b1;
                     rd_n_next = calc_n_reg;
-                    hbuf_next = {HBUF_W{1'b0}};
                     hbytes_next = 8'd0;
-                    budget_next = (budget_reg == 16'd0 ? RUN_MAX16 : budget_reg) - {{(16-HB_W){1'b0}}, calc_n_reg};
+                    budget_next = budget_left - {{(16-HB_W){1'b0}}, calc_n_reg};
+                    budget_zero_next = budget_used_up;
                 end
             end else if (out_space != 0) begin
                 // the known heads are all asked for: look at avail.idx
@@ -334,8 +339,9 @@ always @* begin
                 rd_valid_next = 1'b1;
                 rd_out_next = 1'b1;
                 rd_heads_next = 1'b0;
-                if (budget_reg == 16'd0) begin
+                if (budget_zero_reg) begin
                     budget_next = RUN_MAX16;
+                    budget_zero_next = 1'b0;
                 end
             end
         end
@@ -348,7 +354,7 @@ always @(posedge clk) begin
     heads_ptr_reg <= heads_ptr_next;
     shadow_reg <= shadow_next;
     budget_reg <= budget_next;
-    budget_zero_reg <= budget_next == 16'd0;
+    budget_zero_reg <= budget_zero_next;
     idx_hold_reg <= idx_hold_next;
     idx_val_reg <= idx_val_next;
     calc_reg <= calc_next;
