@@ -106,6 +106,9 @@ reg s1_ended_reg;
 reg [8:0] s1_limit_reg;
 reg [8:0] s1_left_reg;
 reg s1_big_reg;
+// the burst is the limit, not what is left: s1_big_reg || s1_left_reg >
+// s1_limit_reg, compared beside the limit's own compare (stage 2 only picks)
+reg s1_cut_reg;
 // stage 2: the proposal
 reg s2_ok_reg;
 reg [8:0] s2_len_reg;
@@ -122,7 +125,11 @@ wire absorb = cur_reg && !cur_ended_reg && !done_empty && !take;
 // the head changes at this edge: proposals computed from it are stale
 wire head_moves = take || closing || load || absorb;
 wire [12-OFF_W:0] words_4k = WORDS_4K - {1'b0, cur_addr_reg[11:OFF_W]};
-wire [8:0] s2_len_next = (s1_big_reg || s1_left_reg > s1_limit_reg) ? s1_limit_reg : s1_left_reg;
+wire limit_4k = {{OFF_W{1'b0}}, words_4k} < {4'd0, BURST_MAX};
+wire left_big = cur_left_reg[BEAT_WIDTH-1:9] != {(BEAT_WIDTH-9){1'b0}};
+wire left_over_4k = {{(4-OFF_W){1'b0}}, cur_left_reg[8:0]} > words_4k;
+wire left_over_max = cur_left_reg[8:0] > BURST_MAX;
+wire [8:0] s2_len_next = s1_cut_reg ? s1_limit_reg : s1_left_reg;
 wire [AVAIL_WIDTH-1:0] len_next = {{(AVAIL_WIDTH-9){1'b0}}, s2_len_next};
 // {taken, pushed}: 00 kept, 01 kept + 1, 10 taken, 11 taken + 1
 wire [AVAIL_WIDTH-1:0] avail_k0 = avail_reg;
@@ -182,13 +189,14 @@ always @(posedge clk) begin
 
     s1_ok_reg <= cur_reg && !head_moves;
     s1_ended_reg <= cur_ended_reg;
-    s1_limit_reg <= {{OFF_W{1'b0}}, words_4k} < {4'd0, BURST_MAX} ? words_4k[8:0] : BURST_MAX;
-    s1_big_reg <= cur_left_reg[BEAT_WIDTH-1:9] != {(BEAT_WIDTH-9){1'b0}};
+    s1_limit_reg <= limit_4k ? words_4k[8:0] : BURST_MAX;
+    s1_big_reg <= left_big;
+    s1_cut_reg <= left_big || (limit_4k ? left_over_4k : left_over_max);
     s1_left_reg <= cur_left_reg[8:0];
 
     s2_ok_reg <= s1_ok_reg && !head_moves;
     s2_len_reg <= s2_len_next;
-    s2_last_reg <= s1_ended_reg && !s1_big_reg && s1_left_reg <= s1_limit_reg;
+    s2_last_reg <= s1_ended_reg && !s1_cut_reg;
     s2_close_reg <= s1_ended_reg && !s1_big_reg && s1_left_reg == 9'd0;
 
     if (rst || clear) begin
@@ -207,6 +215,9 @@ end
 `ifdef FORMAL
 always @* begin
     // (while a proposal counts: s2_len_reg is unknown until one is computed)
+    if (!rst && s1_ok_reg) begin
+        inv_planner_s1_cut: assert(s1_cut_reg == (s1_big_reg || s1_left_reg > s1_limit_reg));
+    end
     if (!rst && s2_ok_reg) begin
         inv_planner_avail_ok: assert(avail_ok_reg == (avail_reg >= {{(AVAIL_WIDTH-9){1'b0}}, s2_len_reg}));
     end
