@@ -398,6 +398,19 @@ assign m_axi_rready = rready_reg;
 // R beat IDs are not checked: every burst uses ID 0
 wire unused_ok = &{1'b0, head_next_ptr[QD_W], m_axi_rid, m_axi_rresp[0], m_axi_rlast, ring_beats[32:17], irq_shifted};
 
+// a burst's length: the least of BURST_MAX, the beats to the 4 KiB boundary
+// and the beats left, its three compares side by side (not one after the other)
+function [8:0] burst_of(input [12:0] to_4k, input [32:0] left);
+    reg room_short, left_short, left_in_room;
+    begin
+        room_short = to_4k < {4'd0, BURST_MAX};
+        left_short = left < {24'd0, BURST_MAX};
+        left_in_room = left < {20'd0, to_4k};
+        burst_of = room_short ? (left_in_room ? left[8:0] : to_4k[8:0])
+            : (left_short ? left[8:0] : BURST_MAX);
+    end
+endfunction
+
 // beats of a request: from its word-aligned start to its last byte
 function [32:0] beats_of;
     input [OFF_W-1:0] off;
@@ -479,21 +492,9 @@ always @* begin
 
     // AR: the next burst, ring first; data only while its beats fit the consumer
     ring_4k = (13'h1000 - {1'b0, ring_ar_addr_reg[11:0]}) >> OFF_W;
-    ring_burst = BURST_MAX;
-    if ({4'd0, ring_burst} > ring_4k) begin
-        ring_burst = ring_4k[8:0];
-    end
-    if ({8'd0, ring_burst} > ring_ar_beats_reg) begin
-        ring_burst = ring_ar_beats_reg[8:0];
-    end
+    ring_burst = burst_of(ring_4k, {16'd0, ring_ar_beats_reg});
     data_4k = (13'h1000 - {1'b0, data_ar_addr_reg[11:0]}) >> OFF_W;
-    data_burst = BURST_MAX;
-    if ({4'd0, data_burst} > data_4k) begin
-        data_burst = data_4k[8:0];
-    end
-    if ({24'd0, data_burst} > data_ar_beats_reg) begin
-        data_burst = data_ar_beats_reg[8:0];
-    end
+    data_burst = burst_of(data_4k, data_ar_beats_reg);
 
     issue_ring = 1'b0;
     issue_data = 1'b0;
