@@ -231,15 +231,15 @@ MUTATIONS = [
              "    if (rst) begin\n        st_active_reg <= 1'b0;\n        st_ended_reg <= 1'b0;\n        st_acc_reg <= {2*DW{1'b0}};\n",
              "    if (rst) begin\n        st_active_reg <= 1'b0;\n        st_ended_reg <= 1'b0;\n"),
     # the ninth step's registers (units invariants): the publisher's head entry
-    # never taken from a push into an empty stage A; m_axis's payload not
-    # loaded in S_IDLE (a pop's first beat carries the last beat's); a FIFO
-    # count that misses the entries leaving
+    # never taken from a push into an empty stage A; m_axis's payload without
+    # the data's tlast (a packet never ends); a FIFO count that misses the
+    # entries leaving
     Mutation("publish-a-head-no-bypass", "chain-pop", "virtio_mmio_publish.v",
              "    if (a_push && (a_pop ? a_wr_reg[PD_W-1:0] == a_i1 : a_empty)) begin",
              "    if (a_push && a_pop && a_wr_reg[PD_W-1:0] == a_i1) begin"),
-    Mutation("axis-payload-not-loaded-at-pop", "chain-pop", "virtio_mmio_commit.v",
-             "    if (m_free) begin\n        m_axis_tdata_next",
-             "    if (m_free && !pl_idle) begin\n        m_axis_tdata_next"),
+    Mutation("axis-tlast-dropped", "chain-pop", "virtio_mmio_commit.v",
+             "m_axis_tlast_next = pl_null || data_last;",
+             "m_axis_tlast_next = pl_null;"),
     Mutation("fifo-count-misses-leave", "chain-pop", "virtio_mmio_fifo.v",
              "    end else if (leave && !push) begin",
              "    end else if (leave && push) begin"),
