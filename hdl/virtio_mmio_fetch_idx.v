@@ -315,8 +315,7 @@ always @* begin
                 pend_kind_next = K_YIELD;
                 ended_next = 1'b1;
             end else if (heads_ptr_reg != shadow_reg) begin
-                // heads of published chains: at most a burst, the run's
-                // budget, up to the ring's end, what the entry FIFO holds
+                // heads of published chains, sized above in two stages
                 if (calc_reg == 2'd0) begin
                     calc_next = 2'd1;
                 end else if (calc_reg == 2'd1) begin

@@ -214,10 +214,10 @@ end
 
 `ifdef FORMAL
 always @* begin
-    // (while a proposal counts: s2_len_reg is unknown until one is computed)
     if (!rst && s1_ok_reg) begin
         inv_planner_s1_cut: assert(s1_cut_reg == (s1_big_reg || s1_left_reg > s1_limit_reg));
     end
+    // (while a proposal counts: s2_len_reg is unknown until one is computed)
     if (!rst && s2_ok_reg) begin
         inv_planner_avail_ok: assert(avail_ok_reg == (avail_reg >= {{(AVAIL_WIDTH-9){1'b0}}, s2_len_reg}));
     end
