@@ -670,11 +670,14 @@ always @* begin
     end
 
     // end of the request: the answer is used up, or every byte allowed is written
+    // (never in a cycle with a beat: with no byte left to write, or none held
+    // of an ended answer, no beat goes; inv_dma_wr_finish_no_beat. The next
+    // request's acceptance waits for no beat decision.)
     if (st_active_reg && !flush_st) begin
         if (st_drain_reg) begin
             st_finish = st_ended_reg;
         end else begin
-            st_finish = !beat_go && (!st_left_nz_reg || (st_ended_reg && st_acc_cnt_reg == 0));
+            st_finish = !st_left_nz_reg || (st_ended_reg && st_acc_cnt_reg == 0);
         end
     end
     if (st_finish) begin
@@ -1087,7 +1090,8 @@ end
  * and done go in together, so its last burst is known and closes it), so
  * every done mark is the stream path's; W finds each beat of a burst issued
  * in its path's FIFO (the AW went out only once all of them were pushed);
- * the registered tracker-full flag is the count's; a new answer's first
+ * the registered tracker-full flag is the count's; a request finishes in
+ * no cycle that also makes a beat; a new answer's first
  * request finds the accumulator empty (nothing of the answer before it is
  * left to be written into its buffers).
  */
@@ -1098,6 +1102,9 @@ always @* begin
             inv_dma_wr_w_beat_held: assert(wp_head_path == PATH_IM ? im_fifo_valid : st_fifo_valid);
         end
         inv_dma_wr_bt_full: assert(bt_full_reg == (bt_count == BT[BT_W:0]));
+        if (st_finish) begin
+            inv_dma_wr_finish_no_beat: assert(!beat_go);
+        end
         if (st_take_req && st_q_start) begin
             inv_dma_wr_acc_empty_at_start: assert(st_acc_next == {2*DW{1'b0}} && st_acc_cnt_next == {ACC_CNT_W{1'b0}});
         end

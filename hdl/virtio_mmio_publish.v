@@ -120,6 +120,9 @@ reg [Q_W-1:0] g_q_reg;
 reg [15:0] g_new_reg;
 reg [SEQ_WIDTH-1:0] g_need_reg;
 reg [BT_W-1:0] g_count_reg;
+// g_count_reg == PUBLISH_BATCH, in a register (the gather decision, and
+// through it stage A's, starts from it)
+reg g_full_reg;
 
 /*
  * Stage C: used.idx written, the interrupt decision to take
@@ -165,8 +168,12 @@ reg [15:0] im_old_reg;
 reg brk_valid_reg;
 reg [Q_W-1:0] brk_q_reg;
 
-wire a_empty = a_wr_reg == a_rd_reg;
-wire b_empty = b_wr_reg == b_rd_reg;
+// A and B hold an entry, and B has room for two more: flags kept by the
+// pushes and pops beside the counts (the decisions of both stages start from
+// them, not from a compare of pointers or counts)
+reg a_any_reg, b_any_reg, b_room_reg;
+wire a_empty = !a_any_reg;
+wire b_empty = !b_any_reg;
 wire c_empty = c_wr_reg == c_rd_reg;
 wire [PD_W-1:0] a_i = a_rd_reg[PD_W-1:0];
 wire [PD_W-1:0] b_i = b_rd_reg[PD_W-1:0];
@@ -265,6 +272,7 @@ reg [Q_W-1:0] g_q_next;
 reg [15:0] g_new_next;
 reg [SEQ_WIDTH-1:0] g_need_next;
 reg [BT_W-1:0] g_count_next;
+reg g_full_next;
 reg [CD_W:0] c_iss_next;
 reg c_how_we;
 reg [1:0] c_how_val;
@@ -309,6 +317,7 @@ always @* begin
     g_new_next = g_new_reg;
     g_need_next = g_need_reg;
     g_count_next = g_count_reg;
+    g_full_next = g_full_reg;
     c_iss_next = c_iss_reg;
     c_how_we = 1'b0;
     c_how_val = 2'd0;
@@ -361,13 +370,15 @@ always @* begin
             g_new_next = b_new_i;
             g_need_next = b_need_i;
             g_count_next = {{(BT_W-1){1'b0}}, 1'b1};
+            g_full_next = PUBLISH_BATCH == 1;
         end
-    end else if (!b_empty && b_q_i == g_q_reg && g_count_reg != PUBLISH_BATCH[BT_W-1:0]) begin
+    end else if (!b_empty && b_q_i == g_q_reg && !g_full_reg) begin
         b_rd_next = b_rd_reg + 1'b1;
-            b_pop = 1'b1;
+        b_pop = 1'b1;
         g_new_next = b_new_i;
         g_need_next = b_need_i;
         g_count_next = g_count_reg + 1'b1;
+        g_full_next = g_count_reg == PUBLISH_BATCH[BT_W-1:0] - 1'b1;
     end else if (!g_wait[SEQ_WIDTH-1] && im_free && !c_full) begin
         // the used elements are answered: publish them
         g_valid_next = 1'b0;
@@ -387,8 +398,7 @@ always @* begin
     if (!a_empty && (halt || stopping[aq])) begin
         a_rd_next = a_rd_reg + 1'b1;
         a_pop = 1'b1;
-    end else if (!a_empty && !a_wait[SEQ_WIDTH-1] && im_free && !used_we
-            && b_count < PUB_DEPTH[PD_W:0] - 1'b1) begin
+    end else if (!a_empty && !a_wait[SEQ_WIDTH-1] && im_free && !used_we && b_room_reg) begin
         a_rd_next = a_rd_reg + 1'b1;
         a_pop = 1'b1;
         im_valid_next = 1'b1;
@@ -458,6 +468,7 @@ always @(posedge clk) begin
     g_new_reg <= g_new_next;
     g_need_reg <= g_need_next;
     g_count_reg <= g_count_next;
+    g_full_reg <= g_full_next;
     c_iss_reg <= c_iss_next;
     if (c_how_we) begin
         c_how[ci_i] <= c_how_val;
@@ -483,9 +494,11 @@ always @(posedge clk) begin
     if (a_push && !a_pop) begin
         a_count <= a_count + 1'b1;
         a_space_reg <= a_space_reg - 1'b1;
+        a_any_reg <= 1'b1;
     end else if (a_pop && !a_push) begin
         a_count <= a_count - 1'b1;
         a_space_reg <= a_space_reg + 1'b1;
+        a_any_reg <= a_count != {{PD_W{1'b0}}, 1'b1};
     end
     if (b_pop) begin
         b_vld[b_rd_reg[PD_W-1:0]] <= 1'b0;
@@ -495,8 +508,12 @@ always @(posedge clk) begin
     end
     if (b_push && !b_pop) begin
         b_count <= b_count + 1'b1;
+        b_any_reg <= 1'b1;
+        b_room_reg <= b_count < PUB_DEPTH[PD_W:0] - {{(PD_W-1){1'b0}}, 2'd2};
     end else if (b_pop && !b_push) begin
         b_count <= b_count - 1'b1;
+        b_any_reg <= b_count != {{PD_W{1'b0}}, 1'b1};
+        b_room_reg <= b_count < PUB_DEPTH[PD_W:0];
     end
     if (c_pop) begin
         c_vld[c_rd_reg[CD_W-1:0]] <= 1'b0;
@@ -596,6 +613,9 @@ always @(posedge clk) begin
         a_count <= {(PD_W+1){1'b0}};
         a_space_reg <= PUB_DEPTH[PD_W:0];
         b_count <= {(PD_W+1){1'b0}};
+        a_any_reg <= 1'b0;
+        b_any_reg <= 1'b0;
+        b_room_reg <= 1'b1;
         c_count <= {(CD_W+1){1'b0}};
         a_vld <= {PUB_DEPTH{1'b0}};
         b_vld <= {PUB_DEPTH{1'b0}};
@@ -626,6 +646,11 @@ always @* begin
     end
     if (!rst) begin
         inv_publish_space: assert(a_space_reg == PUB_DEPTH[PD_W:0] - a_count);
+        inv_publish_fill: assert(a_any_reg == (a_wr_reg != a_rd_reg) && b_any_reg == (b_wr_reg != b_rd_reg)
+            && b_room_reg == (b_count < PUB_DEPTH[PD_W:0] - 1'b1));
+    end
+    if (!rst && g_valid_reg) begin
+        inv_publish_g_full: assert(g_full_reg == (g_count_reg == PUBLISH_BATCH[BT_W-1:0]));
     end
     if (!rst && !a_empty) begin
         inv_publish_a_head: assert(ah_q_reg == a_q[a_i] && ah_head_reg == a_head[a_i]
