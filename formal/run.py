@@ -243,6 +243,14 @@ MUTATIONS = [
     Mutation("fifo-count-misses-leave", "chain-pop", "virtio_mmio_fifo.v",
              "    end else if (leave && !push) begin",
              "    end else if (leave && push) begin"),
+    # the tenth step's (units invariants): a stream request that finishes
+    # while its answer's bytes are still held; stage A never empty again
+    Mutation("wr-finish-with-bytes-held", "chain-pop", "virtio_mmio_dma_wr.v",
+             "st_finish = !st_left_nz_reg || (st_ended_reg && st_acc_cnt_reg == 0);",
+             "st_finish = !st_left_nz_reg || st_ended_reg;"),
+    Mutation("publish-a-never-empties", "chain-pop", "virtio_mmio_publish.v",
+             "        a_any_reg <= a_count != {{PD_W{1'b0}}, 1'b1};",
+             "        a_any_reg <= 1'b1;"),
 ]
 
 

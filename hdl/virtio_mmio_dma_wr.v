@@ -22,7 +22,9 @@
  * AXI_MAX_BURST_LEN beats; up to MAX_OUTSTANDING wait for B. Every request
  * gets a sequence number per path (st_seq / im_seq: the number the next
  * request gets); st_acked / im_acked count the requests whose every burst
- * has its B response, in request order.
+ * has its B response, in request order. How im_acked moves next is told a
+ * cycle ahead (im_acked_inc: one more; acked_catch_up: both counts become
+ * the sequence numbers), for a user that keeps a compare with it in a register.
  *
  * Errors: a B with SLVERR/DECERR raises err_valid for one cycle with the
  * tag of its request (first error only; err stays set until err_clr).
@@ -89,6 +91,8 @@ module virtio_mmio_dma_wr #
     output wire                       im_req_ready,
     output wire [SEQ_WIDTH-1:0]       im_seq,
     output wire [SEQ_WIDTH-1:0]       im_acked,
+    output wire                       im_acked_inc,
+    output wire                       acked_catch_up,
 
     /*
      * Control and status
@@ -470,6 +474,9 @@ assign st_rsp_ended = st_rsp_ended_reg;
 assign st_rsp_drain = st_rsp_drain_reg;
 assign st_acked = st_acked_reg;
 assign im_acked = im_acked_reg;
+reg im_acked_inc_int;
+assign im_acked_inc = im_acked_inc_int;
+assign acked_catch_up = clear_reg;
 
 // answer bytes are taken while the accumulator has room for a whole beat
 assign in_ready = st_active_reg && !flush_st && !st_ended_reg && (st_drain_reg || in_room);
@@ -586,6 +593,7 @@ always @* begin
     outstanding_next = outstanding_reg;
     st_acked_next = st_acked_reg;
     im_acked_next = im_acked_reg;
+    im_acked_inc_int = 1'b0;
     err_next = err_reg;
     err_valid_next = 1'b0;
     // (loaded until the first error, which it then holds: read only with
@@ -817,6 +825,7 @@ always @* begin
             if (bt_head_last) begin
                 if (bt_head_path == PATH_IM) begin
                     im_acked_next = im_acked_reg + 1'b1;
+                    im_acked_inc_int = 1'b1;
                 end else begin
                     st_acked_next = st_acked_reg + 1'b1;
                 end

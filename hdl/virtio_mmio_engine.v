@@ -827,6 +827,7 @@ wire [15:0] ae_data;
 wire ae_valid;
 reg ae_ready;
 wire [SEQ_W-1:0] wr_im_seq, wr_im_acked, wr_st_seq, wr_st_acked;
+wire wr_im_acked_inc, wr_acked_catch_up;
 wire cmt_brk_valid;
 wire [7:0] cmt_brk_cause;
 wire [Q_W-1:0] cmt_brk_q;
@@ -1100,6 +1101,8 @@ publish_inst (
     .im_ready(pub_im_ready),
     .im_seq(wr_im_seq),
     .im_acked(wr_im_acked),
+    .im_acked_inc(wr_im_acked_inc),
+    .acked_catch_up(wr_acked_catch_up),
     .rd_addr(irq_rd_addr),
     .rd_valid(irq_rd_valid),
     .rd_ready(irq_rd_ready),
@@ -1231,6 +1234,8 @@ dma_wr_inst (
     .im_req_ready(wr_im_ready),
     .im_seq(wr_im_seq),
     .im_acked(wr_im_acked),
+    .im_acked_inc(wr_im_acked_inc),
+    .acked_catch_up(wr_acked_catch_up),
     .flush(flush_wr_reg),
     .flush_st(flush_wrst_reg),
     .err_clr(clr_reg[0] && ctrl_reset_done_reg),

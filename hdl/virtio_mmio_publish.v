@@ -62,6 +62,9 @@ module virtio_mmio_publish #
     input  wire                         im_ready,
     input  wire [SEQ_WIDTH-1:0]         im_seq,
     input  wire [SEQ_WIDTH-1:0]         im_acked,
+    // how im_acked moves next (+1; to im_seq)
+    input  wire                         im_acked_inc,
+    input  wire                         acked_catch_up,
 
     // the read of used_event or avail.flags (the DMA read engine's interrupt port)
     output wire [ADDR_WIDTH-1:0]        rd_addr,
@@ -123,6 +126,10 @@ reg [BT_W-1:0] g_count_reg;
 // g_count_reg == PUBLISH_BATCH, in a register (the gather decision, and
 // through it stage A's, starts from it)
 reg g_full_reg;
+// the gathered used elements' writes answered (im_acked - g_need_reg >= 0),
+// in a register: loaded from the next need and how im_acked moves, each way
+// subtracted beside the others (the publish decision starts from a flip-flop)
+reg g_acked_reg;
 
 /*
  * Stage C: used.idx written, the interrupt decision to take
@@ -205,7 +212,6 @@ wire [15:0] b_new_i = bh_new_reg;
 wire [SEQ_WIDTH-1:0] b_need_i = bh_need_reg;
 wire [15:0] g_used_idx = used_idx_reg[g_q_reg];
 wire [SEQ_WIDTH-1:0] a_wait = st_acked - ah_need_reg;
-wire [SEQ_WIDTH-1:0] g_wait = im_acked - g_need_reg;
 // the entry decided next
 wire [Q_W-1:0] cq = c_q[c_i];
 wire [1:0] c_how_i = c_how[c_i];
@@ -379,7 +385,7 @@ always @* begin
         g_need_next = b_need_i;
         g_count_next = g_count_reg + 1'b1;
         g_full_next = g_count_reg == PUBLISH_BATCH[BT_W-1:0] - 1'b1;
-    end else if (!g_wait[SEQ_WIDTH-1] && im_free && !c_full) begin
+    end else if (g_acked_reg && im_free && !c_full) begin
         // the used elements are answered: publish them
         g_valid_next = 1'b0;
         im_valid_next = 1'b1;
@@ -456,6 +462,11 @@ always @* begin
     end
 end
 
+wire [SEQ_WIDTH-1:0] g_wait_keep = im_acked - g_need_next;
+wire [SEQ_WIDTH-1:0] g_wait_inc = im_acked + 1'b1 - g_need_next;
+wire [SEQ_WIDTH-1:0] g_wait_jump = im_seq - g_need_next;
+wire [SEQ_WIDTH-1:0] g_wait_next = acked_catch_up ? g_wait_jump : im_acked_inc ? g_wait_inc : g_wait_keep;
+
 always @(posedge clk) begin
     a_wr_reg <= a_wr_next;
     a_rd_reg <= a_rd_next;
@@ -469,6 +480,7 @@ always @(posedge clk) begin
     g_need_reg <= g_need_next;
     g_count_reg <= g_count_next;
     g_full_reg <= g_full_next;
+    g_acked_reg <= !g_wait_next[SEQ_WIDTH-1];
     c_iss_reg <= c_iss_next;
     if (c_how_we) begin
         c_how[ci_i] <= c_how_val;
@@ -634,6 +646,7 @@ end
  * the publisher (a used element, used.idx) is 1 to 8 bytes inside its
  * queue's used ring [used, used + 4 + 8*num + 2).
  */
+wire [SEQ_WIDTH-1:0] g_wait = im_acked - g_need_reg;
 wire [65:0] f_used_lo = {{(66-ADDR_WIDTH){1'b0}}, q_used_addr[im_q_reg*ADDR_WIDTH +: ADDR_WIDTH]};
 wire [65:0] f_used_hi = f_used_lo + 66'd6 + {47'd0, q_num[im_q_reg*16 +: 16], 3'b000};
 wire [65:0] f_im_lo = {{(66-ADDR_WIDTH){1'b0}}, im_addr_reg};
@@ -651,6 +664,7 @@ always @* begin
     end
     if (!rst && g_valid_reg) begin
         inv_publish_g_full: assert(g_full_reg == (g_count_reg == PUBLISH_BATCH[BT_W-1:0]));
+        inv_publish_g_acked: assert(g_acked_reg == !g_wait[SEQ_WIDTH-1]);
     end
     if (!rst && !a_empty) begin
         inv_publish_a_head: assert(ah_q_reg == a_q[a_i] && ah_head_reg == a_head[a_i]
