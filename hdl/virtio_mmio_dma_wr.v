@@ -408,6 +408,11 @@ reg bt_path [0:BT-1];
 reg bt_last [0:BT-1];
 reg [TAG_WIDTH-1:0] bt_tag [0:BT-1];
 reg [BT_W:0] bt_wr_reg, bt_rd_reg;
+// the head entry in registers of its own, loaded from the slot after it at a
+// pop or from the push landing in an empty head, and whether there is one (the
+// B decision starts from flip-flops, not from a LUT RAM read by the pointer)
+reg bh_kind_reg, bh_path_reg, bh_last_reg, bt_any_reg;
+reg [TAG_WIDTH-1:0] bh_tag_reg;
 reg [OUTS_W-1:0] outstanding_reg, outstanding_next;
 // B responses not yet matched with their burst (a done mark may be at the
 // tracker's head when one arrives): their error flags, in order
@@ -453,7 +458,7 @@ reg [OFF_W-1:0] im_off;
 wire wp_empty = wp_wr_reg == wp_rd_reg;
 wire [TAG_WIDTH-1:0] st_tag_head = st_tag_mem[st_tag_rd_reg[1:0]];
 wire [TAG_WIDTH-1:0] im_tag_head = im_tag_mem[im_tag_rd_reg[1:0]];
-wire bt_empty = bt_wr_reg == bt_rd_reg;
+wire bt_empty = !bt_any_reg;
 // the tracker full, in a register: the AW decision starts from it, not from a
 // subtraction (its next value compares the count with BT-1 beside the decision)
 reg bt_full_reg;
@@ -463,10 +468,11 @@ wire [BT_W-1:0] wp_head = wp_rd_reg[BT_W-1:0];
 wire [BT_W-1:0] bt_head = bt_rd_reg[BT_W-1:0];
 wire wp_head_path = wp_path[wp_head];
 wire [8:0] wp_head_len = wp_len[wp_head];
-wire bt_head_kind = bt_kind[bt_head];
-wire bt_head_path = bt_path[bt_head];
-wire bt_head_last = bt_last[bt_head];
-wire [TAG_WIDTH-1:0] bt_head_tag = bt_tag[bt_head];
+wire [BT_W-1:0] bt_head1 = bt_head + 1'b1;
+wire bt_head_kind = bh_kind_reg;
+wire bt_head_path = bh_path_reg;
+wire bt_head_last = bh_last_reg;
+wire [TAG_WIDTH-1:0] bt_head_tag = bh_tag_reg;
 
 assign st_rsp_valid = st_rsp_valid_reg;
 assign st_rsp_count = st_rsp_count_reg;
@@ -944,8 +950,22 @@ always @(posedge clk) begin
     end
     if (bt_push && !bt_pop) begin
         bt_full_reg <= bt_count == BT[BT_W:0] - 1'b1;
+        bt_any_reg <= 1'b1;
     end else if (bt_pop && !bt_push) begin
         bt_full_reg <= 1'b0;
+        bt_any_reg <= bt_count != {{BT_W{1'b0}}, 1'b1};
+    end
+    // (a push at a clear is the only entry left: the head)
+    if (bt_push && (clear_reg || (bt_pop ? bt_wr_reg[BT_W-1:0] == bt_head1 : bt_empty))) begin
+        bh_kind_reg <= bt_push_kind;
+        bh_path_reg <= bt_push_path;
+        bh_last_reg <= bt_push_last;
+        bh_tag_reg <= bt_push_tag;
+    end else if (bt_pop) begin
+        bh_kind_reg <= bt_kind[bt_head1];
+        bh_path_reg <= bt_path[bt_head1];
+        bh_last_reg <= bt_last[bt_head1];
+        bh_tag_reg <= bt_tag[bt_head1];
     end
 
     if (clear_reg) begin
@@ -957,6 +977,7 @@ always @(posedge clk) begin
         // of them will reach the bus); the sequence numbers catch up
         bt_rd_reg <= bt_wr_reg;
         bt_full_reg <= 1'b0;
+        bt_any_reg <= bt_push;
         st_acked_reg <= st_seq_reg;
         im_acked_reg <= im_seq_reg;
         // a request cut short (a drain waiting for an answer's end that the
@@ -997,6 +1018,7 @@ always @(posedge clk) begin
         bt_wr_reg <= {(BT_W+1){1'b0}};
         bt_rd_reg <= {(BT_W+1){1'b0}};
         bt_full_reg <= 1'b0;
+        bt_any_reg <= 1'b0;
     end
 end
 
@@ -1099,7 +1121,8 @@ end
  * and done go in together, so its last burst is known and closes it), so
  * every done mark is the stream path's; W finds each beat of a burst issued
  * in its path's FIFO (the AW went out only once all of them were pushed);
- * the registered tracker-full flag is the count's; a request finishes in
+ * the registered tracker-full flag is the count's, its head registers the
+ * entry at its read pointer; a request finishes in
  * no cycle that also makes a beat; a new answer's first
  * request finds the accumulator empty (nothing of the answer before it is
  * left to be written into its buffers).
@@ -1111,6 +1134,9 @@ always @* begin
             inv_dma_wr_w_beat_held: assert(wp_head_path == PATH_IM ? im_fifo_valid : st_fifo_valid);
         end
         inv_dma_wr_bt_full: assert(bt_full_reg == (bt_count == BT[BT_W:0]));
+        inv_dma_wr_bt_head: assert(bt_any_reg == (bt_wr_reg != bt_rd_reg) && (!bt_any_reg
+            || (bh_kind_reg == bt_kind[bt_head] && bh_path_reg == bt_path[bt_head]
+            && bh_last_reg == bt_last[bt_head] && bh_tag_reg == bt_tag[bt_head])));
         if (st_finish) begin
             inv_dma_wr_finish_no_beat: assert(!beat_go);
         end
