@@ -139,10 +139,16 @@ wire cam_pop = commit_chain_reg && cam_count_reg != 0;
 // The sum (inflight + list count - pop) >= num is compared as inflight >=
 // num - (list count - pop): the right side comes from registers beside the
 // in-flight count's lookup, so one compare follows it (negative: full).
+// The pop is taken off after the compares: with a pop the room is one more,
+// so full is inflight > room (the compares side by side; the pop picks one).
 reg full0_reg, full1_reg, pushed_reg;
-wire [RP_W:0] cam_left = cam_count_reg - {{RP_W{1'b0}}, cam_pop};
-wire [16:0] room0 = {1'b0, num} - {{(16-RP_W){1'b0}}, cam_left};
-wire [16:0] room1 = {1'b0, num_mask} - {{(16-RP_W){1'b0}}, cam_left};
+wire [16:0] room0 = {1'b0, num} - {{(16-RP_W){1'b0}}, cam_count_reg};
+wire [16:0] room1 = {1'b0, num_mask} - {{(16-RP_W){1'b0}}, cam_count_reg};
+wire [15:0] inflight16 = {{(16-IFP_W){1'b0}}, inflight};
+wire full0_keep = room0[16] || inflight16 >= room0[15:0];
+wire full0_pop = room0[16] || inflight16 > room0[15:0];
+wire full1_keep = room1[16] || inflight16 >= room1[15:0];
+wire full1_pop = room1[16] || inflight16 > room1[15:0];
 wire claim_full = pushed_reg ? full1_reg : full0_reg;
 wire [RUN_CHAINS-1:0] cam_match;
 
@@ -272,9 +278,9 @@ always @(posedge clk) begin
     out_valid_reg <= out_valid_next;
 
     commit_chain_reg <= commit_chain && !run_load;
-    full0_reg <= room0[16] || {{(16-IFP_W){1'b0}}, inflight} >= room0[15:0];
+    full0_reg <= cam_pop ? full0_pop : full0_keep;
     // (the sum + 1 >= num: compared with num - 1, full when num is 0)
-    full1_reg <= num == 16'd0 || room1[16] || {{(16-IFP_W){1'b0}}, inflight} >= room1[15:0];
+    full1_reg <= num == 16'd0 || (cam_pop ? full1_pop : full1_keep);
     pushed_reg <= cam_push;
 
     if (pre_take) begin
