@@ -154,7 +154,10 @@ reg [CK_W:0] walk_wr_reg, walk_rd_reg;
 wire [FD_W:0] first_count = first_wr_reg - first_rd_reg;
 wire [128:0] first_head = first_mem[first_rd_reg[FD_W-1:0]];
 wire [128:0] walk_head = walk_mem[walk_rd_reg[CK_W-1:0]];
-wire first_empty = first_count == 0;
+// (a flag of its own, kept by the pushes and pops: the chain's acceptance
+// starts from it, not from a compare of the pointers)
+reg first_any_reg;
+wire first_empty = !first_any_reg;
 wire walk_empty = walk_wr_reg == walk_rd_reg;
 // first descriptors held or asked for (first_count + first_pend_reg), a register
 // of its own: the credit is a compare with a constant. The head stage loads a
@@ -707,6 +710,11 @@ always @(posedge clk) begin
     if (first_pop) begin
         first_rd_reg <= first_rd_reg + 1'b1;
     end
+    if (f_push && !first_pop) begin
+        first_any_reg <= 1'b1;
+    end else if (first_pop && !f_push) begin
+        first_any_reg <= first_count != {{FD_W{1'b0}}, 1'b1};
+    end
     first_pend_reg <= first_pend_reg + {{FD_W{1'b0}}, first_issue} - {{FD_W{1'b0}}, f_push};
     first_claim_reg <= first_claim_reg + {{(FD_W+1){1'b0}}, first_issue} - {{(FD_W+1){1'b0}}, first_pop};
     if (w_push) begin
@@ -734,6 +742,7 @@ always @(posedge clk) begin
         w_err_reg <= 1'b0;
         first_wr_reg <= {(FD_W+1){1'b0}};
         first_rd_reg <= {(FD_W+1){1'b0}};
+        first_any_reg <= 1'b0;
         first_pend_reg <= {(FD_W+1){1'b0}};
         first_claim_reg <= {(FD_W+2){1'b0}};
         walk_wr_reg <= {(CK_W+1){1'b0}};
@@ -771,7 +780,8 @@ end
  * here): the token register is empty from S_CHECK to S_TOKEN (a chain is
  * taken only when it is free, and nothing is emitted before the chain's
  * end); a next-descriptor read not yet taken leaves descriptors to take (it
- * is issued with its count, 1 or more, which drops only as they come back).
+ * is issued with its count, 1 or more, which drops only as they come back);
+ * the first-descriptor claim and fill flag follow the pointers.
  */
 always @* begin
     if (!rst) begin
@@ -782,6 +792,7 @@ always @* begin
             inv_walk_read_counted: assert(chunk_left_reg != 17'd0);
         end
         inv_walk_first_claim: assert(first_claim_reg == {1'b0, first_count} + {1'b0, first_pend_reg});
+        inv_walk_first_any: assert(first_any_reg == (first_count != {(FD_W+1){1'b0}}));
     end
 end
 `endif
