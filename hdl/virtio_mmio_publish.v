@@ -238,6 +238,9 @@ wire ci_noe = feat_notify_on_empty && q_noe[ciq];
 // the entry after it (the one the registers above hold once it is issued)
 wire [CD_W:0] c_iss_inc = c_iss_reg + 1'b1;
 wire im_free = !im_valid_reg || im_ready;
+// B publishes its used.idx in a cycle the immediate register is free
+wire b_pub_ok = g_valid_reg && !halt && !stopping[g_q_reg]
+    && !(!b_empty && b_q_i == g_q_reg && !g_full_reg) && g_acked_reg && !c_full;
 
 assign in_ready = a_count != PUB_DEPTH[PD_W:0];
 assign in_space = a_space_reg;
@@ -389,14 +392,6 @@ always @* begin
         // the used elements are answered: publish them
         g_valid_next = 1'b0;
         im_valid_next = 1'b1;
-        im_kind_next = 1'b1;
-        im_q_next = g_q_reg;
-        im_new_next = g_new_reg;
-        im_old_next = g_used_idx;
-        im_addr_next = q_used_addr[g_q_reg*ADDR_WIDTH +: ADDR_WIDTH] + 2;
-        im_len_next = 4'd2;
-        im_data_next = {48'd0, g_new_reg};
-        im_tag_next = {{(8-Q_W){1'b0}}, g_q_reg};
         used_we = 1'b1;
     end
 
@@ -408,14 +403,32 @@ always @* begin
         a_rd_next = a_rd_reg + 1'b1;
         a_pop = 1'b1;
         im_valid_next = 1'b1;
-        im_kind_next = 1'b0;
-        im_q_next = aq;
-        im_new_next = a_elem_idx + 16'd1;
-        im_addr_next = a_elem_addr;
-        im_len_next = 4'd8;
-        im_data_next = {a_len_i, 16'd0, a_head_i};
-        im_tag_next = {{(8-Q_W){1'b0}}, aq};
         elem_we = 1'b1;
+    end
+
+    // the immediate write's payload: loaded whenever the register is free,
+    // with what B's used.idx write carries when B publishes once it is free,
+    // else what A's used element carries. Only im_valid follows the
+    // decisions (the payload waits for neither: inv_publish_im_payload).
+    if (im_free) begin
+        im_old_next = g_used_idx;
+        if (b_pub_ok) begin
+            im_kind_next = 1'b1;
+            im_q_next = g_q_reg;
+            im_new_next = g_new_reg;
+            im_addr_next = q_used_addr[g_q_reg*ADDR_WIDTH +: ADDR_WIDTH] + 2;
+            im_len_next = 4'd2;
+            im_data_next = {48'd0, g_new_reg};
+            im_tag_next = {{(8-Q_W){1'b0}}, g_q_reg};
+        end else begin
+            im_kind_next = 1'b0;
+            im_q_next = aq;
+            im_new_next = a_elem_idx + 16'd1;
+            im_addr_next = a_elem_addr;
+            im_len_next = 4'd8;
+            im_data_next = {a_len_i, 16'd0, a_head_i};
+            im_tag_next = {{(8-Q_W){1'b0}}, aq};
+        end
     end
 
     // C, issue: once a used.idx write is answered, its interrupt decision
@@ -647,6 +660,21 @@ end
  * queue's used ring [used, used + 4 + 8*num + 2).
  */
 wire [SEQ_WIDTH-1:0] g_wait = im_acked - g_need_reg;
+// what the decision that set im_valid wrote, as the payload was once loaded
+reg f_im_kind;
+reg [Q_W-1:0] f_im_q;
+reg [15:0] f_im_new;
+always @(posedge clk) begin
+    if (used_we) begin
+        f_im_kind <= 1'b1;
+        f_im_q <= g_q_reg;
+        f_im_new <= g_new_reg;
+    end else if (elem_we) begin
+        f_im_kind <= 1'b0;
+        f_im_q <= aq;
+        f_im_new <= a_elem_idx + 16'd1;
+    end
+end
 wire [65:0] f_used_lo = {{(66-ADDR_WIDTH){1'b0}}, q_used_addr[im_q_reg*ADDR_WIDTH +: ADDR_WIDTH]};
 wire [65:0] f_used_hi = f_used_lo + 66'd6 + {47'd0, q_num[im_q_reg*16 +: 16], 3'b000};
 wire [65:0] f_im_lo = {{(66-ADDR_WIDTH){1'b0}}, im_addr_reg};
@@ -680,6 +708,8 @@ always @* begin
         inv_publish_elem_addr: assert(a_elem_addr == elem_addr_of(aq, a_elem_idx));
     end
     if (!rst && im_valid_reg) begin
+        inv_publish_im_payload: assert(im_kind_reg == f_im_kind && im_q_reg == f_im_q && im_new_reg == f_im_new
+            && im_len_reg == (f_im_kind ? 4'd2 : 4'd8) && (!f_im_kind || im_data_reg == {48'd0, f_im_new}));
         assert(im_len_reg != 4'd0 && im_len_reg <= 4'd8);
         assert(f_used_lo <= f_im_lo && f_im_hi <= f_used_hi);
     end
