@@ -325,10 +325,12 @@ assign irq_rsp_data = irq_shifted[15:0];
 assign irq_rsp_err = m_axi_rresp[1];
 // each request queue's head entry, in registers: the R beat's packing starts
 // from flip-flops, not from a LUT RAM read behind the read pointer. They are
-// loaded every cycle from the slot that is the head after this cycle's pop (or
-// flush); a slot written this cycle is read one cycle late, which no R beat
-// sees: a request's first beat comes at least two cycles after it is taken
-// (AR is issued from a register, and R follows the AR handshake).
+// loaded every cycle from the slot that is the head after this cycle's pop:
+// both slots (at the read pointer and the one after it) are read side by side
+// and the pop picks one. A slot written this cycle is read one cycle late, and
+// after a flush the queue is empty; no R beat sees either: a request's first
+// beat comes at least two cycles after it is taken (AR is issued from a
+// register, and R follows the AR handshake).
 reg [OFF_W-1:0] ring_h_off;
 reg [CNT_W-1:0] ring_h_first_n;
 reg ring_h_first_end;
@@ -351,8 +353,10 @@ wire [QD_W:0] ring_q_rd_next = flush ? ring_q_wr_reg : ring_q_adv ? ring_q_rd1_r
 wire [QD_W:0] data_q_rd_next = flush ? data_q_wr_reg : data_q_adv ? data_q_rd1_reg : data_q_rd_reg;
 wire [QD_W:0] ring_q_rd1_next = flush ? ring_q_wr_reg + 1'b1 : ring_q_adv ? ring_q_rd1_reg + 1'b1 : ring_q_rd1_reg;
 wire [QD_W:0] data_q_rd1_next = flush ? data_q_wr_reg + 1'b1 : data_q_adv ? data_q_rd1_reg + 1'b1 : data_q_rd1_reg;
-wire [QD_W-1:0] ring_q_head_next = ring_q_rd_next[QD_W-1:0];
-wire [QD_W-1:0] data_q_head_next = data_q_rd_next[QD_W-1:0];
+wire [QD_W-1:0] ring_q_rd_i = ring_q_rd_reg[QD_W-1:0];
+wire [QD_W-1:0] ring_q_rd1_i = ring_q_rd1_reg[QD_W-1:0];
+wire [QD_W-1:0] data_q_rd_i = data_q_rd_reg[QD_W-1:0];
+wire [QD_W-1:0] data_q_rd1_i = data_q_rd1_reg[QD_W-1:0];
 
 // a request's first beat, split as it is taken
 wire [CNT_W-1:0] ring_room = LANES - {1'b0, ring_req_addr[OFF_W-1:0]};
@@ -783,12 +787,12 @@ always @(posedge clk) begin
     end
     ring_q_rd_reg <= ring_q_rd_next;
     ring_q_rd1_reg <= ring_q_rd1_next;
-    ring_h_off <= ring_q_off[ring_q_head_next];
-    ring_h_first_n <= ring_q_first_n[ring_q_head_next];
-    ring_h_first_end <= ring_q_first_end[ring_q_head_next];
-    ring_h_rest <= ring_q_rest[ring_q_head_next];
-    ring_h_rest_small <= ring_q_rest_small[ring_q_head_next];
-    ring_h_tag <= ring_q_tag[ring_q_head_next];
+    ring_h_off <= ring_q_adv ? ring_q_off[ring_q_rd1_i] : ring_q_off[ring_q_rd_i];
+    ring_h_first_n <= ring_q_adv ? ring_q_first_n[ring_q_rd1_i] : ring_q_first_n[ring_q_rd_i];
+    ring_h_first_end <= ring_q_adv ? ring_q_first_end[ring_q_rd1_i] : ring_q_first_end[ring_q_rd_i];
+    ring_h_rest <= ring_q_adv ? ring_q_rest[ring_q_rd1_i] : ring_q_rest[ring_q_rd_i];
+    ring_h_rest_small <= ring_q_adv ? ring_q_rest_small[ring_q_rd1_i] : ring_q_rest_small[ring_q_rd_i];
+    ring_h_tag <= ring_q_adv ? ring_q_tag[ring_q_rd1_i] : ring_q_tag[ring_q_rd_i];
     if (data_req_take) begin
         data_q_off[data_q_wr_reg[QD_W-1:0]] <= data_req_addr[OFF_W-1:0];
         data_q_first_n[data_q_wr_reg[QD_W-1:0]] <= data_first_n;
@@ -800,12 +804,12 @@ always @(posedge clk) begin
     end
     data_q_rd_reg <= data_q_rd_next;
     data_q_rd1_reg <= data_q_rd1_next;
-    data_h_off <= data_q_off[data_q_head_next];
-    data_h_first_n <= data_q_first_n[data_q_head_next];
-    data_h_first_end <= data_q_first_end[data_q_head_next];
-    data_h_rest <= data_q_rest[data_q_head_next];
-    data_h_rest_small <= data_q_rest_small[data_q_head_next];
-    data_h_last <= data_q_last[data_q_head_next];
+    data_h_off <= data_q_adv ? data_q_off[data_q_rd1_i] : data_q_off[data_q_rd_i];
+    data_h_first_n <= data_q_adv ? data_q_first_n[data_q_rd1_i] : data_q_first_n[data_q_rd_i];
+    data_h_first_end <= data_q_adv ? data_q_first_end[data_q_rd1_i] : data_q_first_end[data_q_rd_i];
+    data_h_rest <= data_q_adv ? data_q_rest[data_q_rd1_i] : data_q_rest[data_q_rd_i];
+    data_h_rest_small <= data_q_adv ? data_q_rest_small[data_q_rd1_i] : data_q_rest_small[data_q_rd_i];
+    data_h_last <= data_q_adv ? data_q_last[data_q_rd1_i] : data_q_last[data_q_rd_i];
 
     if (rst) begin
         ring_active_reg <= 1'b0;
