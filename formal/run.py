@@ -157,8 +157,8 @@ MUTATIONS = [
              "m_axi_awlen_next = im_burst_len[7:0] - 8'd1;",
              "m_axi_awlen_next = im_burst_len[7:0];"),
     Mutation("read-crosses-4k", "axi", "virtio_mmio_dma_rd.v",
-             "if ({4'd0, ring_burst} > ring_4k) begin",
-             "if (1'b0) begin"),
+             "    ring_burst = burst_of(ring_4k, {16'd0, ring_ar_beats_reg});",
+             "    ring_burst = burst_of(13'h1000, {16'd0, ring_ar_beats_reg});"),
     Mutation("awvalid-survives-reset", "axi", "virtio_mmio_dma_wr.v",
              "        m_axi_awvalid_reg <= 1'b0;\n",
              ""),
@@ -172,11 +172,11 @@ MUTATIONS = [
              "ae_pop_addr = cfg_used + 4 + {",
              "ae_pop_addr = cfg_used + 6 + {"),
     Mutation("used-element-past-used-ring", "chain-publish", "virtio_mmio_publish.v",
-             "im_addr_next = q_used_addr[aq*ADDR_WIDTH +: ADDR_WIDTH] + 4",
-             "im_addr_next = q_used_addr[aq*ADDR_WIDTH +: ADDR_WIDTH] + 8"),
+             "elem_addr_of = q_used_addr[q*ADDR_WIDTH +: ADDR_WIDTH] + 4",
+             "elem_addr_of = q_used_addr[q*ADDR_WIDTH +: ADDR_WIDTH] + 8"),
     Mutation("answer-into-readable-segment", "chain-pop", "virtio_mmio_complete.v",
-             "ptr_next = if_e_wfirst;",
-             "ptr_next = if_e_wfirst - 1'b1;"),
+             "wire [SPP_W-1:0] if_e_wfirst = if_rdata[3*SPP_W-1 -: SPP_W];",
+             "wire [SPP_W-1:0] if_e_wfirst = if_rdata[3*SPP_W-1 -: SPP_W] - 1'b1;"),
     Mutation("answer-one-byte-past-segment", "chain-pop", "virtio_mmio_complete.v",
              "st_req_len_next = seg_rdata[31:0];",
              "st_req_len_next = seg_rdata[31:0] + 32'd1;"),
@@ -225,8 +225,8 @@ MUTATIONS = [
     # entry loaded wrong; the write realigner's accumulator left unknown by a
     # reset (a new answer no longer clears it)
     Mutation("rd-head-first-n-wrong", "chain-pop", "virtio_mmio_dma_rd.v",
-             "    ring_h_first_n <= ring_q_first_n[ring_q_head_next];",
-             "    ring_h_first_n <= ring_q_first_n[ring_q_head_next] + 1'b1;"),
+             "    ring_h_first_n <= ring_q_adv ? ring_q_first_n[ring_q_rd1_i] : ring_q_first_n[ring_q_rd_i];",
+             "    ring_h_first_n <= ring_q_first_n[ring_q_rd_i];"),
     Mutation("wr-acc-not-reset", "chain-pop", "virtio_mmio_dma_wr.v",
              "    if (rst) begin\n        st_active_reg <= 1'b0;\n        st_ended_reg <= 1'b0;\n        st_acc_reg <= {2*DW{1'b0}};\n",
              "    if (rst) begin\n        st_active_reg <= 1'b0;\n        st_ended_reg <= 1'b0;\n"),
@@ -244,13 +244,25 @@ MUTATIONS = [
              "    end else if (leave && !push) begin",
              "    end else if (leave && push) begin"),
     # the tenth step's (units invariants): a stream request that finishes
-    # while its answer's bytes are still held; stage A never empty again
+    # while its answer's bytes are still held; stage A never empty again;
+    # the publisher's answered flag deaf to an acknowledgement; the immediate
+    # write's payload from the stage not chosen; the B tracker's head never
+    # taken from a push into an empty tracker
     Mutation("wr-finish-with-bytes-held", "chain-pop", "virtio_mmio_dma_wr.v",
              "st_finish = !st_left_nz_reg || (st_ended_reg && st_acc_cnt_reg == 0);",
              "st_finish = !st_left_nz_reg || st_ended_reg;"),
     Mutation("publish-a-never-empties", "chain-pop", "virtio_mmio_publish.v",
              "        a_any_reg <= a_count != {{PD_W{1'b0}}, 1'b1};",
              "        a_any_reg <= 1'b1;"),
+    Mutation("publish-acked-late", "chain-pop", "virtio_mmio_publish.v",
+             "g_wait_next = acked_catch_up ? g_wait_jump : im_acked_inc ? g_wait_inc : g_wait_keep;",
+             "g_wait_next = acked_catch_up ? g_wait_jump : g_wait_keep;"),
+    Mutation("publish-payload-swapped", "chain-pop", "virtio_mmio_publish.v",
+             "        if (b_pub_ok) begin",
+             "        if (!b_pub_ok) begin"),
+    Mutation("wr-tracker-head-no-bypass", "chain-pop", "virtio_mmio_dma_wr.v",
+             "    if (bt_push && (clear_reg || (bt_pop ? bt_wr_reg[BT_W-1:0] == bt_head1 : bt_empty))) begin",
+             "    if (bt_push && (clear_reg || (bt_pop && bt_wr_reg[BT_W-1:0] == bt_head1))) begin"),
 ]
 
 

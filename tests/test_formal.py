@@ -42,3 +42,11 @@ def test_mutation_axil_bvalid_drops_is_caught(tmp_path):
     mut = next(m for m in run.MUTATIONS if m.name == "axil-bvalid-drops")
     result = run.run_mutation(mut, tmp_path, depth=QUICK.quick_depth)
     assert result.status == "FAIL", f"mutation {mut.name} not caught: {result.status} {result.detail}"
+
+
+def test_every_mutation_applies_to_the_rtl():
+    # a mutation whose text the RTL no longer holds would only fail when
+    # `make formal` runs it: each must replace exactly one place
+    stale = [(m.name, m.file, (ROOT / "hdl" / m.file).read_text().count(m.old)) for m in run.MUTATIONS
+             if (ROOT / "hdl" / m.file).read_text().count(m.old) != 1]
+    assert not stale, f"mutations whose text is not found exactly once (name, file, times): {stale}"
