@@ -222,11 +222,11 @@ MUTATIONS = [
              "always @(posedge clk) flush_wr_reg <= flush_next;",
              "always @(posedge clk) flush_wr_reg <= flush;"),
     # the eighth step's registers (units invariants): the read engine's head
-    # entry loaded wrong; the write realigner's accumulator left unknown by a
-    # reset (a new answer no longer clears it)
+    # entry loaded from the wrong one of the two slots; the write realigner's
+    # accumulator left unknown by a reset (a new answer no longer clears it)
     Mutation("rd-head-first-n-wrong", "chain-pop", "virtio_mmio_dma_rd.v",
              "    ring_h_first_n <= ring_q_adv ? ring_q_first_n[ring_q_rd1_i] : ring_q_first_n[ring_q_rd_i];",
-             "    ring_h_first_n <= ring_q_first_n[ring_q_rd_i];"),
+             "    ring_h_first_n <= ring_q_adv ? ring_q_first_n[ring_q_rd_i] : ring_q_first_n[ring_q_rd1_i];"),
     Mutation("wr-acc-not-reset", "chain-pop", "virtio_mmio_dma_wr.v",
              "    if (rst) begin\n        st_active_reg <= 1'b0;\n        st_ended_reg <= 1'b0;\n        st_acc_reg <= {2*DW{1'b0}};\n",
              "    if (rst) begin\n        st_active_reg <= 1'b0;\n        st_ended_reg <= 1'b0;\n"),

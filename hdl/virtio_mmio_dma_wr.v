@@ -1122,10 +1122,9 @@ end
  * every done mark is the stream path's; W finds each beat of a burst issued
  * in its path's FIFO (the AW went out only once all of them were pushed);
  * the registered tracker-full flag is the count's, its head registers the
- * entry at its read pointer; a request finishes in
- * no cycle that also makes a beat; a new answer's first
- * request finds the accumulator empty (nothing of the answer before it is
- * left to be written into its buffers).
+ * entry at its read pointer; a request finishes in no cycle that also makes
+ * a beat; a new answer's first request finds the accumulator empty (nothing
+ * of the answer before it is left to be written into its buffers).
  */
 always @* begin
     if (!rst) begin
