@@ -550,6 +550,14 @@ def ok(group: Group, result: Result) -> bool:
     return result.status == ("REACHED" if group.witness else "PASS")
 
 
+def mutated(mut: Mutation, src: str) -> str:
+    """The source of mut.file with the mutation applied (its text must occur exactly once)."""
+    if src.count(mut.old) != 1:
+        raise ValueError(f"mutation {mut.name}: the text to replace occurs "
+                         f"{src.count(mut.old)} times in hdl/{mut.file}, expected once")
+    return src.replace(mut.old, mut.new)
+
+
 def run_mutation(mut: Mutation, workdir: Path, depth: int | None = None, base: Design | None = None,
                  want_trace: bool = False) -> Result:
     """Apply one mutation to a copy of hdl/ and run its group (expect FAIL).
@@ -561,11 +569,7 @@ def run_mutation(mut: Mutation, workdir: Path, depth: int | None = None, base: D
     if hdl_copy.exists():
         shutil.rmtree(hdl_copy)
     shutil.copytree(ROOT / "hdl", hdl_copy)
-    src = (hdl_copy / mut.file).read_text()
-    if src.count(mut.old) != 1:
-        raise ValueError(f"mutation {mut.name}: the text to replace occurs "
-                         f"{src.count(mut.old)} times in hdl/{mut.file}, expected once")
-    (hdl_copy / mut.file).write_text(src.replace(mut.old, mut.new))
+    (hdl_copy / mut.file).write_text(mutated(mut, (hdl_copy / mut.file).read_text()))
     group = next(g for g in GROUPS if g.name == mut.group)
     t0 = time.monotonic()
     try:
