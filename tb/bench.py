@@ -10,8 +10,9 @@ burst of heads, readable bytes) or writes (writable bytes, used element).
 The 64-bit runs add four busy queues, the two head-of-line cases and
 unaligned answers. Cycle counts are deterministic. Last, per simulator, the
 co-simulation's speed against the trivial-DUT ceiling (tb/bench_speed.py):
-the 32-bit, zero-latency run above and one regression run (not with
-``--quick``, which has no 32-bit run: ``make bench-speed`` measures it).
+the 32-bit, zero-latency run above, one regression run and the memory
+models' floors (not with ``--quick``, which has no 32-bit run: ``make
+bench-speed`` measures it).
 
 ``--rtl REV`` measures the RTL of another git revision (its hdl/ taken with
 ``git archive``) with this bench: the before/after tables of docs/performance.md.
@@ -27,7 +28,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from tb.bench_speed import ceiling, cycles_per_second, print_table, workload
+from tb.bench_speed import FLOORS, ceiling, cycles_per_second, floor, print_table, workload
 from tb.runner import ROOT, SimulationError, build, rtl_sources, run
 
 PARAMS = {"NUM_QUEUES": 4, "QUEUE_NUM_MAX": 64, "DMA_SIZE": 1 << 22, "AXI_MAX_BURST_LEN": 16}
@@ -134,11 +135,12 @@ def report(rows: list[tuple[str, int, int, dict]], title: str) -> None:
 def speed_table(rows: list[tuple[str, int, int, dict]]) -> None:
     """The co-simulation's speed per simulator: its 32-bit, zero-latency run
     (tb/bench_speed.py's "bench" workload) and a regression run, against the
-    ceiling measured now."""
-    speed = {sim: {"ceiling": [ceiling(sim)], "bench": [r["cocotb_cycles_per_second"]], "regression": [workload(sim, "regression")]}
+    ceiling and the memory models' floors (reads) measured now."""
+    speed = {sim: {"ceiling": [ceiling(sim)], "bench": [r["cocotb_cycles_per_second"]], "regression": [workload(sim, "regression")],
+                   **{name: [floor(sim, name)] for name in FLOORS}}
              for sim, width, latency, r in rows if width == 32 and latency == 0}  # fmt: skip
     if speed:
-        print_table(speed, ["bench", "regression"], "one run each")
+        print_table(speed, ["bench", "regression", *FLOORS], "one run each")
 
 
 def plot(rows: list[tuple[str, int, int, dict]], path: Path, title: str) -> None:
