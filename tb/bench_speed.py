@@ -68,6 +68,7 @@ FLOORS = {
     "floor-axiram": ("bus busy, cocotbext-axi AxiRam alone", "axiram"),
     "floor-guestram": ("bus busy, the kit's GuestRam alone", "guestram"),
 }
+NAMES = (*WORKLOADS, *FLOORS)
 
 
 def cycles_per_second(results: Path) -> float:
@@ -146,17 +147,17 @@ def print_table(figures: dict[str, dict[str, list[float]]], names: list[str], no
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sim", default="all", help="verilator, icarus (comma-separated) or all")
-    parser.add_argument("--workload", default=",".join([*WORKLOADS, *FLOORS]), help=f"comma-separated: {', '.join([*WORKLOADS, *FLOORS])}")
+    parser.add_argument("--workload", default=",".join(NAMES), help=f"comma-separated: {', '.join(NAMES)}")
     parser.add_argument("--floor-mode", type=int, default=1, help="the floors' bus traffic: 1 reads, 2 writes, 3 both")
     parser.add_argument("--repeat", type=int, default=1, help="runs of each figure, interleaved; the median is shown")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args(argv)
     sims = list(SIMS) if args.sim == "all" else args.sim.split(",")
     names = args.workload.split(",")
-    bad = ([s for s in sims if s not in SIMS] + [n for n in names if n not in WORKLOADS and n not in FLOORS]
+    bad = ([s for s in sims if s not in SIMS] + [n for n in names if n not in NAMES]
            + (["--repeat"] if args.repeat < 1 else []) + (["--floor-mode"] if args.floor_mode not in FLOOR_MODES else []))  # fmt: skip
     if bad:
-        print(f"error: {', '.join(bad)}: SIM/--sim takes {', '.join(SIMS)} or all, --workload {', '.join([*WORKLOADS, *FLOORS])}, "
+        print(f"error: {', '.join(bad)}: SIM/--sim takes {', '.join(SIMS)} or all, --workload {', '.join(NAMES)}, "
               f"REPEAT/--repeat 1 or more, --floor-mode 1, 2 or 3", file=sys.stderr)  # fmt: skip
         return 2
     load = os.getloadavg()[0]
