@@ -67,7 +67,7 @@ help:
 	@echo "make regress      the pyuvm regression: table, JUnit XML, functional and code coverage (SEEDS SEED SIM TESTS PARAMS SHARD BATCH JOBS)"
 	@echo "make regress-report  the table and merged coverage of the runs under build/regress/runs"
 	@echo "make bench        the RTL's cycles per chain, bytes per cycle and latencies, the co-simulation's speed (several minutes)"
-	@echo "make bench-speed  the co-simulation's cycles per second against a trivial DUT's (SIM=verilator|icarus|all, REPEAT=n)"
+	@echo "make bench-speed  the co-simulation's cycles per second against a trivial DUT's and a memory model's alone (SIM=verilator|icarus|all, REPEAT=n)"
 	@echo "make bench-model  the Python model's throughput"
 	@echo "make synth        ECP5 and Xilinx area (Yosys) and ECP5 Fmax (nextpnr), default and 6 queues x 256 (~20 min); PNR_SEEDS=n"
 	@echo "make qemu-check   QEMU's devices, the reference device and the RTL compared on the same scenarios"
